@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything else here is what they
+# need: a virtualenv with the package, and the private sandbox daemon for the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint typecheck pytest sandbox-start sandbox-stop screenshots bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,ssh]'
+	touch $@
+
+## Run imagedeck against your daemon, or against the sandbox daemon when none is reachable.
+run: setup
+	scripts/run-imagedeck
+
+lint: setup
+	$(BIN)/ruff check tui tests scripts benchmarks
+	$(BIN)/ruff format --check tui tests scripts benchmarks
+
+typecheck: setup
+	$(BIN)/mypy tui
+
+sandbox-start:
+	scripts/sandbox start
+
+sandbox-stop:
+	scripts/sandbox stop
+
+## The whole test suite: lint, types, then pytest inside the sandbox's network namespace so the
+## tests reach the private daemon, registry and search index on loopback.
+test: setup lint typecheck sandbox-start
+	scripts/sandbox exec $(BIN)/pytest $(PYTEST_ARGS)
+
+screenshots: setup sandbox-start
+	scripts/sandbox exec $(BIN)/python scripts/screenshots.py
+
+bench: setup sandbox-start
+	scripts/sandbox exec $(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
