@@ -1,0 +1,262 @@
+"""Image methods of the service: list, disk usage, inspect, tag, remove, save, events."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Any, BinaryIO, cast
+
+from tui.service.core import ServiceBase, container_ids_in
+from tui.service.errors import Conflict, DaemonUnreachable, Holder, NotFound
+from tui.service.models import (
+    DaemonEvent,
+    DaemonInfo,
+    DiskUsage,
+    Image,
+    ImageSummary,
+    from_timestamp,
+)
+from tui.service.reference import parse
+
+
+class ImagesMixin(ServiceBase):
+    """Listing, usage, inspecting, tagging and removing images."""
+
+    def info(self) -> DaemonInfo:
+        """The daemon's version and name, for the header."""
+        with self.translate("ask the daemon for its version"):
+            version = self.api.version()
+        return DaemonInfo(
+            host=self.endpoint.host,
+            context=self.endpoint.context,
+            server_version=str(version.get("Version", "?")),
+            api_version=str(version.get("ApiVersion", "?")),
+            os=str(version.get("Os", "")),
+        )
+
+    def ping(self) -> None:
+        """Raise DaemonUnreachable unless the daemon answers."""
+        with self.translate("ping the daemon"):
+            self.api.ping()
+
+    def list_images(self) -> list[Image]:
+        """Every image `docker images` shows (tagged and dangling; not intermediate layers).
+
+        Dangling is what the daemon's ``dangling=true`` filter says, not "every untagged row".
+        """
+        with self.translate("list images"):
+            raw = self.api.images()
+            dangling = set(self.api.images(filters={"dangling": True}, quiet=True))
+        return [_image_from_api(item, item.get("Id", "") in dangling) for item in raw]
+
+    def disk_usage(self) -> DiskUsage:
+        """Shared sizes and container counts per image, and the real size of all layers."""
+        with self.translate("read disk usage"):
+            df = self.api.df()
+        per_image: dict[str, tuple[int, int]] = {}
+        for item in df.get("Images") or []:
+            per_image[item["Id"]] = (
+                int(item.get("SharedSize", -1)),
+                int(item.get("Containers", -1)),
+            )
+        return DiskUsage(layers_size=int(df.get("LayersSize") or 0), images=per_image)
+
+    def inspect_image(self, reference: str) -> dict[str, Any]:
+        """The full `docker inspect` JSON of an image."""
+        with self.translate(f"inspect {reference}", reference):
+            return dict(self.api.inspect_image(reference))
+
+    def tag(self, source: str, target: str) -> None:
+        """Tag ``source`` (a reference or ID) as ``target``, checked with the grammar first."""
+        ref = parse(target)
+        if ref.digest:
+            raise NotFound(f"Cannot tag with a digest: {target}")
+        with self.translate(f"tag {source} as {target}", source):
+            ok = self.api.tag(source, ref.name, ref.tag_or_latest)
+        if not ok:
+            raise NotFound(f"tag {source} as {target}: the daemon did not apply the tag")
+
+    def remove_image(
+        self, reference: str, *, force: bool = False, noprune: bool = False
+    ) -> list[tuple[str, str]]:
+        """Remove an image or one of its tags, like `docker rmi`.
+
+        Returns the daemon's report as (``Untagged`` or ``Deleted``, what) pairs. A conflict
+        raises Conflict naming the containers that hold the image.
+        """
+        try:
+            with self.translate(f"remove {reference}", reference):
+                report = self.api.remove_image(reference, force=force, noprune=noprune)
+        except Conflict as exc:
+            holders = self.holders(container_ids_in(exc.daemon_message))
+            raise Conflict(
+                _conflict_message(reference, exc.daemon_message, holders, exc.children),
+                reference=reference,
+                holders=holders,
+                children=exc.children,
+                daemon_message=exc.daemon_message,
+            ) from exc
+        result: list[tuple[str, str]] = []
+        for entry in report or []:
+            for key in ("Untagged", "Deleted"):
+                if key in entry:
+                    result.append((key, str(entry[key])))
+        return result
+
+    def holders(self, container_ids: Iterable[str]) -> tuple[Holder, ...]:
+        """The containers (name, status) behind IDs a conflict message named."""
+        found: list[Holder] = []
+        for cid in container_ids:
+            try:
+                with self.translate(f"inspect container {cid}"):
+                    data = self.api.inspect_container(cid)
+            except NotFound:
+                found.append(Holder(id=cid, name=cid[:12], status="gone", running=False))
+                continue
+            state = data.get("State") or {}
+            status = str(state.get("Status", "unknown"))
+            found.append(
+                Holder(
+                    id=str(data.get("Id", cid)),
+                    name=str(data.get("Name", "")).lstrip("/") or cid[:12],
+                    status=status,
+                    running=bool(state.get("Running")) or status in ("paused", "restarting"),
+                )
+            )
+        return tuple(found)
+
+    def save_stream(self, reference: str) -> BinaryIO:
+        """`docker save REF` as a readable binary stream (not buffered whole in memory)."""
+        with self.translate(f"save {reference}", reference):
+            self.api.inspect_image(reference)  # a clear NotFound before the stream starts
+            chunks = self.api.get_image(reference, chunk_size=1 << 20)
+        return cast(BinaryIO, io.BufferedReader(ChunkReader(chunks), 1 << 20))
+
+    def open_events(self) -> EventStream:
+        """Subscribe to image and container events; close() from another thread stops it."""
+        with self.translate("subscribe to daemon events"):
+            stream = self.api.events(decode=True, filters={"type": ["image", "container"]})
+        return EventStream(stream, self.endpoint.description)
+
+
+class EventStream:
+    """Iterates DaemonEvents until closed; ``close()`` shuts the socket down from any thread."""
+
+    def __init__(self, stream: Any, host: str) -> None:
+        self._stream = stream
+        self._host = host
+
+    def __iter__(self) -> Iterator[DaemonEvent]:
+        try:
+            for raw in self._stream:
+                actor = raw.get("Actor") or {}
+                attributes = actor.get("Attributes") or {}
+                yield DaemonEvent(
+                    type=str(raw.get("Type", "")),
+                    action=str(raw.get("Action", raw.get("status", ""))),
+                    actor_id=str(actor.get("ID", raw.get("id", ""))),
+                    attributes=tuple(sorted((str(k), str(v)) for k, v in attributes.items())),
+                    time=from_timestamp(raw.get("time")),
+                )
+        except Exception as exc:  # a closed or dropped socket ends the stream the same way
+            raise DaemonUnreachable(self._host, "the event stream was interrupted") from exc
+
+    def close(self) -> None:
+        """Stop the stream (safe to call twice, from any thread)."""
+        try:
+            self._stream.close()
+        except Exception:  # noqa: S110 - closing an already dead socket is fine
+            pass
+
+
+class ChunkReader(io.RawIOBase):
+    """A read()-able stream over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        """Always True."""
+        return True
+
+    def readinto(self, target: Any) -> int:
+        """Fill ``target`` from the next chunks; 0 at the end."""
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+def _image_from_api(item: dict[str, Any], dangling: bool) -> Image:
+    labels = item.get("Labels") or {}
+    return Image(
+        id=str(item.get("Id", "")),
+        repo_tags=tuple(item.get("RepoTags") or ()),
+        repo_digests=tuple(item.get("RepoDigests") or ()),
+        created=from_timestamp(item.get("Created")),
+        size=int(item.get("Size") or 0),
+        dangling=dangling,
+        shared_size=_known(item.get("SharedSize")),
+        containers=_known(item.get("Containers")),
+        labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+        parent_id=str(item.get("ParentId") or ""),
+    )
+
+
+def _known(value: Any) -> int | None:
+    # /images/json reports -1 for "not computed".
+    if value is None or int(value) < 0:
+        return None
+    return int(value)
+
+
+def _conflict_message(
+    reference: str, daemon: str, holders: tuple[Holder, ...], children: bool
+) -> str:
+    if children:
+        return f"{reference} has dependent child images; remove those images first."
+    if not holders:
+        return f"{reference} is in use: {daemon}"
+    names = ", ".join(f"{h.status} container {h.name} ({h.short_id})" for h in holders)
+    return f"{reference} is used by {names}."
+
+
+def with_usage(images: list[Image], usage: DiskUsage | None) -> list[Image]:
+    """The images with SharedSize and Containers filled in from disk usage."""
+    if usage is None:
+        return images
+    merged = []
+    for image in images:
+        shared, containers = usage.images.get(image.id, (-1, -1))
+        merged.append(
+            replace(
+                image,
+                shared_size=shared if shared >= 0 else image.shared_size,
+                containers=containers if containers >= 0 else image.containers,
+            )
+        )
+    return merged
+
+
+def summarize(images: list[Image], usage: DiskUsage | None) -> ImageSummary:
+    """Count, logical total, real layer disk use, and reclaimable space (as `docker system df`).
+
+    Reclaimable is the real layer size minus what images in use by containers hold uniquely.
+    """
+    logical = sum(i.size for i in images)
+    tags = sum(max(len(i.tags), 1) for i in images)
+    if usage is None:
+        return ImageSummary(len(images), tags, logical, None, None)
+    used = 0
+    for image in images:
+        if image.containers and image.unique_size is not None:
+            used += image.unique_size
+    disk = usage.layers_size
+    return ImageSummary(len(images), tags, logical, disk, max(disk - used, 0))

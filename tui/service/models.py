@@ -1,0 +1,164 @@
+"""Frozen dataclasses the service layer returns. Nothing here knows about docker-py or Textual."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+NONE = "<none>"
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image ID, with everything `docker images` and `docker system df` know about it.
+
+    ``shared_size`` and ``containers`` come from the disk-usage endpoint and are ``None`` until
+    it has answered (the images endpoint does not carry them).
+    """
+
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    created: datetime
+    size: int
+    dangling: bool = False
+    shared_size: int | None = None
+    containers: int | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    parent_id: str = ""
+
+    @property
+    def short_id(self) -> str:
+        """The 12-hex-digit ID the Docker CLI shows."""
+        return self.id.removeprefix("sha256:")[:12]
+
+    @property
+    def unique_size(self) -> int | None:
+        """What deleting this image alone frees: Size - SharedSize (None before disk usage)."""
+        if self.shared_size is None or self.shared_size < 0:
+            return None
+        return max(self.size - self.shared_size, 0)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Real tags (the daemon's ``<none>:<none>`` placeholder dropped)."""
+        return tuple(t for t in self.repo_tags if t != f"{NONE}:{NONE}")
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """One row of the image list: one tag of an image, or the image itself when untagged."""
+
+    image: Image
+    repository: str
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        """What to hand the daemon for this row: ``repo:tag``, ``repo@digest`` or the ID."""
+        if self.repository != NONE and self.tag != NONE:
+            return f"{self.repository}:{self.tag}"
+        for digest in self.image.repo_digests:
+            if digest.startswith(f"{self.repository}@"):
+                return digest
+        return self.image.short_id
+
+    @property
+    def tagged(self) -> bool:
+        """True when this row is a real tag (not ``<none>``)."""
+        return self.tag != NONE and self.repository != NONE
+
+
+def split_repo_tag(text: str) -> tuple[str, str]:
+    """Split ``repo:tag`` at the last ':' not followed by '/' (``localhost:5000/app`` has none)."""
+    colon = text.rfind(":")
+    if colon == -1 or "/" in text[colon + 1 :]:
+        return text, NONE
+    return text[:colon], text[colon + 1 :]
+
+
+def image_rows(image: Image) -> list[ImageRow]:
+    """The rows `docker images` shows for one image: one per tag, else one `<none>` row."""
+    if image.tags:
+        return [ImageRow(image, *split_repo_tag(t)) for t in image.tags]
+    if image.repo_digests:
+        repo = image.repo_digests[0].split("@", 1)[0]
+        return [ImageRow(image, repo, NONE)]
+    return [ImageRow(image, NONE, NONE)]
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """What `docker system df` says about images.
+
+    ``layers_size`` is the real disk use of image layers (each layer once); ``images`` maps an
+    image ID to (shared_size, containers).
+    """
+
+    layers_size: int
+    images: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    """The numbers the summary line shows."""
+
+    count: int
+    tags: int
+    logical_size: int
+    disk_size: int | None
+    reclaimable: int | None
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container, running or stopped."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    command: str
+    state: str
+    status: str
+    created: datetime
+    size_rw: int | None = None
+    size_root_fs: int | None = None
+
+    @property
+    def short_id(self) -> str:
+        """The 12-hex-digit ID the Docker CLI shows."""
+        return self.id[:12]
+
+    @property
+    def running(self) -> bool:
+        """True for running, paused or restarting containers (the daemon refuses to remove)."""
+        return self.state in ("running", "paused", "restarting")
+
+
+@dataclass(frozen=True)
+class DaemonEvent:
+    """One event from the daemon's event stream (`docker events`)."""
+
+    type: str
+    action: str
+    actor_id: str
+    attributes: tuple[tuple[str, str], ...]
+    time: datetime
+
+
+@dataclass(frozen=True)
+class DaemonInfo:
+    """Which daemon we talk to, for the header."""
+
+    host: str
+    context: str | None
+    server_version: str
+    api_version: str
+    os: str = ""
+    name: str = ""
+
+
+def from_timestamp(seconds: float | int | None) -> datetime:
+    """A UTC datetime from a Unix timestamp (0 when missing)."""
+    return datetime.fromtimestamp(float(seconds or 0), tz=timezone.utc)
