@@ -1,0 +1,424 @@
+"""`imagedeck layers IMAGE_OR_ARCHIVE`: the layer analysis without the UI, and a CI gate.
+
+Exit codes: 0 analysed (and every CI rule passed), 1 a CI rule failed, 2 an error (no such
+image, unreadable archive, bad option); errors are one readable line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from tui.service.errors import ImagedeckError
+from tui.service.layers import ImageAnalysis, LayerAnalysisError, analyze_path, analyze_stream
+
+__all__ = ["CiRule", "evaluate_rules", "main", "parse_size"]
+
+OpenImageStream = Callable[[str], IO[bytes]]
+
+DEFAULT_CI_CONFIG = ".dive-ci"
+# dive's defaults when neither an option nor the config file sets a rule.
+DEFAULT_RULES: dict[str, str] = {
+    "lowestEfficiency": "0.9",
+    "highestWastedBytes": "disabled",
+    "highestUserWastedPercent": "0.1",
+}
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "ki": 1024,
+    "kib": 1024,
+    "mi": 1024**2,
+    "mib": 1024**2,
+    "gi": 1024**3,
+    "gib": 1024**3,
+    "ti": 1024**4,
+    "tib": 1024**4,
+}
+_SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
+
+
+class UsageError(Exception):
+    """A bad option or config value; reported with exit code 2."""
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``20MB`` (SI, like dive's humanize.ParseBytes), ``20MiB`` (binary) or ``123``."""
+    match = _SIZE_RE.match(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _SIZE_UNITS:
+        raise UsageError(f"{text!r} is not a size (examples: 20MB, 1.5GiB, 4096)")
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+@dataclass(frozen=True)
+class CiRule:
+    """One evaluated dive CI rule."""
+
+    name: str
+    threshold: str
+    actual: str
+    passed: bool | None  # None: the rule is disabled
+
+    @property
+    def status(self) -> str:
+        """PASS, FAIL or SKIP."""
+        if self.passed is None:
+            return "SKIP"
+        return "PASS" if self.passed else "FAIL"
+
+
+def _read_ci_config(path: Path) -> dict[str, str]:
+    """The ``rules:`` of a ``.dive-ci`` file (a tiny YAML subset: ``key: value`` lines)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Cannot read CI config {path}: {exc.strerror or exc}") from exc
+    rules: dict[str, str] = {}
+    in_rules = False
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        indented = line[:1] in (" ", "\t")
+        key, sep, value = line.strip().partition(":")
+        if not sep:
+            raise UsageError(f"{path}: cannot read the line {raw.strip()!r}")
+        if not indented:
+            in_rules = key.strip() == "rules"
+            continue
+        if in_rules:
+            rules[key.strip()] = value.strip().strip("'\"")
+    unknown = set(rules) - set(DEFAULT_RULES)
+    if unknown:
+        raise UsageError(f"{path}: unknown rule(s): {', '.join(sorted(unknown))}")
+    return rules
+
+
+def _ratio(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{name}: {text!r} is not a number between 0 and 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise UsageError(f"{name}: {text!r} is not a number between 0 and 1")
+    return value
+
+
+def evaluate_rules(analysis: ImageAnalysis, rules: dict[str, str]) -> list[CiRule]:
+    """Apply dive's three CI rules; a value of ``disabled`` (or empty) turns a rule off."""
+    merged = {**DEFAULT_RULES, **rules}
+    results: list[CiRule] = []
+
+    value = merged["lowestEfficiency"]
+    if value.lower() in ("", "disabled"):
+        results.append(CiRule("lowestEfficiency", "disabled", f"{analysis.efficiency:.4f}", None))
+    else:
+        threshold = _ratio("lowestEfficiency", value)
+        results.append(
+            CiRule(
+                "lowestEfficiency",
+                value,
+                f"{analysis.efficiency:.4f}",
+                analysis.efficiency >= threshold,
+            )
+        )
+
+    value = merged["highestWastedBytes"]
+    if value.lower() in ("", "disabled"):
+        results.append(CiRule("highestWastedBytes", "disabled", str(analysis.wasted_bytes), None))
+    else:
+        limit = parse_size(value)
+        results.append(
+            CiRule(
+                "highestWastedBytes",
+                f"{value} ({limit} bytes)",
+                f"{analysis.wasted_bytes} bytes",
+                analysis.wasted_bytes <= limit,
+            )
+        )
+
+    value = merged["highestUserWastedPercent"]
+    percent = analysis.wasted_user_percent
+    if value.lower() in ("", "disabled"):
+        results.append(CiRule("highestUserWastedPercent", "disabled", f"{percent:.4f}", None))
+    else:
+        threshold = _ratio("highestUserWastedPercent", value)
+        # NaN/inf (no user layers) fails like it does in dive: the comparison is not true.
+        passed = math.isfinite(percent) and percent <= threshold
+        results.append(CiRule("highestUserWastedPercent", value, f"{percent:.4f}", passed))
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# Opening the image
+
+
+class _DockerSaveStream:
+    """Stdout of `docker save REF`; at the end, a failed command becomes a readable error."""
+
+    def __init__(self, reference: str, host: str | None) -> None:
+        argv = ["docker"]
+        if host:
+            argv += ["--host", host]
+        argv += ["save", reference]
+        self._reference = reference
+        try:
+            self._proc = subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            )
+        except FileNotFoundError:
+            raise LayerAnalysisError(
+                "The docker command is not installed; pass a `docker save` archive instead"
+            ) from None
+
+    def read(self, size: int = -1) -> bytes:
+        """Read stdout; at its end, raise if `docker save` failed."""
+        assert self._proc.stdout is not None
+        data = self._proc.stdout.read(size)
+        if not data:
+            self._check()
+        return data
+
+    def _check(self) -> None:
+        assert self._proc.stderr is not None
+        err = self._proc.stderr.read().decode(errors="replace").strip()
+        code = self._proc.wait()
+        if code != 0:
+            detail = err.splitlines()[-1] if err else f"exit status {code}"
+            raise LayerAnalysisError(f"docker save {self._reference} failed: {detail}")
+
+    def close(self) -> None:
+        """Stop `docker save` if it still runs and release its pipes."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for pipe in (self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def default_open_image_stream(host: str | None) -> OpenImageStream:
+    """``ImageService.connect(host).save_stream``; `docker save` when the service is missing."""
+
+    def open_stream(reference: str) -> IO[bytes]:
+        try:
+            # Imported here: docker-py is only needed when an image, not a file, is analysed.
+            from tui.service import ImageService
+        except ImportError:
+            return _DockerSaveStream(reference, host)  # type: ignore[return-value]
+        service = ImageService.connect(host, None)
+        return service.save_stream(reference)
+
+    return open_stream
+
+
+# --------------------------------------------------------------------------------------------
+# Reports
+
+
+def _human(size: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
+
+
+def _text_report(analysis: ImageAnalysis, out: TextIO, limit: int = 20) -> None:
+    write = out.write
+    write(f"Image: {analysis.image}\n\nLayers\n")
+    write(f"  {'#':>3}  {'size':>9}  {'added':>6}  {'modif.':>6}  {'removed':>7}  command\n")
+    for layer in analysis.layers:
+        command = layer.command.replace("\n", " ")
+        if len(command) > 80:
+            command = command[:79] + "…"
+        write(
+            f"  {layer.index:>3}  {_human(layer.size_bytes):>9}  {layer.added:>6}  "
+            f"{layer.modified:>6}  {layer.removed:>7}  {command}\n"
+        )
+    percent = analysis.wasted_user_percent
+    percent_text = f"{percent * 100:.2f} %" if math.isfinite(percent) else "n/a"
+    write(
+        "\nImage details\n"
+        f"  Total image size:        {_human(analysis.size_bytes)} ({analysis.size_bytes} bytes)\n"
+        f"  User layers size:        {_human(analysis.user_size_bytes)} "
+        f"({analysis.user_size_bytes} bytes)\n"
+        f"  Potential wasted space:  {_human(analysis.wasted_bytes)} "
+        f"({analysis.wasted_bytes} bytes)\n"
+        f"  Wasted / user size:      {percent_text}\n"
+        f"  Image efficiency score:  {analysis.efficiency * 100:.2f} %\n"
+    )
+    if analysis.inefficiencies:
+        write(f"\nInefficient files (worst {min(limit, len(analysis.inefficiencies))}):\n")
+        write(f"  {'count':>5}  {'wasted':>9}  path\n")
+        for item in analysis.inefficiencies[:limit]:
+            write(f"  {item.count:>5}  {_human(item.cumulative_size):>9}  {item.path}\n")
+
+
+class _ArgumentError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits on errors; we want our own exit code 2 and message, without SystemExit."""
+
+    def error(self, message: str) -> Any:
+        raise _ArgumentError(message)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="imagedeck layers",
+        description="Analyse an image's layers: files added, modified, removed, wasted space "
+        "and efficiency computed like dive.",
+    )
+    parser.add_argument("target", metavar="IMAGE_OR_ARCHIVE", help="image reference or archive")
+    parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    parser.add_argument("--ci", action="store_true", help="apply dive's CI rules; exit 1 on FAIL")
+    parser.add_argument("--lowest-efficiency", metavar="F", help="fail below this (0..1)")
+    parser.add_argument(
+        "--highest-wasted-bytes", metavar="N", help="fail above this (bytes or 20MB)"
+    )
+    parser.add_argument(
+        "--highest-user-wasted-percent", metavar="F", help="fail above this ratio (0..1)"
+    )
+    parser.add_argument(
+        "--ci-config", metavar="PATH", help=f"dive CI rules file (default ./{DEFAULT_CI_CONFIG})"
+    )
+    parser.add_argument("--host", metavar="URL", help="Docker daemon address (like DOCKER_HOST)")
+    return parser
+
+
+def main(
+    argv: list[str],
+    open_image_stream: OpenImageStream | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``imagedeck layers`` with ``argv`` (without the subcommand); return the exit code.
+
+    ``open_image_stream(reference)`` returns the `docker save` stream of an image; by default
+    it comes from ``ImageService.connect(--host).save_stream``.
+    """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _ArgumentError as exc:
+        err.write(f"{parser.format_usage()}imagedeck layers: error: {exc}\n")
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+
+    try:
+        rules: dict[str, str] = {}
+        if args.ci:
+            config = Path(args.ci_config) if args.ci_config else Path(DEFAULT_CI_CONFIG)
+            if args.ci_config or config.is_file():
+                rules.update(_read_ci_config(config))
+            for name, value in (
+                ("lowestEfficiency", args.lowest_efficiency),
+                ("highestWastedBytes", args.highest_wasted_bytes),
+                ("highestUserWastedPercent", args.highest_user_wasted_percent),
+            ):
+                if value is not None:
+                    rules[name] = value
+            # Check the thresholds before a long analysis, not after it.
+            for name in ("lowestEfficiency", "highestUserWastedPercent"):
+                if rules.get(name, "disabled").lower() not in ("", "disabled"):
+                    _ratio(name, rules[name])
+            if rules.get("highestWastedBytes", "disabled").lower() not in ("", "disabled"):
+                parse_size(rules["highestWastedBytes"])
+
+        target = Path(args.target)
+        if target.is_file():
+            analysis = analyze_path(target)
+        else:
+            opener = open_image_stream or default_open_image_stream(args.host)
+            stream = opener(args.target)
+            try:
+                analysis = analyze_stream(stream, name=args.target)
+            finally:
+                with contextlib.suppress(Exception):
+                    stream.close()
+    except UsageError as exc:
+        err.write(f"imagedeck layers: error: {exc}\n")
+        return 2
+    except ImagedeckError as exc:
+        err.write(f"imagedeck layers: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        err.write("imagedeck layers: interrupted\n")
+        return 130
+    except Exception as exc:  # any other failure is still a message, not a traceback
+        err.write(f"imagedeck layers: {type(exc).__name__}: {exc}\n")
+        return 2
+
+    try:
+        return _report(analysis, args, rules, out, err)
+    except BrokenPipeError:
+        # `imagedeck layers IMG | head`: the reader left; not an error worth a traceback.
+        with contextlib.suppress(Exception):
+            # Python flushes stdout at exit and would report the broken pipe again.
+            sys.stdout = open(os.devnull, "w")
+        return 0
+
+
+def _report(
+    analysis: ImageAnalysis,
+    args: argparse.Namespace,
+    rules: dict[str, str],
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Print the report (and the CI verdict); return the exit code."""
+    if args.json:
+        document = analysis.to_dict()
+        if args.ci:
+            document["ci"] = [
+                {"rule": r.name, "threshold": r.threshold, "actual": r.actual, "status": r.status}
+                for r in evaluate_rules(analysis, rules)
+            ]
+        json.dump(document, out, indent=2)
+        out.write("\n")
+    else:
+        _text_report(analysis, out)
+
+    if not args.ci:
+        return 0
+    results = evaluate_rules(analysis, rules)
+    report = err if args.json else out  # keep stdout pure JSON with --json
+    report.write("\nCI rules\n")
+    for result in results:
+        report.write(
+            f"  {result.status}: {result.name} (threshold {result.threshold}, "
+            f"actual {result.actual})\n"
+        )
+    failed = any(result.passed is False for result in results)
+    report.write(f"Result: {'FAIL' if failed else 'PASS'}\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))
