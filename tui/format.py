@@ -1,0 +1,49 @@
+"""Formatting helpers shared by screens: sizes, ages, natural sort keys."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import humanize
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def size(n: int | None) -> str:
+    """A size the way the Docker CLI writes it (decimal units: 1.2 MB), or '…' when unknown."""
+    if n is None:
+        return "…"
+    if n < 1000:
+        return f"{n} B"
+    return str(humanize.naturalsize(n, binary=False, format="%.1f"))
+
+
+def age(when: datetime, now: datetime | None = None) -> str:
+    """'5 days ago' style age of a UTC datetime."""
+    if when.timestamp() <= 0:
+        return "unknown"
+    now = now or datetime.now(timezone.utc)
+    return str(humanize.naturaltime(now - when))
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that orders numbers inside text as numbers: 1, 2, 10 (not 1, 10, 2)."""
+    parts: list[tuple[int, int | str]] = []
+    for chunk in _DIGITS.split(text.lower()):
+        if not chunk:
+            continue
+        if chunk.isdigit():
+            parts.append((0, int(chunk)))
+        else:
+            parts.append((1, chunk))
+    return tuple(parts)
+
+
+def ellipsize(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with a trailing '…' when it does not fit."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + "…"

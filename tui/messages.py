@@ -1,0 +1,75 @@
+"""Typed messages that carry results from thread workers and the events thread to screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from tui.service.errors import ImagedeckError
+from tui.service.models import DaemonEvent, DaemonInfo, DiskUsage, Image
+
+
+@dataclass
+class Connected(Message):
+    """The service connected; ``info`` says which daemon it is."""
+
+    info: DaemonInfo
+    service: Any
+
+
+@dataclass
+class ConnectFailed(Message):
+    """The first connection failed."""
+
+    host: str
+    error: ImagedeckError
+
+
+@dataclass
+class ImagesLoaded(Message):
+    """A fresh image list arrived (without disk usage)."""
+
+    images: list[Image]
+
+
+@dataclass
+class UsageLoaded(Message):
+    """Disk usage arrived (shared sizes, container counts, real layer size)."""
+
+    usage: DiskUsage
+
+
+@dataclass
+class LoadFailed(Message):
+    """Loading the list failed."""
+
+    error: ImagedeckError
+
+
+class ImagesChanged(Message):
+    """Something changed in the daemon; coalesced, so a burst of events is one message.
+
+    ``can_replace`` lets a newer one replace a queued one instead of piling up.
+    """
+
+    def __init__(self, events: tuple[DaemonEvent, ...] = ()) -> None:
+        super().__init__()
+        self.events = events
+
+    def can_replace(self, message: Message) -> bool:
+        """A queued ImagesChanged is superseded by a newer one."""
+        return isinstance(message, ImagesChanged)
+
+
+@dataclass
+class DaemonLost(Message):
+    """The daemon stopped answering mid-session; reconnecting with back-off."""
+
+    reason: str
+    retry_in: float
+
+
+class DaemonBack(Message):
+    """The daemon answers again after DaemonLost."""

@@ -1,0 +1,61 @@
+"""`?`: every key of the screen below, with what it does, and the symbols used in the list."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.widgets.image_table import DANGLING_SYMBOL, IN_USE_SYMBOL, MARK_SYMBOL
+
+
+def _key_label(key: str) -> str:
+    return " ".join(part for part in key.split(","))
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists every binding of the screen it was opened from; Esc, q or ? closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss_help", "Close", id="help.close"),
+    ]
+
+    def __init__(self, rows: list[tuple[str, str]], extra: str = "") -> None:
+        super().__init__()
+        self.rows = rows
+        self.extra = extra
+
+    def compose(self) -> ComposeResult:
+        """A scrollable two-column list of keys."""
+        width = max((len(k) for k, _ in self.rows), default=4) + 2
+        lines = [f"{key.ljust(width)}{text}" for key, text in self.rows]
+        legend = (
+            f"\nSymbols: {MARK_SYMBOL} marked   {DANGLING_SYMBOL} dangling   "
+            f"{IN_USE_SYMBOL} used by a container"
+        )
+        with VerticalScroll(id="help-box"):
+            yield Static("Keys", id="help-title")
+            yield Static("\n".join(lines) + legend + self.extra, markup=False, id="help-body")
+            yield Static("Esc closes", id="help-footer")
+
+    def action_dismiss_help(self) -> None:
+        """Close the help."""
+        self.dismiss(None)
+
+
+def binding_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """(keys, text) per binding, its tooltip (the long text) or description; deduplicated."""
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for binding in bindings:
+        text = binding.tooltip or binding.description
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        key = binding.key_display or binding.key
+        rows.append((_key_label(key), text))
+    return rows

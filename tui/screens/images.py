@@ -1,0 +1,426 @@
+"""The image list: one row per tag, usage columns, filter, sort, marks, live updates."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from tui import format as fmt
+from tui.listmodel import ImageListModel
+from tui.messages import (
+    DaemonBack,
+    DaemonLost,
+    ImagesChanged,
+    ImagesLoaded,
+    LoadFailed,
+    UsageLoaded,
+)
+from tui.screens.help import HelpScreen, binding_rows
+from tui.service.errors import ImagedeckError
+from tui.service.images import summarize, with_usage
+from tui.service.models import DaemonInfo, DiskUsage, Image, ImageRow
+from tui.widgets.image_table import ImageTable, header_text
+
+if TYPE_CHECKING:
+    from tui.app import ImagedeckApp
+
+# Events arrive in bursts (a prune deletes hundreds of images): wait for a short quiet gap,
+# but never longer than the cap, then reload once.
+COALESCE_QUIET = 0.15
+COALESCE_MAX = 1.0
+
+
+def _b(
+    key: str, action: str, short: str, long: str, bid: str, show: bool = False, display: str = ""
+) -> Binding:
+    # The short text is the footer's; the tooltip is the help screen's long text.
+    return Binding(key, action, short, show=show, id=bid, tooltip=long, key_display=display or None)
+
+
+class ImagesScreen(Screen[None]):
+    """The main screen: the image list with its summary line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _b("slash", "filter", "Filter", "Filter as you type (Esc clears)", "images.filter", True),
+        _b("escape", "escape", "Back", "Clear the filter / close", "images.escape"),
+        _b("o", "sort", "Sort", "Sort by the next column", "images.sort"),
+        _b("O", "reverse", "Reverse", "Reverse the sort order", "images.reverse"),
+        _b("space", "mark", "Mark", "Mark / unmark this row", "images.mark", True),
+        _b("a", "mark_all", "Mark all", "Mark every row the filter shows", "images.mark_all"),
+        _b("A", "clear_marks", "Clear marks", "Clear all marks", "images.clear_marks"),
+        _b("d", "delete", "Delete", "Delete marked rows (or this one)", "images.delete", True),
+        _b("X", "prune", "Cleanup", "Cleanup wizard (prune)", "images.prune", True),
+        _b("t", "tag", "Tag", "Tag this image", "images.tag", True),
+        _b("u", "untag", "Untag", "Remove this tag", "images.untag"),
+        _b("enter,i", "inspect", "Inspect", "Inspect JSON", "images.inspect", True, "i"),
+        _b("h", "history", "History", "Layer history tree", "images.history"),
+        _b("l", "layers", "Layers", "Layer contents and wasted space", "images.layers"),
+        _b("p", "pull", "Pull", "Pull an image", "images.pull", True),
+        _b("P", "push", "Push", "Push this tag", "images.push"),
+        _b("s", "search", "Search", "Search a registry", "images.search"),
+        _b("b", "build", "Build", "Build from a Dockerfile", "images.build"),
+        _b("r", "run", "Run", "Run an interactive container", "images.run"),
+        _b("c", "containers", "Containers", "Containers (commit, remove)", "images.containers"),
+        _b("y", "copy", "Copy", "Copy the reference (OSC 52)", "images.copy"),
+        _b("R", "reload", "Reload", "Reload the list now", "images.reload"),
+        _b("question_mark", "help", "Help", "Help with every key", "images.help", True),
+        _b("q", "quit", "Quit", "Quit", "images.quit", True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = ImageListModel()
+        self.images: list[Image] = []
+        self.usage: DiskUsage | None = None
+        self.info: DaemonInfo | None = None
+        self.loaded = False
+        self._reload_timer: Timer | None = None
+        self._first_change: float | None = None
+        self._select_after_load: str | None = None
+
+    @property
+    def deck(self) -> ImagedeckApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Header, summary, banner, filter, table header, table, footer."""
+        yield Static("imagedeck", id="header", markup=False)
+        yield Static("Connecting…", id="summary", markup=False)
+        yield Static("", id="banner", markup=False)
+        yield Input(placeholder="filter: repository, tag or ID", id="filter")
+        yield Static("", id="table-header", markup=False)
+        yield ImageTable(self.model, id="table")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Focus the table; the filter stays hidden until `/`."""
+        self.query_one("#filter", Input).display = False
+        self.query_one("#banner", Static).display = False
+        self.query_one(ImageTable).focus()
+        self._update_header()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def connected(self, info: DaemonInfo) -> None:
+        """The app connected (first time or after a reconnect): show who, then load."""
+        self.info = info
+        self._update_header()
+        self.reload()
+
+    def reload(self) -> None:
+        """Load images and disk usage in parallel workers."""
+        if self.deck.service is None:
+            return
+        self.load_images()
+        self.load_usage()
+
+    @work(thread=True, exclusive=True, group="images", exit_on_error=False)
+    def load_images(self) -> None:
+        """List images (the prefetched answer on first load)."""
+        prefetch = self.deck.take_prefetch()
+        service = self.deck.service
+        try:
+            if prefetch is not None:
+                images = prefetch.images.result()
+                self.post_message(ImagesLoaded(images))
+                try:
+                    self.post_message(UsageLoaded(prefetch.usage.result()))
+                except ImagedeckError:
+                    pass
+                return
+            if service is None:
+                return
+            self.post_message(ImagesLoaded(service.list_images()))
+        except ImagedeckError as exc:
+            self.post_message(LoadFailed(exc))
+
+    @work(thread=True, exclusive=True, group="usage", exit_on_error=False)
+    def load_usage(self) -> None:
+        """Read disk usage (shared/unique sizes, container counts)."""
+        service = self.deck.service
+        if service is None:
+            return
+        try:
+            self.post_message(UsageLoaded(service.disk_usage()))
+        except ImagedeckError as exc:
+            self.post_message(LoadFailed(exc))
+
+    def on_images_loaded(self, message: ImagesLoaded) -> None:
+        """New rows: keep cursor, marks and filter."""
+        self.images = message.images
+        self.loaded = True
+        self._apply()
+
+    def on_usage_loaded(self, message: UsageLoaded) -> None:
+        """Usage columns fill in."""
+        self.usage = message.usage
+        self._apply()
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        """Say what failed in the summary line; the banner handles a lost daemon."""
+        self.query_one("#summary", Static).update(f"Could not load images: {message.error}")
+
+    def _apply(self) -> None:
+        images = with_usage(self.images, self.usage)
+        self.model.set_images(images)
+        if self._select_after_load and self.model.select_reference(self._select_after_load):
+            self._select_after_load = None
+        table = self.query_one(ImageTable)
+        table.rows_changed()
+        self._update_summary()
+
+    def select_after_load(self, reference: str) -> None:
+        """Put the cursor on ``reference`` now, or as soon as a reload shows it."""
+        if self.model.select_reference(reference):
+            self.query_one(ImageTable).rows_changed()
+        else:
+            self._select_after_load = reference
+
+    # -- live updates ------------------------------------------------------------------------
+
+    def on_images_changed(self, _: ImagesChanged) -> None:
+        """Coalesce a burst of daemon events into one reload."""
+        now = time.monotonic()
+        if self._first_change is None:
+            self._first_change = now
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+        waited = now - self._first_change
+        delay = COALESCE_QUIET if waited < COALESCE_MAX else 0.0
+        self._reload_timer = self.set_timer(delay, self._coalesced_reload)
+
+    def _coalesced_reload(self) -> None:
+        self._first_change = None
+        self._reload_timer = None
+        self.reload()
+
+    def on_daemon_lost(self, message: DaemonLost) -> None:
+        """A visible banner while reconnecting."""
+        banner = self.query_one("#banner", Static)
+        banner.update(
+            f"⚠ Lost the daemon: {message.reason}. Reconnecting in {message.retry_in:.1f}s… "
+            "(the list below may be out of date)"
+        )
+        banner.display = True
+
+    def on_daemon_back(self, _: DaemonBack) -> None:
+        """Hide the banner and reload."""
+        self.query_one("#banner", Static).display = False
+        self.notify("Reconnected to the daemon.", timeout=3)
+        self.reload()
+
+    # -- header and summary ------------------------------------------------------------------
+
+    def _update_header(self) -> None:
+        info = self.info
+        service = self.deck.service
+        parts = ["imagedeck"]
+        if service is not None:
+            parts.append(service.host)
+        elif self.deck.host_hint:
+            parts.append(self.deck.host_hint)
+        if info is not None:
+            parts.append(f"Docker {info.server_version}")
+        if self.deck.sandbox_note:
+            parts.append(self.deck.sandbox_note)
+        self.query_one("#header", Static).update("  ·  ".join(parts))
+
+    def _update_summary(self) -> None:
+        summary = summarize(with_usage(self.images, self.usage), self.usage)
+        shown = len(self.model.visible)
+        total = len(self.model.rows)
+        parts = [f"{summary.count} images · {summary.tags} tags"]
+        if shown != total:
+            parts[0] += f" ({shown} shown)"
+        parts.append(f"logical {fmt.size(summary.logical_size)}")
+        if summary.disk_size is not None:
+            parts.append(f"on disk {fmt.size(summary.disk_size)}")
+            parts.append(f"reclaimable {fmt.size(summary.reclaimable)}")
+        else:
+            parts.append("disk usage loading…")
+        marked = self.model.marked_rows()
+        if marked:
+            parts.append(f"{len(marked)} marked, frees {fmt.size(self.marked_frees(marked))}")
+        sort = self.model.sort.label + (" ↑" if self.model.reverse else "")
+        parts.append(f"sort {sort}")
+        self.query_one("#summary", Static).update(" · ".join(parts))
+        self.query_one("#table-header", Static).update(header_text(self.size.width or 80))
+
+    def marked_frees(self, rows: list[ImageRow]) -> int:
+        """What deleting ``rows`` would free: unique sizes of images losing every tag."""
+        by_image: dict[str, set[str]] = {}
+        for row in rows:
+            by_image.setdefault(row.image.id, set()).add(row.reference)
+        freed = 0
+        for image in with_usage(self.images, self.usage):
+            chosen = by_image.get(image.id)
+            if chosen is None:
+                continue
+            if len(chosen) >= max(len(image.tags), 1) and image.unique_size is not None:
+                freed += image.unique_size
+        return freed
+
+    def on_resize(self) -> None:
+        """Re-layout the column header."""
+        self.query_one("#table-header", Static).update(header_text(self.size.width or 80))
+
+    # -- filter, sort, marks ------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Show the filter input and focus it."""
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.model.set_filter(event.value)
+        self.query_one(ImageTable).rows_changed()
+        self._update_summary()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, _: Input.Submitted) -> None:
+        self.query_one(ImageTable).focus()
+
+    def action_escape(self) -> None:
+        """Esc clears and hides the filter."""
+        field = self.query_one("#filter", Input)
+        if field.value or field.display:
+            field.value = ""
+            field.display = False
+            self.model.set_filter("")
+            table = self.query_one(ImageTable)
+            table.rows_changed()
+            table.focus()
+            self._update_summary()
+
+    def action_sort(self) -> None:
+        """Next sort column."""
+        self.model.next_sort()
+        self.query_one(ImageTable).rows_changed()
+        self._update_summary()
+
+    def action_reverse(self) -> None:
+        """Reverse the order."""
+        self.model.toggle_reverse()
+        self.query_one(ImageTable).rows_changed()
+        self._update_summary()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the current row and move down."""
+        table = self.query_one(ImageTable)
+        self.model.toggle_mark()
+        table.refresh_current()
+        table.action_cursor(1)
+        self._update_summary()
+
+    def action_mark_all(self) -> None:
+        """Mark every shown row."""
+        self.model.mark_all_visible()
+        self.query_one(ImageTable).marks_changed()
+        self._update_summary()
+
+    def action_clear_marks(self) -> None:
+        """Clear all marks."""
+        self.model.clear_marks()
+        self.query_one(ImageTable).marks_changed()
+        self._update_summary()
+
+    def action_reload(self) -> None:
+        """Reload now."""
+        self.reload()
+
+    def action_copy(self) -> None:
+        """Copy the reference (or ID) of this row with OSC 52, which works over SSH."""
+        row = self.model.current()
+        if row is None:
+            return
+        self.app.copy_to_clipboard(row.reference)
+        self.notify(f"Copied {row.reference}", timeout=2)
+
+    def action_help(self) -> None:
+        """Every key."""
+        table = self.query_one(ImageTable)
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        bindings += [b for b in table.BINDINGS if isinstance(b, Binding)]
+        rows = [("↑ ↓ j k", "Move"), ("PgUp PgDn g G", "Page / first / last")]
+        moves = ("Up", "Down", "Page", "First", "Last")
+        rows += [r for r in binding_rows(bindings) if not r[1].startswith(moves)]
+        self.app.push_screen(HelpScreen(rows, self.help_extra()))
+
+    def help_extra(self) -> str:
+        """Extra lines for the help screen (the config path once configuration exists)."""
+        return ""
+
+    def action_quit(self) -> None:
+        """Leave imagedeck."""
+        self.app.exit()
+
+    # -- features in their own modules --------------------------------------------------------
+
+    def current_row(self) -> ImageRow | None:
+        """The row under the cursor."""
+        return self.model.current()
+
+    def _not_yet(self, what: str) -> None:
+        self.notify(f"{what} is not available in this build yet.", severity="warning")
+
+    def action_delete(self) -> None:
+        """Delete marked rows or the current one."""
+        self._not_yet("Delete")
+
+    def action_prune(self) -> None:
+        """Cleanup wizard."""
+        self._not_yet("Cleanup")
+
+    def action_tag(self) -> None:
+        """Tag dialog."""
+        self._not_yet("Tag")
+
+    def action_untag(self) -> None:
+        """Untag."""
+        self._not_yet("Untag")
+
+    def action_inspect(self) -> None:
+        """Inspect JSON."""
+        self._not_yet("Inspect")
+
+    def action_history(self) -> None:
+        """History tree."""
+        self._not_yet("History")
+
+    def action_layers(self) -> None:
+        """Layer contents."""
+        self._not_yet("Layers")
+
+    def action_pull(self) -> None:
+        """Pull dialog."""
+        self._not_yet("Pull")
+
+    def action_push(self) -> None:
+        """Push."""
+        self._not_yet("Push")
+
+    def action_search(self) -> None:
+        """Search screen."""
+        self._not_yet("Search")
+
+    def action_build(self) -> None:
+        """Build form."""
+        self._not_yet("Build")
+
+    def action_run(self) -> None:
+        """Run dialog."""
+        self._not_yet("Run")
+
+    def action_containers(self) -> None:
+        """Containers screen."""
+        self._not_yet("Containers")

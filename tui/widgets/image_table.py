@@ -1,0 +1,262 @@
+"""A virtual image table: renders only the visible rows (Textual's Line API).
+
+The row count does not set the cost of drawing, filtering, sorting, marking or moving the
+cursor: the data lives in ``ImageListModel`` and each frame renders at most one screenful of
+lines. Moving the cursor repaints just the two lines that changed, which keeps what an SSH
+link carries per keystroke small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui import format as fmt
+from tui.listmodel import ImageListModel
+from tui.service.models import NONE, ImageRow
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: its header, width bounds and how important it is to keep."""
+
+    id: str
+    label: str
+    width: int
+    priority: int  # lower numbers give way first when the terminal is narrow
+    right: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("repository", "REPOSITORY", 16, 100),
+    Column("tag", "TAG", 10, 90),
+    Column("id", "IMAGE ID", 12, 60),
+    Column("created", "CREATED", 14, 40),
+    Column("size", "SIZE", 8, 80, right=True),
+    Column("unique", "UNIQUE", 8, 70, right=True),
+    Column("shared", "SHARED", 8, 20, right=True),
+    Column("containers", "CTRS", 4, 50, right=True),
+)
+MARK_WIDTH = 2  # mark symbol + state symbol, so state never relies on colour alone
+MARK_SYMBOL = "●"
+DANGLING_SYMBOL = "○"
+IN_USE_SYMBOL = "▸"
+
+
+def layout(width: int, hidden: frozenset[str] = frozenset()) -> list[tuple[Column, int]]:
+    """Columns that fit in ``width`` cells, with their widths; REPOSITORY takes what is left.
+
+    The least important columns are dropped first, so the table keeps REPOSITORY, TAG, SIZE
+    and UNIQUE even at 80 columns.
+    """
+    columns = [c for c in COLUMNS if c.id not in hidden]
+    while True:
+        fixed = sum(c.width for c in columns if c.id != "repository")
+        gaps = len(columns) - 1
+        spare = width - MARK_WIDTH - fixed - gaps
+        repo = next((c for c in columns if c.id == "repository"), None)
+        if repo is None or spare >= repo.width or len(columns) <= 3:
+            break
+        droppable = [c for c in columns if c.id != "repository"]
+        columns.remove(min(droppable, key=lambda c: c.priority))
+    result = []
+    for column in columns:
+        result.append((column, max(spare, 8) if column.id == "repository" else column.width))
+    return result
+
+
+def cell_text(row: ImageRow, column_id: str) -> str:
+    """The text of one cell."""
+    image = row.image
+    if column_id == "repository":
+        # The word, not only the symbol and colour: state must read without colour.
+        return f"{NONE} (dangling)" if image.dangling and not row.tagged else row.repository
+    if column_id == "tag":
+        return row.tag
+    if column_id == "id":
+        return image.short_id
+    if column_id == "created":
+        return fmt.age(image.created)
+    if column_id == "size":
+        return fmt.size(image.size)
+    if column_id == "unique":
+        return fmt.size(image.unique_size)
+    if column_id == "shared":
+        return fmt.size(image.shared_size)
+    if column_id == "containers":
+        return "…" if image.containers is None else str(image.containers)
+    return ""
+
+
+def header_text(width: int, hidden: frozenset[str] = frozenset()) -> str:
+    """The header line for the columns that fit in ``width``."""
+    parts = [" " * MARK_WIDTH]
+    for column, w in layout(width, hidden):
+        label = fmt.ellipsize(column.label, w)
+        parts.append(label.rjust(w) if column.right else label.ljust(w))
+    return " ".join(parts)[:width]
+
+
+class ImageTable(ScrollView, can_focus=True):
+    """The image list, one row per tag, drawn from an ImageListModel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "jump(0)", "First", show=False, id="table.first"),
+        Binding("end,G", "jump(-1)", "Last", show=False, id="table.last"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "image-table--cursor",
+        "image-table--marked",
+        "image-table--dangling",
+        "image-table--in-use",
+    }
+
+    DEFAULT_CSS = """
+    ImageTable {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+    ImageTable > .image-table--cursor { background: $accent 40%; text-style: bold; }
+    ImageTable:focus > .image-table--cursor { background: $accent; color: $text; }
+    ImageTable > .image-table--marked { color: $warning; text-style: bold; }
+    ImageTable > .image-table--dangling { color: $text-muted; }
+    ImageTable > .image-table--in-use { color: $success; }
+    """
+
+    class CursorMoved(Message):
+        """The cursor moved to another row (or the rows changed under it)."""
+
+    def __init__(
+        self,
+        model: ImageListModel,
+        *,
+        hidden: frozenset[str] = frozenset(),
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.model = model
+        self.hidden = hidden
+
+    # -- data changes ------------------------------------------------------------------------
+
+    def rows_changed(self) -> None:
+        """Call after the model's rows, filter or sort changed: resize and repaint."""
+        self.virtual_size = Size(self.size.width, len(self.model.visible))
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.CursorMoved())
+
+    def marks_changed(self) -> None:
+        """Repaint after marks changed (the rows did not)."""
+        self.refresh()
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        """Draw screen line ``y``: the row at scroll offset + y."""
+        _, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self.model.visible):
+            return Strip.blank(width, self.rich_style)
+        row = self.model.visible[index]
+        return self._render_row(row, index == self.model.cursor, width)
+
+    def _render_row(self, row: ImageRow, is_cursor: bool, width: int) -> Strip:
+        base = self.rich_style
+        image = row.image
+        marked = self.model.is_marked(row)
+        style = base
+        if image.dangling:
+            style += self.get_component_rich_style("image-table--dangling", partial=True)
+        elif image.containers:
+            style += self.get_component_rich_style("image-table--in-use", partial=True)
+        if marked:
+            style += self.get_component_rich_style("image-table--marked", partial=True)
+        if is_cursor:
+            style += self.get_component_rich_style("image-table--cursor", partial=True)
+        state = DANGLING_SYMBOL if image.dangling else IN_USE_SYMBOL if image.containers else " "
+        parts = [(MARK_SYMBOL if marked else " ") + state]
+        for column, w in layout(width, self.hidden):
+            text = fmt.ellipsize(cell_text(row, column.id), w)
+            parts.append(text.rjust(w) if column.right else text.ljust(w))
+        line = " ".join(parts)
+        segments = [Segment(line[:width].ljust(width), style)]
+        return Strip(segments, width)
+
+    # -- cursor ------------------------------------------------------------------------------
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = int(self.scroll_y)
+        cursor = self.model.cursor
+        if cursor < top:
+            self.scroll_to(y=cursor, animate=False, immediate=True)
+        elif cursor >= top + height:
+            self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
+
+    def _moved(self, old: int) -> None:
+        top = int(self.scroll_y)
+        self._scroll_cursor_into_view()
+        if int(self.scroll_y) == top:
+            # Only two lines changed: repaint just those.
+            self.refresh_line(old - top)
+            self.refresh_line(self.model.cursor - top)
+        else:
+            self.refresh()
+        self.post_message(self.CursorMoved())
+
+    def action_cursor(self, delta: int) -> None:
+        """Move the cursor by ``delta`` rows."""
+        old = self.model.cursor
+        self.model.move(delta)
+        if self.model.cursor != old:
+            self._moved(old)
+
+    def action_page(self, direction: int) -> None:
+        """Move the cursor by one screenful."""
+        height = max(self.scrollable_content_region.height - 1, 1)
+        self.action_cursor(direction * height)
+
+    def action_jump(self, index: int) -> None:
+        """Move the cursor to the first (0) or last (-1) row."""
+        old = self.model.cursor
+        self.model.move_to(index)
+        if self.model.cursor != old:
+            self._moved(old)
+
+    def refresh_current(self) -> None:
+        """Repaint the line under the cursor (after a mark toggled)."""
+        self.refresh_line(self.model.cursor - int(self.scroll_y))
+
+    def on_resize(self) -> None:
+        """Keep the virtual size in step with the width (columns re-layout)."""
+        self.virtual_size = Size(self.size.width, len(self.model.visible))
+        self._scroll_cursor_into_view()
+
+    def on_click(self, event: object) -> None:
+        """A click selects the row under the mouse."""
+        y = getattr(event, "y", None)
+        if y is None:
+            return
+        index = int(self.scroll_y) + int(y)
+        if 0 <= index < len(self.model.visible):
+            old = self.model.cursor
+            self.model.cursor = index
+            self._moved(old)
