@@ -457,7 +457,7 @@ def test_cli_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad = tmp_path / "bad.tar"
     bad.write_bytes(b"garbage" * 300)
     assert main([str(bad)]) == 2
-    assert "Cannot read the image archive" in capsys.readouterr().err
+    assert "Cannot read the image archive: it is not a tar file" in capsys.readouterr().err
 
     assert main([str(bad), "--ci", "--highest-wasted-bytes", "lots"]) == 2
     assert "not a size" in capsys.readouterr().err
@@ -470,3 +470,34 @@ def test_parse_size() -> None:
     assert parse_size("4096") == 4096
     with pytest.raises(UsageError, match="not a size"):
         parse_size("12 parsecs")
+
+
+@pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT, tarfile.USTAR_FORMAT])
+def test_long_names_and_link_entries_match_tarfile(fmt: int) -> None:
+    deep = "/".join(["d" * 40] * 3)  # 122 characters: ustar prefix, GNU longname or PAX path
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=fmt) as tar:
+        for name, size in [(f"{deep}/file.bin", 1234), ("é/ünïcode", 3)]:
+            info = tarfile.TarInfo(name)
+            info.size = size
+            tar.addfile(info, io.BytesIO(b"\0" * size))
+        link = tarfile.TarInfo(f"{deep}/link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "file.bin"
+        tar.addfile(link)
+    layer = buffer.getvalue()
+    config = b'{"history": [{"created_by": "x"}]}'
+    outer = io.BytesIO()
+    with tarfile.open(fileobj=outer, mode="w") as tar:
+        for name, data in [
+            ("l/layer.tar", layer),
+            ("c.json", config),
+            ("manifest.json", b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]'),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    analysis = analyze_stream(ReadOnly(outer.getvalue()))
+    expected = [(m.name, m.size) for m in tarfile.open(fileobj=io.BytesIO(layer)).getmembers()]
+    assert [(e.path, e.size) for e in analysis.layers[0].entries] == expected
+    assert analysis.layers[0].size_bytes == 1237
