@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import humanize
 
 _DIGITS = re.compile(r"(\d+)")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# The clock ages are measured against; tests and snapshots pin it so pictures do not change
+# with the date.
+clock: Callable[[], datetime] = _utcnow
 
 
 def size(n: int | None) -> str:
@@ -23,7 +33,7 @@ def age(when: datetime, now: datetime | None = None) -> str:
     """'5 days ago' style age of a UTC datetime."""
     if when.timestamp() <= 0:
         return "unknown"
-    now = now or datetime.now(timezone.utc)
+    now = now or clock()
     return str(humanize.naturaltime(now - when))
 
 

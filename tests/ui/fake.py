@@ -131,7 +131,9 @@ class FakeService:
             image = self.find(source)
             for i, other in enumerate(self.images):
                 if full in other.tags:
-                    self.images[i] = replace(other, repo_tags=tuple(t for t in other.tags if t != full))
+                    self.images[i] = replace(
+                        other, repo_tags=tuple(t for t in other.tags if t != full)
+                    )
             index = self.images.index(self.find(source)) if image in self.images else -1
             image = self.images[index]
             self.images[index] = replace(image, repo_tags=(*image.tags, full), dangling=False)
@@ -192,3 +194,160 @@ def make_app(service: FakeService | None = None, **kwargs: Any) -> Any:
 
     fake = service or FakeService()
     return ImagedeckApp(lambda: fake, host_hint=fake.endpoint.host, **kwargs)  # type: ignore[arg-type,return-value]
+
+
+# -- history and layers (issue 4) ------------------------------------------------------------
+# Appended: deterministic history and a small synthetic `docker save` archive that runs through
+# the real layer engine, shaped like demo/wasted:latest.
+
+
+def fake_history(reference: str, image: Image) -> Any:
+    """A history like demo/wasted's, newest first, dated from EPOCH."""
+    from tui.service.history import HistoryEntry, ImageHistory
+
+    def entry(n: int, created_by: str, size: int, minutes: int, comment: str = "") -> Any:
+        return HistoryEntry(
+            id="sha256:" + f"{n:02x}" * 32,
+            created=EPOCH - timedelta(minutes=minutes),
+            created_by=created_by,
+            size=size,
+            comment=comment,
+        )
+
+    entries = (
+        entry(16, '/bin/sh -c #(nop)  CMD ["ls" "-l" "/data"]', 0, 10),
+        entry(15, '/bin/sh -c rm /data/notes.bin && echo "kept" > /data/kept.txt', 5, 11),
+        entry(14, "/bin/sh -c rm -rf /data/cache", 0, 12),
+        entry(13, "/bin/sh -c head -c 307200 /dev/urandom > /data/blob.bin", 307_200, 13),
+        entry(
+            12,
+            "/bin/sh -c mkdir -p /data/cache  && head -c 307200 /dev/urandom > /data/blob.bin"
+            "  && head -c 204800 /dev/urandom > /data/cache/one.bin"
+            "  && head -c 204800 /dev/urandom > /data/cache/two.bin"
+            "  && head -c 204800 /dev/urandom > /data/notes.bin",
+            921_600,
+            14,
+        ),
+        entry(11, "/bin/sh -c #(nop)  LABEL org.imagedeck.seed=wasted", 0, 15),
+        entry(10, "", 1_984_230, 60 * 24, "busybox-static rootfs for the imagedeck sandbox"),
+    )
+    return ImageHistory(
+        reference=reference, image_id=image.id, size=image.size, layers=5, entries=entries
+    )
+
+
+# (path, size or None for a directory) per layer; ".wh." names are whiteouts.
+FAKE_LAYERS: list[list[tuple[str, int | None]]] = [
+    [("bin/", None), ("bin/busybox", 1_000_000), ("bin/sh", 0), ("etc/", None)]
+    + [("etc/passwd", 300), ("etc/group", 200), ("data/", None)],
+    [("data/", None), ("data/blob.bin", 307_200), ("data/cache/", None)]
+    + [("data/cache/one.bin", 204_800), ("data/cache/two.bin", 204_800)]
+    + [("data/notes.bin", 204_800)],
+    [("data/", None), ("data/blob.bin", 307_200)],
+    [("data/", None), ("data/.wh.cache", 0)],
+    [("data/", None), ("data/.wh.notes.bin", 0), ("data/kept.txt", 5)],
+]
+FAKE_COMMANDS = [
+    "",
+    "/bin/sh -c mkdir -p /data/cache && head -c 307200 /dev/urandom > /data/blob.bin",
+    "/bin/sh -c head -c 307200 /dev/urandom > /data/blob.bin",
+    "/bin/sh -c rm -rf /data/cache",
+    '/bin/sh -c rm /data/notes.bin && echo "kept" > /data/kept.txt',
+]
+
+
+def fake_archive() -> bytes:
+    """A legacy-layout `docker save` archive of FAKE_LAYERS (file contents are zeros)."""
+    import io
+    import json
+    import tarfile
+
+    def tar_of(members: list[tuple[str, int | None]]) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name, size in members:
+                info = tarfile.TarInfo(name.rstrip("/"))
+                info.mtime = 0
+                if size is None:
+                    info.type = tarfile.DIRTYPE
+                    tar.addfile(info)
+                else:
+                    info.size = size
+                    tar.addfile(info, io.BytesIO(bytes(size)))
+        return buffer.getvalue()
+
+    layers = [tar_of(layer) for layer in FAKE_LAYERS]
+    config = {
+        "history": [{"created_by": c} for c in FAKE_COMMANDS],
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{i:064x}" for i in range(5)]},
+    }
+    files = [(f"{i:064x}/layer.tar", data) for i, data in enumerate(layers)]
+    files.append(("config.json", json.dumps(config).encode()))
+    manifest = [
+        {
+            "Config": "config.json",
+            "RepoTags": ["demo/wasted:latest"],
+            "Layers": [f"{i:064x}/layer.tar" for i in range(5)],
+        }
+    ]
+    files.append(("manifest.json", json.dumps(manifest).encode()))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+class _GatedReader:
+    """Reads ``data`` in small blocks; waits on ``gate`` (if any) after the first block."""
+
+    def __init__(self, data: bytes, gate: threading.Event | None, cancel: Any) -> None:
+        self._data = data
+        self._pos = 0
+        self._gate = gate
+        self._cancel = cancel
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pos and self._gate is not None:
+            # Hold the "stream" open until the test lets it go or the screen cancels.
+            while not self._gate.wait(0.02):
+                if self._cancel is not None and self._cancel.is_set():
+                    break
+        size = 64 * 1024 if size is None or size < 0 else min(size, 64 * 1024)
+        chunk = self._data[self._pos : self._pos + size]
+        self._pos += len(chunk)
+        return chunk
+
+
+def _fake_history(self: FakeService, reference: str) -> Any:
+    """As ImageService.history."""
+    self._check()
+    self.calls.append(("history", (reference,)))
+    return fake_history(reference, self.find(reference))
+
+
+def _fake_analyze_layers(
+    self: FakeService, reference: str, *, progress: Any = None, cancel: Any = None
+) -> Any:
+    """As ImageService.analyze_layers, on the synthetic archive (``analyze_gate`` holds it)."""
+    from tui.service.layers import analyze_stream
+
+    self._check()
+    self.find(reference)
+    self.calls.append(("analyze_layers", (reference,)))
+    data = fake_archive()
+    gate: threading.Event | None = getattr(self, "analyze_gate", None)
+    return analyze_stream(
+        _GatedReader(data, gate, cancel),
+        name=reference,
+        total=len(data),
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+FakeService.history = _fake_history  # type: ignore[attr-defined]
+FakeService.analyze_layers = _fake_analyze_layers  # type: ignore[attr-defined]

@@ -12,9 +12,35 @@ from textual.widgets import Static
 
 from tui.widgets.image_table import DANGLING_SYMBOL, IN_USE_SYMBOL, MARK_SYMBOL
 
+_KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "escape": "Esc",
+    "enter": "Enter",
+    "space": "Space",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "home": "Home",
+    "end": "End",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "tab": "Tab",
+    "delete": "Del",
+}
 
-def _key_label(key: str) -> str:
-    return " ".join(part for part in key.split(","))
+
+def key_label(keys: str) -> str:
+    """How a binding's keys read for a person: ``enter,i`` -> ``Enter i``, ``ctrl+s`` -> ``^s``."""
+    labels = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key.startswith("ctrl+"):
+            labels.append("^" + _KEY_NAMES.get(key[5:], key[5:]))
+        else:
+            labels.append(_KEY_NAMES.get(key, key))
+    return " ".join(labels)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -56,6 +82,5 @@ def binding_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
         if not text or text in seen:
             continue
         seen.add(text)
-        key = binding.key_display or binding.key
-        rows.append((_key_label(key), text))
+        rows.append((key_label(binding.key), text))
     return rows

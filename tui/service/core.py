@@ -91,7 +91,14 @@ def daemon_text(exc: APIError) -> str:
     explanation = exc.explanation
     if isinstance(explanation, bytes):
         explanation = explanation.decode("utf-8", "replace")
-    return str(explanation or exc).strip()
+    text = str(explanation or exc).strip()
+    # Some daemons repeat themselves ("no such image: x: No such image: x"): keep one copy.
+    start = text.find(": ")
+    while start != -1:
+        if text[:start].lower() == text[start + 2 :].lower():
+            return text[start + 2 :]
+        start = text.find(": ", start + 2)
+    return text
 
 
 def container_ids_in(text: str) -> list[str]:

@@ -1,9 +1,191 @@
-"""Layer history and layer contents."""
+"""Layer history (`docker history`) and layer contents (`docker save` through the engine)."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from tui.service.core import ServiceBase
+from tui.service.layers import ImageAnalysis, analyze_stream
+from tui.service.models import from_timestamp
+
+# Dockerfile instructions that only change the image config: the classic builder records them
+# as `/bin/sh -c #(nop) ...`, BuildKit as the bare instruction; either way they add no layer.
+METADATA_INSTRUCTIONS = frozenset(
+    {
+        "ARG",
+        "CMD",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    }
+)
+KNOWN_INSTRUCTIONS = METADATA_INSTRUCTIONS | {"ADD", "COPY", "FROM", "RUN"}
+
+_NOP = "#(nop)"
+_SHELL_PREFIXES = ("/bin/sh -c ", "|")
+# BuildKit writes `RUN |2 A=1 B=2 /bin/sh -c ...` when build args are set.
+_BUILDKIT_ARGS = re.compile(r"^\|\d+\s+(?:\S+=\S*\s+)*")
+
+ProgressFn = Callable[[int, "int | None"], None]
+"""Called with (bytes streamed so far, an estimate of the total or None)."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of `docker history`: an instruction of the build and the layer it made.
+
+    ``id`` is "" where the daemon says ``<missing>`` (layers pulled from a registry have no
+    local image ID); ``created_by`` is the daemon's raw text.
+    """
+
+    id: str
+    created: datetime
+    created_by: str
+    size: int
+    comment: str
+    tags: tuple[str, ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        """The 12-hex-digit ID the truncated `docker history` shows ("" when missing)."""
+        return self.id.removeprefix("sha256:")[:12]
+
+    @property
+    def instruction(self) -> str:
+        """The Dockerfile instruction, with the ``/bin/sh -c #(nop)`` noise removed."""
+        return clean_instruction(self.created_by)
+
+    @property
+    def keyword(self) -> str:
+        """The instruction word (RUN, COPY, ENV, ...), or "" when there is none."""
+        return split_instruction(self.instruction)[0]
+
+    @property
+    def arguments(self) -> str:
+        """The instruction without its keyword."""
+        return split_instruction(self.instruction)[1]
+
+    @property
+    def empty(self) -> bool:
+        """True for metadata-only entries (ENV, LABEL, CMD, ...) that add no layer.
+
+        A zero-byte RUN is not empty: its layer may hold whiteouts (a `rm -rf`).
+        """
+        return self.size == 0 and self.keyword in METADATA_INSTRUCTIONS
+
+
+@dataclass(frozen=True)
+class ImageHistory:
+    """The history of one image, newest entry first (the order `docker history` prints)."""
+
+    reference: str
+    image_id: str
+    size: int
+    layers: int
+    entries: tuple[HistoryEntry, ...]
+
+    @property
+    def empty_entries(self) -> int:
+        """How many entries are metadata only."""
+        return sum(1 for entry in self.entries if entry.empty)
+
+
+def clean_instruction(created_by: str) -> str:
+    """``/bin/sh -c #(nop)  CMD ["sh"]`` → ``CMD ["sh"]``; ``/bin/sh -c ls`` → ``RUN ls``."""
+    text = created_by.strip()
+    if text.startswith("/bin/sh -c "):
+        rest = text[len("/bin/sh -c ") :].lstrip()
+        if rest.startswith(_NOP):
+            return rest[len(_NOP) :].strip()
+        return "RUN " + rest
+    if text.startswith(_NOP):
+        return text[len(_NOP) :].strip()
+    if text.startswith("|"):  # BuildKit RUN with build args: `|1 X=y /bin/sh -c cmd`
+        rest = _BUILDKIT_ARGS.sub("", text)
+        return clean_instruction(rest) if rest.startswith("/bin/sh -c ") else "RUN " + rest
+    return text
+
+
+def split_instruction(instruction: str) -> tuple[str, str]:
+    """(keyword, arguments) when the text starts with a Dockerfile keyword, else ("", text)."""
+    word, _, rest = instruction.partition(" ")
+    if word.upper() in KNOWN_INSTRUCTIONS and word.isupper():
+        return word, rest.strip()
+    return "", instruction
+
+
+def entry_from_api(item: dict[str, Any]) -> HistoryEntry:
+    """A HistoryEntry from one element of the daemon's ``/images/{name}/history`` answer."""
+    raw_id = str(item.get("Id") or "")
+    return HistoryEntry(
+        id="" if raw_id == "<missing>" else raw_id,
+        created=from_timestamp(item.get("Created")),
+        created_by=str(item.get("CreatedBy") or ""),
+        size=int(item.get("Size") or 0),
+        comment=str(item.get("Comment") or ""),
+        tags=tuple(item.get("Tags") or ()),
+    )
 
 
 class HistoryMixin(ServiceBase):
     """Layer history and layer contents."""
+
+    def history(self, reference: str) -> ImageHistory:
+        """`docker history REF`: entries newest first, with the image's total size and layers."""
+        with self.translate(f"read the history of {reference}", reference):
+            raw = self.api.history(reference)
+            inspect = self.api.inspect_image(reference)
+        rootfs = inspect.get("RootFS") or {}
+        return ImageHistory(
+            reference=reference,
+            image_id=str(inspect.get("Id", "")),
+            size=int(inspect.get("Size") or 0),
+            layers=len(rootfs.get("Layers") or ()),
+            # The daemon already answers newest first, like the CLI prints.
+            entries=tuple(entry_from_api(item) for item in raw or ()),
+        )
+
+    def analyze_layers(
+        self,
+        reference: str,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ImageAnalysis:
+        """Stream `docker save REF` into the layer engine: files, sizes and dive's figures.
+
+        ``progress(bytes, estimate)`` is called as the archive streams; the estimate is the
+        image's size (the archive is slightly larger: tar headers). Setting ``cancel`` stops
+        at the next block with AnalysisCancelled. Nothing is kept on disk or whole in memory.
+        """
+        with self.translate(f"inspect {reference}", reference):
+            estimate = int(self.api.inspect_image(reference).get("Size") or 0) or None
+        stream = self.save_stream(reference)  # type: ignore[attr-defined]
+        try:
+            with self.translate(f"save {reference}", reference):
+                return analyze_stream(
+                    stream,
+                    name=reference,
+                    total=estimate,
+                    progress=progress,
+                    cancel=cancel,
+                )
+        finally:
+            # On cancel this drops the HTTP stream; the daemon stops writing once it sees it.
+            with contextlib.suppress(Exception):
+                stream.close()

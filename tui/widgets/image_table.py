@@ -9,6 +9,7 @@ link carries per keystroke small.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -50,11 +51,12 @@ DANGLING_SYMBOL = "○"
 IN_USE_SYMBOL = "▸"
 
 
-def layout(width: int, hidden: frozenset[str] = frozenset()) -> list[tuple[Column, int]]:
+@lru_cache(maxsize=32)
+def layout(width: int, hidden: frozenset[str] = frozenset()) -> tuple[tuple[Column, int], ...]:
     """Columns that fit in ``width`` cells, with their widths; REPOSITORY takes what is left.
 
     The least important columns are dropped first, so the table keeps REPOSITORY, TAG, SIZE
-    and UNIQUE even at 80 columns.
+    and UNIQUE even at 80 columns. Cached: every drawn line asks, and widths rarely change.
     """
     columns = [c for c in COLUMNS if c.id not in hidden]
     while True:
@@ -66,10 +68,9 @@ def layout(width: int, hidden: frozenset[str] = frozenset()) -> list[tuple[Colum
             break
         droppable = [c for c in columns if c.id != "repository"]
         columns.remove(min(droppable, key=lambda c: c.priority))
-    result = []
-    for column in columns:
-        result.append((column, max(spare, 8) if column.id == "repository" else column.width))
-    return result
+    return tuple(
+        (column, max(spare, 8) if column.id == "repository" else column.width) for column in columns
+    )
 
 
 def cell_text(row: ImageRow, column_id: str) -> str:
@@ -174,12 +175,12 @@ class ImageTable(ScrollView, can_focus=True):
         if index >= len(self.model.visible):
             return Strip.blank(width, self.rich_style)
         row = self.model.visible[index]
-        return self._render_row(row, index == self.model.cursor, width)
+        marked = self.model.is_marked_at(index)
+        return self._render_row(row, index == self.model.cursor, marked, width)
 
-    def _render_row(self, row: ImageRow, is_cursor: bool, width: int) -> Strip:
+    def _render_row(self, row: ImageRow, is_cursor: bool, marked: bool, width: int) -> Strip:
         base = self.rich_style
         image = row.image
-        marked = self.model.is_marked(row)
         style = base
         if image.dangling:
             style += self.get_component_rich_style("image-table--dangling", partial=True)

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Regenerate `screenshots/` (SVG, 120x40) from the sandbox daemon's state.
+
+Run with `make screenshots` (inside the sandbox's namespace). Each entry of SHOTS opens the app
+against the real daemon, presses keys as a person would, waits, and saves the screen.
+Screens added by later work append their entry to SHOTS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tui.app import ImagedeckApp  # noqa: E402
+from tui.service import ImageService  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One screenshot: a file name, the keys to press after the list loads, and a wait."""
+
+    name: str
+    keys: tuple[str, ...] = ()
+    wait: float = 1.0
+    size: tuple[int, int] = (120, 40)
+    host: str | None = None
+
+
+SHOTS: list[Shot] = [
+    Shot("images", ()),
+    Shot("images-filter", ("slash", "d", "e", "m", "o", "slash", "a", "p", "p")),
+    Shot("help", ("question_mark",)),
+    Shot("daemon-down", (), host="unix:///nonexistent/docker.sock"),
+]
+
+
+async def take(shot: Shot, out: Path) -> None:
+    """Run the app headless, press the shot's keys, save an SVG."""
+
+    def factory() -> ImageService:
+        return ImageService.connect(shot.host)
+
+    app = ImagedeckApp(factory, host_hint=shot.host or "")
+    async with app.run_test(size=shot.size) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.images_screen.loaded and app.images_screen.usage is not None:
+                break
+            if shot.host and app.screen is not app.images_screen:
+                break
+        for key in shot.keys:
+            await pilot.press(key)
+        await pilot.pause(shot.wait)
+        app.save_screenshot(filename=f"{shot.name}.svg", path=str(out))
+    print(f"screenshots/{shot.name}.svg")
+
+
+async def main(names: list[str]) -> None:
+    """Take every shot, or only the named ones."""
+    out = ROOT / "screenshots"
+    out.mkdir(exist_ok=True)
+    for shot in SHOTS:
+        if not names or shot.name in names:
+            await take(shot, out)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))
