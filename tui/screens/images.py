@@ -25,7 +25,7 @@ from tui.messages import (
 from tui.screens.help import HelpScreen, binding_rows
 from tui.service.errors import ImagedeckError
 from tui.service.images import summarize, with_usage
-from tui.service.models import DaemonInfo, DiskUsage, Image, ImageRow
+from tui.service.models import DaemonInfo, DiskUsage, Image, ImageRow, ImageSummary
 from tui.widgets.image_table import ImageTable, header_text
 
 if TYPE_CHECKING:
@@ -35,6 +35,13 @@ if TYPE_CHECKING:
 # but never longer than the cap, then reload once.
 COALESCE_QUIET = 0.15
 COALESCE_MAX = 1.0
+
+
+def _update_if_changed(widget: Static, text: str) -> None:
+    # Static.update always repaints (and re-lays out); skipping equal text keeps a keystroke's
+    # output to the lines that really changed, which is what an SSH link carries.
+    if str(widget.content) != text:
+        widget.update(text)
 
 
 def _b(
@@ -79,6 +86,10 @@ class ImagesScreen(Screen[None]):
         self.model = ImageListModel()
         self.images: list[Image] = []
         self.usage: DiskUsage | None = None
+        # Images merged with disk usage and their summary, computed once per load rather than
+        # on every keystroke (with_usage copies every image).
+        self._merged: list[Image] = []
+        self._summary: ImageSummary | None = None
         self.info: DaemonInfo | None = None
         self.loaded = False
         self._reload_timer: Timer | None = None
@@ -102,7 +113,11 @@ class ImagesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Focus the table; the filter stays hidden until `/`."""
-        self.query_one("#filter", Input).display = False
+        field = self.query_one("#filter", Input)
+        field.display = False
+        # A blinking cursor redraws twice a second forever: idle must stay idle (and quiet on
+        # an SSH link), so the filter's cursor does not blink.
+        field.cursor_blink = False
         self.query_one("#banner", Static).display = False
         self.query_one(ImageTable).focus()
         self._update_header()
@@ -170,6 +185,8 @@ class ImagesScreen(Screen[None]):
 
     def _apply(self) -> None:
         images = with_usage(self.images, self.usage)
+        self._merged = images
+        self._summary = summarize(images, self.usage)
         self.model.set_images(images)
         if self._select_after_load and self.model.select_reference(self._select_after_load):
             self._select_after_load = None
@@ -234,7 +251,7 @@ class ImagesScreen(Screen[None]):
         self.query_one("#header", Static).update("  ·  ".join(parts))
 
     def _update_summary(self) -> None:
-        summary = summarize(with_usage(self.images, self.usage), self.usage)
+        summary = self._summary or summarize(self._merged, self.usage)
         shown = len(self.model.visible)
         total = len(self.model.rows)
         parts = [f"{summary.count} images · {summary.tags} tags"]
@@ -251,8 +268,10 @@ class ImagesScreen(Screen[None]):
             parts.append(f"{len(marked)} marked, frees {fmt.size(self.marked_frees(marked))}")
         sort = self.model.sort.label + (" ↑" if self.model.reverse else "")
         parts.append(f"sort {sort}")
-        self.query_one("#summary", Static).update(" · ".join(parts))
-        self.query_one("#table-header", Static).update(header_text(self.size.width or 80))
+        _update_if_changed(self.query_one("#summary", Static), " · ".join(parts))
+        _update_if_changed(
+            self.query_one("#table-header", Static), header_text(self.size.width or 80)
+        )
 
     def marked_frees(self, rows: list[ImageRow]) -> int:
         """What deleting ``rows`` would free: unique sizes of images losing every tag."""
@@ -260,7 +279,7 @@ class ImagesScreen(Screen[None]):
         for row in rows:
             by_image.setdefault(row.image.id, set()).add(row.reference)
         freed = 0
-        for image in with_usage(self.images, self.usage):
+        for image in self._merged:
             chosen = by_image.get(image.id)
             if chosen is None:
                 continue
