@@ -1,9 +1,614 @@
-"""Dockerfile builds."""
+"""Dockerfile builds and container commits.
+
+``build`` drives docker-py's low-level ``api.build`` (the classic builder) and turns its JSON
+stream into typed events: step headers, output lines, the image ID, and one terminal event
+(succeeded, failed or cancelled). Everything a person can get wrong (a missing context, a
+missing Dockerfile, a bad tag, a malformed build arg) is reported before anything is sent.
+
+Cancelling closes the response's socket from a watcher thread (closing a generator from another
+thread does not interrupt a blocking read). The daemon then stops the build and, with
+``forcerm``, removes the running step's container; we check that it did and remove it if not,
+and drop the untagged intermediate images this build created so a cancelled build leaves
+nothing behind. A failed build keeps its intermediate images: like ``docker build``, they are
+the cache that makes the next attempt fast.
+"""
 
 from __future__ import annotations
 
-from tui.service.core import ServiceBase
+import contextlib
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docker.errors import APIError
+from docker.errors import NotFound as DockerNotFound
+from docker.types.daemon import CancellableStream
+
+from tui.service.core import ServiceBase, daemon_text
+from tui.service.errors import BuildFailed, DaemonError, ImagedeckError, InvalidReference
+from tui.service.reference import Reference, parse
+
+STEP_HEADER = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_RUNNING_IN = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+_STEP_RESULT = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+_SUCCESSFULLY_BUILT = re.compile(r"^Successfully built ([0-9a-f]{12,64})$")
+_PLATFORM = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+(/[a-z0-9_.]+)?)?$")
+_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+# Instructions `docker commit --change` accepts (the daemon refuses the others).
+COMMIT_INSTRUCTIONS = frozenset(
+    {"CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR"}
+)
+
+# How long to wait for the daemon to remove the running step's container after a cancel.
+CANCEL_CLEANUP_WAIT = 5.0
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    """A step header: ``Step 3/7 : RUN make``."""
+
+    number: int
+    total: int
+    instruction: str
+
+    @property
+    def text(self) -> str:
+        """The header as the daemon wrote it."""
+        return f"Step {self.number}/{self.total} : {self.instruction}"
+
+
+@dataclass(frozen=True)
+class BuildOutput:
+    """Complete output lines of the current step, in order (one chunk of the stream)."""
+
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuildImageId:
+    """The daemon reported the built image's ID (the ``aux`` message)."""
+
+    image_id: str
+
+
+@dataclass(frozen=True)
+class BuildTagged:
+    """A further tag was applied after the build (the daemon applies only the first)."""
+
+    tag: str
+
+
+@dataclass(frozen=True)
+class BuildError:
+    """The build failed; ``message`` is readable, ``detail`` is the daemon's own text.
+
+    ``step`` is the step that failed (None when the build failed before its first step).
+    """
+
+    message: str
+    detail: str = ""
+    code: int | None = None
+    step: BuildStep | None = None
+
+
+@dataclass(frozen=True)
+class BuildSucceeded:
+    """The build finished and every requested tag is applied."""
+
+    image_id: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuildCancelled:
+    """The build was cancelled; ``removed`` lists what the cleanup removed."""
+
+    removed: tuple[str, ...] = ()
+
+
+BuildEvent = (
+    BuildStep
+    | BuildOutput
+    | BuildImageId
+    | BuildTagged
+    | BuildError
+    | BuildSucceeded
+    | BuildCancelled
+)
+TERMINAL_EVENTS = (BuildError, BuildSucceeded, BuildCancelled)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """A checked build request: every path exists and every tag parses."""
+
+    context_dir: Path
+    dockerfile: Path
+    tags: tuple[Reference, ...]
+    buildargs: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    target: str = ""
+    nocache: bool = False
+    pull: bool = False
+    platform: str = ""
+
+    @property
+    def dockerfile_param(self) -> str:
+        """What docker-py's ``dockerfile`` wants: relative inside the context, else absolute."""
+        try:
+            return self.dockerfile.relative_to(self.context_dir).as_posix()
+        except ValueError:
+            return str(self.dockerfile)
+
+    @property
+    def tag_texts(self) -> tuple[str, ...]:
+        """The tags as ``name:tag`` (``latest`` filled in)."""
+        return tuple(f"{t.name}:{t.tag_or_latest}" for t in self.tags)
+
+
+# -- checking a request before anything is sent ----------------------------------------------
+
+
+def check_build_request(
+    context_dir: str | os.PathLike[str],
+    dockerfile: str | os.PathLike[str] = "Dockerfile",
+    tags: Sequence[str] = (),
+    buildargs: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    target: str = "",
+    nocache: bool = False,
+    pull: bool = False,
+    platform: str = "",
+) -> BuildRequest:
+    """Check everything the daemon would refuse, and raise a readable error for the first.
+
+    Raises InvalidReference for a bad tag and BuildFailed for a missing context or Dockerfile,
+    a malformed build arg or label, or a malformed platform.
+    """
+    context = Path(os.path.expanduser(str(context_dir))) if str(context_dir) else Path()
+    if not str(context_dir).strip():
+        raise BuildFailed("Choose a build context directory.")
+    if not context.exists():
+        raise BuildFailed(f"The build context {context} does not exist.")
+    if not context.is_dir():
+        raise BuildFailed(f"The build context {context} is not a directory.")
+    context = context.resolve()
+    name = str(dockerfile).strip() or "Dockerfile"
+    path = Path(os.path.expanduser(name))
+    path = path if path.is_absolute() else context / path
+    if not path.exists():
+        raise BuildFailed(f"There is no Dockerfile at {path}.")
+    if not path.is_file():
+        raise BuildFailed(f"The Dockerfile {path} is not a file.")
+    refs = []
+    for tag in tags:
+        ref = parse(tag)
+        if ref.digest:
+            raise InvalidReference(f"{tag!r}: a build tag cannot have a digest.")
+        refs.append(ref)
+    for kind, mapping in (("build arg", buildargs or {}), ("label", labels or {})):
+        for key in mapping:
+            if not key or (kind == "build arg" and not _ARG_NAME.match(key)):
+                raise BuildFailed(f"{key!r} is not a valid {kind} name.")
+    if platform and not _PLATFORM.match(platform):
+        raise BuildFailed(f"{platform!r} is not a platform (expected os[/arch[/variant]]).")
+    return BuildRequest(
+        context_dir=context,
+        dockerfile=path.resolve(),
+        tags=tuple(refs),
+        buildargs=dict(buildargs or {}),
+        labels=dict(labels or {}),
+        target=target.strip(),
+        nocache=nocache,
+        pull=pull,
+        platform=platform.strip(),
+    )
+
+
+def parse_assignments(
+    text: str, kind: str, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` words (shell quoting allowed) into a dict.
+
+    A bare ``KEY`` takes its value from ``environ`` (like ``docker build --build-arg KEY``);
+    raises BuildFailed naming the word that is wrong.
+    """
+    import shlex
+
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise BuildFailed(f"The {kind}s are not well quoted: {exc}.") from exc
+    result: dict[str, str] = {}
+    for word in words:
+        key, eq, value = word.partition("=")
+        if not key:
+            raise BuildFailed(f"{word!r}: a {kind} needs a name before '='.")
+        if not eq:
+            env = os.environ if environ is None else environ
+            if key not in env:
+                raise BuildFailed(f"{key!r} has no '=VALUE' and is not set in the environment.")
+            value = env[key]
+        result[key] = value
+    return result
+
+
+def dockerfile_stages(text: str) -> list[str]:
+    """The named stages of a Dockerfile (``FROM image AS name``), in order."""
+    stages = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 4 and words[0].upper() == "FROM" and words[-2].upper() == "AS":
+            stages.append(words[-1])
+    return stages
+
+
+def dockerfile_args(text: str) -> list[str]:
+    """The ``ARG`` names a Dockerfile declares, in order."""
+    names = []
+    for line in text.splitlines():
+        words = line.split(None, 1)
+        if len(words) == 2 and words[0].upper() == "ARG":
+            name = words[1].split("=", 1)[0].strip()
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def check_changes(changes: Sequence[str]) -> list[str]:
+    """Check `docker commit --change` instructions; return them stripped, blanks dropped."""
+    result = []
+    for change in changes:
+        change = change.strip()
+        if not change:
+            continue
+        keyword = change.split(None, 1)[0].upper()
+        if keyword not in COMMIT_INSTRUCTIONS:
+            allowed = ", ".join(sorted(COMMIT_INSTRUCTIONS))
+            raise BuildFailed(f"{change!r}: a commit change must be one of {allowed}.")
+        if len(change.split(None, 1)) < 2:
+            raise BuildFailed(f"{change!r} needs an argument.")
+        result.append(change)
+    return result
+
+
+# -- reading the stream ----------------------------------------------------------------------
+
+
+class _LineSplitter:
+    """Turns stream chunks into complete lines (the daemon splits lines across chunks)."""
+
+    def __init__(self) -> None:
+        self._partial = ""
+
+    def feed(self, text: str) -> list[str]:
+        """Complete lines in ``text`` plus what was pending; keeps an unfinished tail."""
+        text = self._partial + text
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        return [_last_carriage_segment(line) for line in lines]
+
+    def flush(self) -> list[str]:
+        """The unfinished tail, if any (at the end of the stream)."""
+        tail, self._partial = self._partial, ""
+        return [_last_carriage_segment(tail)] if tail else []
+
+
+def _last_carriage_segment(line: str) -> str:
+    # A progress bar redraws its line with '\r'; a log keeps what the terminal would show.
+    line = line.rstrip("\r")
+    return line.rsplit("\r", 1)[-1] if "\r" in line else line
+
+
+def explain_build_error(detail: str, step: BuildStep | None) -> str:
+    """A sentence for a daemon build error, naming the base image when a pull failed."""
+    text = detail.strip()
+    lowered = text.lower()
+    if step is not None and step.instruction.split(None, 1)[0].upper() == "FROM":
+        words = step.instruction.split()
+        image = words[1] if len(words) > 1 else "the base image"
+        if any(
+            s in lowered
+            for s in ("dial tcp", "no such host", "network is unreachable", "lookup ", "timeout")
+        ):
+            reason = "the registry cannot be reached (no network, or a proxy is needed)"
+        elif "pull access denied" in lowered or "not found" in lowered or "unknown" in lowered:
+            reason = "it does not exist in the registry, or it needs a login"
+        elif "unauthorized" in lowered or "denied" in lowered:
+            reason = "the registry refused access (log in first)"
+        else:
+            reason = text
+        return f"Cannot pull {image}: {reason}."
+    if step is not None:
+        return f"Step {step.number}/{step.total} failed ({step.instruction}): {text}"
+    return f"The build failed: {text}"
+
+
+def _watch_cancel(cancel: threading.Event, finished: threading.Event, stream: Any) -> None:
+    # Runs in its own thread: the build thread is blocked in a socket read, so only shutting
+    # the socket down from here interrupts it.
+    while not finished.is_set():
+        if cancel.wait(0.1):
+            with contextlib.suppress(Exception):
+                stream.close()
+            return
+
+
+def _response_of(generator: Any) -> Any:
+    """The HTTP response behind docker-py's build generator (None if it cannot be found).
+
+    ``api.build`` returns ``_stream_helper(response, decode)`` unstarted; its frame holds the
+    response, which is what ``CancellableStream`` needs to shut the socket down.
+    """
+    frame = getattr(generator, "gi_frame", None)
+    if frame is None:
+        return None
+    return frame.f_locals.get("response")
 
 
 class BuildMixin(ServiceBase):
-    """Dockerfile builds."""
+    """Dockerfile builds and container commits."""
+
+    def build(
+        self,
+        context_dir: str | os.PathLike[str],
+        dockerfile: str | os.PathLike[str] = "Dockerfile",
+        tags: Sequence[str] = (),
+        buildargs: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        target: str = "",
+        nocache: bool = False,
+        pull: bool = False,
+        platform: str = "",
+        cancel: threading.Event | None = None,
+    ) -> Iterator[BuildEvent]:
+        """Build an image; a generator of BuildEvents ending with exactly one terminal event.
+
+        The request is checked now (before the generator is returned), so a bad tag or a
+        missing Dockerfile raises InvalidReference / BuildFailed and nothing is sent. Setting
+        ``cancel`` from another thread stops the build and cleans up what it left.
+        """
+        request = check_build_request(
+            context_dir, dockerfile, tags, buildargs, labels, target, nocache, pull, platform
+        )
+        return self.build_request(request, cancel or threading.Event())
+
+    def build_request(self, request: BuildRequest, cancel: threading.Event) -> Iterator[BuildEvent]:
+        """Run a checked build (see ``build``)."""
+        tags = request.tag_texts
+        kwargs: dict[str, Any] = {
+            "path": str(request.context_dir),
+            "dockerfile": request.dockerfile_param,
+            "tag": tags[0] if tags else None,
+            "rm": True,
+            "forcerm": True,
+            "decode": True,
+            "nocache": request.nocache,
+            "pull": request.pull,
+        }
+        if request.buildargs:
+            kwargs["buildargs"] = dict(request.buildargs)
+        if request.labels:
+            kwargs["labels"] = dict(request.labels)
+        if request.target:
+            kwargs["target"] = request.target
+        if request.platform:
+            kwargs["platform"] = request.platform
+
+        started = time.time()
+        step: BuildStep | None = None
+        image_id = ""
+        running: str | None = None  # the container of the step in progress
+        created: list[str] = []  # step images this build made (not cache, not FROM)
+        from_cache = False
+        splitter = _LineSplitter()
+        finished = threading.Event()
+
+        def lines_to_events(lines: list[str]) -> Iterator[BuildEvent]:
+            nonlocal step, running, from_cache, image_id
+            pending: list[str] = []
+            for line in lines:
+                header = STEP_HEADER.match(line)
+                if header:
+                    if pending:
+                        yield BuildOutput(tuple(pending))
+                        pending = []
+                    step = BuildStep(int(header[1]), int(header[2]), header[3])
+                    running = None
+                    from_cache = False
+                    yield step
+                    continue
+                pending.append(line)
+                if line == " ---> Using cache":
+                    from_cache = True
+                elif match := _RUNNING_IN.match(line):
+                    running = match[1]
+                elif match := _STEP_RESULT.match(line):
+                    is_from = step is not None and step.instruction.upper().startswith("FROM")
+                    if not from_cache and not is_from:
+                        created.append(match[1])
+                    running = None
+                elif match := _SUCCESSFULLY_BUILT.match(line):
+                    image_id = image_id or match[1]
+            if pending:
+                yield BuildOutput(tuple(pending))
+
+        if cancel.is_set():
+            yield BuildCancelled()
+            return
+        try:
+            with self.translate("start the build"):
+                raw = self.api.build(**kwargs)
+        except ImagedeckError as exc:
+            yield BuildError(str(exc), detail=str(exc))
+            return
+        response = _response_of(raw)
+        stream: Any = CancellableStream(raw, response) if response is not None else raw
+        watcher = threading.Thread(
+            target=_watch_cancel, args=(cancel, finished, stream), name="build-cancel", daemon=True
+        )
+        watcher.start()
+        error: BuildError | None = None
+        try:
+            for chunk in stream:
+                if cancel.is_set():
+                    break
+                if "stream" in chunk:
+                    yield from lines_to_events(splitter.feed(str(chunk["stream"])))
+                elif "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+                    image_id = str(chunk["aux"]["ID"])
+                    yield BuildImageId(image_id)
+                elif "error" in chunk or "errorDetail" in chunk:
+                    yield from lines_to_events(splitter.flush())
+                    detail_obj = chunk.get("errorDetail") or {}
+                    detail = str(detail_obj.get("message") or chunk.get("error") or "unknown error")
+                    code = detail_obj.get("code")
+                    error = BuildError(
+                        explain_build_error(detail, step),
+                        detail=detail,
+                        code=int(code) if code is not None else None,
+                        step=step,
+                    )
+                    break
+                elif "status" in chunk:
+                    # Pull progress of a FROM image; one line per status, not per progress tick.
+                    if "progressDetail" not in chunk or not chunk.get("progressDetail"):
+                        text = str(chunk["status"])
+                        if chunk.get("id"):
+                            text = f"{chunk['id']}: {text}"
+                        yield BuildOutput((text,))
+        except APIError as exc:
+            # A 400 before the stream starts: a Dockerfile parse error, an unknown target...
+            detail = daemon_text(exc)
+            error = BuildError(f"The daemon refused the build: {detail}", detail=detail, step=step)
+        except Exception as exc:
+            if not cancel.is_set():
+                error = BuildError(
+                    f"The connection to the daemon broke during the build: {exc}",
+                    detail=str(exc),
+                    step=step,
+                )
+        finally:
+            finished.set()
+            with contextlib.suppress(Exception):
+                stream.close()
+
+        if cancel.is_set():
+            yield BuildCancelled(tuple(self._clean_after_cancel(running, created, started)))
+            return
+        yield from lines_to_events(splitter.flush())
+        if error is not None:
+            yield error
+            return
+        if not image_id:
+            yield BuildError("The daemon ended the build without reporting an image.", step=step)
+            return
+        for tag in tags[1:]:
+            ref = parse(tag)
+            try:
+                with self.translate(f"tag {image_id} as {tag}", tag):
+                    self.api.tag(image_id, ref.name, ref.tag_or_latest)
+            except ImagedeckError as exc:
+                yield BuildError(f"Built {image_id[:19]} but could not tag it {tag}: {exc}")
+                return
+            yield BuildTagged(tag)
+        yield BuildSucceeded(image_id, tags)
+
+    def _clean_after_cancel(
+        self, running: str | None, created: list[str], started: float
+    ) -> list[str]:
+        """Remove what a cancelled build left: its step container and untagged step images."""
+        removed: list[str] = []
+        if running:
+            deadline = time.monotonic() + CANCEL_CLEANUP_WAIT
+            while True:
+                try:
+                    self.api.inspect_container(running)
+                except DockerNotFound:
+                    break  # the daemon removed it (forcerm), as it should
+                except Exception:  # noqa: S110 - a hiccup: look again until the deadline
+                    pass
+                if time.monotonic() > deadline:
+                    with contextlib.suppress(Exception):
+                        self.api.remove_container(running, force=True)
+                        removed.append(f"container {running}")
+                    break
+                time.sleep(0.1)
+        for image in reversed(created):
+            try:
+                data = self.api.inspect_image(image)
+            except Exception:  # noqa: S112 - already gone
+                continue
+            # Never touch an image that has a name or predates this build: only our own
+            # untagged intermediates go.
+            if data.get("RepoTags") or _created_before(str(data.get("Created", "")), started):
+                continue
+            try:
+                self.api.remove_image(image, noprune=True)
+                removed.append(f"image {image}")
+            except Exception:  # noqa: S112 - a child of another build holds it; keep it
+                continue
+        return removed
+
+    def commit(
+        self,
+        container: str,
+        reference: str,
+        message: str = "",
+        author: str = "",
+        changes: Sequence[str] = (),
+        pause: bool = True,
+    ) -> str:
+        """Commit ``container`` as ``reference`` (like `docker commit -m -a -c`); the new ID.
+
+        The reference is checked with the grammar and the changes against the instructions
+        the daemon accepts before anything is sent.
+        """
+        if not container.strip():
+            raise BuildFailed("Choose a container to commit.")
+        ref = parse(reference.strip())
+        if ref.digest:
+            raise InvalidReference(f"{reference!r}: a commit target cannot have a digest.")
+        checked = check_changes(changes)
+        with self.translate(f"commit {container} as {reference}", reference):
+            try:
+                result = self.api.commit(
+                    container,
+                    repository=ref.name,
+                    tag=ref.tag_or_latest,
+                    message=message or None,
+                    author=author or None,
+                    pause=pause,
+                    changes=checked or None,
+                )
+            except DockerNotFound as exc:
+                raise DaemonError(f"There is no container {container}.") from exc
+        image_id = str((result or {}).get("Id", ""))
+        if not image_id:
+            raise DaemonError(f"commit {container}: the daemon did not return an image ID")
+        return image_id
+
+
+def _created_before(created: str, started: float) -> bool:
+    """True when an image's RFC 3339 ``Created`` is clearly older than ``started``."""
+    from datetime import datetime
+
+    text = created.strip()
+    if not text:
+        return False
+    # Python before 3.11 cannot parse nanoseconds or 'Z'; keep seconds precision.
+    text = re.sub(r"\.\d+", "", text).replace("Z", "+00:00")
+    try:
+        stamp = datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return True  # unknown: be safe and keep it
+    return stamp < started - 5
