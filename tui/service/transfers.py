@@ -14,15 +14,25 @@ message, and the daemon may finish the transfer in the background.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
+import re
+import shlex
 import threading
-from collections.abc import Iterator, Mapping
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from docker import auth
 from docker.errors import APIError, DockerException
 from docker.types.daemon import CancellableStream
 
+from tui.service.connection import Endpoint
 from tui.service.core import ServiceBase, daemon_text
 from tui.service.errors import Cancelled, ImagedeckError, NotFound, RegistryError
 from tui.service.reference import Reference, parse
@@ -243,8 +253,8 @@ def classify_registry_error(text: str, what: str = "") -> ImagedeckError:
         or "no basic auth credentials" in lowered
     ):
         return RegistryError(
-            f"{prefix}no access: the registry wants a login or refused it "
-            f"(run `docker login` for that registry). Registry said: {text}"
+            f"{prefix}no access: the repository does not exist or needs a login "
+            f"(`docker login` for that registry). Registry said: {text}"
         )
     if any(
         needle in lowered
@@ -395,3 +405,264 @@ class TransfersMixin(ServiceBase):
             watcher.close()
         if cancel.is_set():
             raise Cancelled(what.capitalize())
+
+    def search(
+        self,
+        term: str,
+        limit: int = 25,
+        min_stars: int = 0,
+        official_only: bool = False,
+        timeout: float = 20.0,
+    ) -> list[SearchResult]:
+        """Search an index through the daemon (`docker search`): Docker Hub, or ``host:port/term``.
+
+        Filters (minimum stars, official only) are applied by the daemon, and again here since
+        old daemons ignore filters they do not know. Raises RegistryError with a readable reason
+        (no network, an index without search, a timeout).
+        """
+        term = term.strip()
+        if not term:
+            raise RegistryError("Type something to search for.")
+        filters: dict[str, list[str]] = {}
+        if min_stars > 0:
+            filters["stars"] = [str(min_stars)]
+        if official_only:
+            filters["is-official"] = ["true"]
+        params: dict[str, Any] = {"term": term, "limit": max(1, min(limit, 100))}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        api: Any = self.api
+        what = f"search {term}"
+        with self.translate(what):
+            try:
+                response = api._get(api._url("/images/search"), params=params, timeout=timeout)
+                raw = api._result(response, True)
+            except APIError as exc:
+                raise _search_error(daemon_text(exc), term) from exc
+            except requests.exceptions.Timeout as exc:
+                raise RegistryError(f"{what}: the index did not answer in {timeout:g}s") from exc
+        results = [
+            SearchResult(
+                name=str(item.get("name", "")),
+                description=str(item.get("description") or ""),
+                stars=int(item.get("star_count") or 0),
+                official=bool(item.get("is_official")),
+                automated=bool(item.get("is_automated")),
+            )
+            for item in raw or []
+        ]
+        kept = [r for r in results if r.stars >= min_stars and (r.official or not official_only)]
+        return kept[:limit]
+
+    def catalog(
+        self, registry: str, term: str = "", timeout: float = 10.0, max_repos: int = 100
+    ) -> list[SearchResult]:
+        """Repositories of a v2 registry (``/v2/_catalog``) whose name contains ``term``, each
+        with its tags (``/v2/<name>/tags/list``). Talks to the registry directly (urllib).
+
+        Only anonymous access: a registry that wants a login gives a RegistryError saying so.
+        """
+        return registry_catalog(registry, term, timeout=timeout, max_repos=max_repos)
+
+
+def _search_error(text: str, term: str) -> RegistryError:
+    """A search failure in plain words (the daemon's text is long and technical)."""
+    lowered = text.lower()
+    first = text.split(". ")[0]
+    if "/v1/_ping" in lowered or "/v1/search" in lowered or "status code 404" in lowered:
+        if any(n in lowered for n in ("no such host", "network is unreachable", "dial tcp")):
+            return RegistryError(f"The index for {term!r} cannot be reached ({first}).")
+        return RegistryError(
+            f"The index for {term!r} does not offer search ({first}). A v2-only registry has "
+            "no search: type host:port/ to list its catalog instead."
+        )
+    if "timeout" in lowered or "deadline exceeded" in lowered:
+        return RegistryError(f"search {term}: the index did not answer in time ({first}).")
+    error = classify_registry_error(text, f"search {term}")
+    return error if isinstance(error, RegistryError) else RegistryError(str(error))
+
+
+def _read(stream: CancellableStream, endpoint: Endpoint, what: str) -> Iterator[dict[str, Any]]:
+    """The stream's messages; a transport failure mid-way becomes a readable error."""
+    try:
+        for message in stream:
+            if isinstance(message, dict):
+                yield message
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise RegistryError(f"{what}: the connection to {endpoint.description} broke") from exc
+
+
+# --- v2 registry catalog (stdlib only) --------------------------------------------------------
+
+
+def split_registry_term(text: str) -> tuple[str, str] | None:
+    """``("host:port", "term")`` when ``text`` names a registry (``host:port/`` or
+    ``registry.example.com/term``); None for a plain search term."""
+    text = text.strip()
+    first, slash, rest = text.partition("/")
+    if not slash:
+        return None
+    if ":" in first or "." in first or first == "localhost":
+        return first, rest.strip("/")
+    return None
+
+
+def _is_loopback(registry: str) -> bool:
+    host = registry.rsplit(":", 1)[0].strip("[]") if registry.count(":") <= 1 else registry
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _get_json(url: str, timeout: float) -> Any:
+    # Only http(s) URLs we built ourselves reach here (never file: or custom schemes).
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url}")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return json.load(response)
+
+
+def registry_catalog(
+    registry: str, term: str = "", timeout: float = 10.0, max_repos: int = 100
+) -> list[SearchResult]:
+    """See ``TransfersMixin.catalog``; a plain function so it needs no daemon."""
+    registry = registry.strip().rstrip("/")
+    if not registry or "/" in registry:
+        raise RegistryError(f"{registry!r} is not a registry host[:port].")
+    # Loopback registries are insecure (plain HTTP) by the Engine's own default; other hosts
+    # get HTTPS first and plain HTTP as the fallback, as the Engine does for insecure ones.
+    schemes = ("http", "https") if _is_loopback(registry) else ("https", "http")
+    last: Exception | None = None
+    for scheme in schemes:
+        base = f"{scheme}://{registry}"
+        try:
+            data = _get_json(f"{base}/v2/_catalog?n=1000", timeout)
+        except urllib.error.HTTPError as exc:
+            raise _catalog_http_error(registry, exc) from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            last = exc
+            continue
+        repos = [str(r) for r in (data or {}).get("repositories") or []]
+        needle = term.strip().lower()
+        matching = sorted(r for r in repos if needle in r.lower())[:max_repos]
+        results = []
+        for repo in matching:
+            tags: list[str] = []
+            with contextlib.suppress(urllib.error.URLError, OSError, ValueError):
+                quoted = urllib.parse.quote(repo, safe="/")
+                tags = list(
+                    (_get_json(f"{base}/v2/{quoted}/tags/list", timeout) or {}).get("tags") or []
+                )
+            results.append(
+                SearchResult(
+                    name=f"{registry}/{repo}",
+                    description=f"{len(tags)} tag{'s' if len(tags) != 1 else ''}: "
+                    + ", ".join(sorted(tags, key=_natural)),
+                    stars=0,
+                    official=False,
+                    tags=tuple(sorted(tags, key=_natural)),
+                )
+            )
+        return results
+    reason = getattr(last, "reason", last)
+    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        raise RegistryError(f"The registry {registry} did not answer in {timeout:g}s.")
+    raise RegistryError(f"The registry {registry} cannot be reached ({reason}).")
+
+
+def _catalog_http_error(registry: str, exc: urllib.error.HTTPError) -> RegistryError:
+    if exc.code == 401:
+        return RegistryError(
+            f"The registry {registry} wants a login to list its catalog (HTTP 401)."
+        )
+    if exc.code == 404:
+        return RegistryError(f"The registry {registry} has no v2 catalog (HTTP 404).")
+    return RegistryError(f"The registry {registry} answered HTTP {exc.code} {exc.reason}.")
+
+
+def _natural(tag: str) -> tuple[tuple[int, int | str], ...]:
+    parts: list[tuple[int, int | str]] = []
+    for chunk in re.split(r"(\d+)", tag.lower()):
+        if chunk:
+            parts.append((0, int(chunk)) if chunk.isdigit() else (1, chunk))
+    return tuple(parts)
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def familiar(reference: str) -> str:
+    """The name the image list shows for a pulled reference (``docker.io/library/`` dropped,
+    ``:latest`` added when the reference has no tag and no digest)."""
+    ref = parse(reference)
+    name = ref.name
+    for prefix in (
+        "docker.io/library/",
+        "index.docker.io/library/",
+        "docker.io/",
+        "index.docker.io/",
+    ):
+        if name.startswith(prefix):
+            name = name.removeprefix(prefix)
+            break
+    # "library/busybox" is how Docker Hub spells an official image; the list says "busybox".
+    if name.startswith("library/") and name.count("/") == 1:
+        name = name.removeprefix("library/")
+    if ref.digest:
+        return f"{name}@{ref.digest}"
+    return f"{name}:{ref.tag_or_latest}"
+
+
+def default_command(inspect: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(entrypoint, cmd) of an image, from `docker inspect` Config."""
+    config = inspect.get("Config") or {}
+    entrypoint = [str(p) for p in config.get("Entrypoint") or []]
+    cmd = [str(p) for p in config.get("Cmd") or []]
+    return entrypoint, cmd
+
+
+def command_text(argv: Sequence[str]) -> str:
+    """A command as one line a shell would split back the same way."""
+    return shlex.join(argv)
+
+
+def docker_run_argv(
+    endpoint: Endpoint,
+    image: str,
+    command: Sequence[str] = (),
+    *,
+    remove: bool = True,
+    docker: str = "docker",
+    tty: bool = True,
+) -> list[str]:
+    """The argv of `docker run -it [--rm] IMAGE [CMD...]` for the same daemon as ``endpoint``.
+
+    A context is passed as ``--context``; any other address as ``-H``. TLS settings come from
+    the environment (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), which the child inherits. The
+    argv is never joined into a shell line.
+    """
+    parse(image)  # the grammar first; raises InvalidReference
+    argv = [docker]
+    if endpoint.context and endpoint.context != "default":
+        argv += ["--context", endpoint.context]
+    else:
+        argv += ["-H", endpoint.host]
+        if endpoint.tls is not None and getattr(endpoint.tls, "verify", False):
+            argv.append("--tlsverify")
+    argv += ["run", "-i"]
+    if tty:
+        argv.append("-t")
+    if remove:
+        argv.append("--rm")
+    argv.append(image)
+    argv += list(command)
+    return argv
+
+
+def now() -> float:
+    """The clock transfers use (monotonic; tests replace it)."""
+    return time.monotonic()
