@@ -107,7 +107,9 @@ class ImageHistory:
 
 def clean_instruction(created_by: str) -> str:
     """``/bin/sh -c #(nop)  CMD ["sh"]`` → ``CMD ["sh"]``; ``/bin/sh -c ls`` → ``RUN ls``."""
-    text = created_by.strip()
+    text = created_by.strip().removesuffix("# buildkit").rstrip()
+    if text.startswith("RUN /bin/sh -c "):  # BuildKit spells the shell form out
+        text = text[len("RUN ") :]
     if text.startswith("/bin/sh -c "):
         rest = text[len("/bin/sh -c ") :].lstrip()
         if rest.startswith(_NOP):
