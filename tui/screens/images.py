@@ -434,7 +434,9 @@ class ImagesScreen(Screen[None]):
 
     def action_build(self) -> None:
         """Build form."""
-        self._not_yet("Build")
+        from tui.screens.build import open_build
+
+        open_build(self)
 
     def action_run(self) -> None:
         """Run dialog."""

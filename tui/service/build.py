@@ -199,8 +199,7 @@ def check_build_request(
         for key in mapping:
             if not key or (kind == "build arg" and not _ARG_NAME.match(key)):
                 raise BuildFailed(f"{key!r} is not a valid {kind} name.")
-    if platform and not _PLATFORM.match(platform):
-        raise BuildFailed(f"{platform!r} is not a platform (expected os[/arch[/variant]]).")
+    check_platform(platform)
     return BuildRequest(
         context_dir=context,
         dockerfile=path.resolve(),
@@ -212,6 +211,12 @@ def check_build_request(
         pull=pull,
         platform=platform.strip(),
     )
+
+
+def check_platform(platform: str) -> None:
+    """Raise BuildFailed unless ``platform`` is empty or ``os[/arch[/variant]]``."""
+    if platform and not _PLATFORM.match(platform):
+        raise BuildFailed(f"{platform!r} is not a platform (expected os[/arch[/variant]]).")
 
 
 def parse_assignments(
