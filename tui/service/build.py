@@ -457,14 +457,17 @@ class BuildMixin(ServiceBase):
             yield BuildError(str(exc), detail=str(exc))
             return
         response = _response_of(raw)
-        stream: Any = CancellableStream(raw, response) if response is not None else raw
+        # CancellableStream only for its close(): iterating it would turn every OSError into
+        # a quiet end of stream, and requests' HTTPError (a Dockerfile parse error) is one.
+        closer: Any = CancellableStream(raw, response) if response is not None else raw
         watcher = threading.Thread(
-            target=_watch_cancel, args=(cancel, finished, stream), name="build-cancel", daemon=True
+            target=_watch_cancel, args=(cancel, finished, closer), name="build-cancel", daemon=True
         )
         watcher.start()
         error: BuildError | None = None
+        completed = False
         try:
-            for chunk in stream:
+            for chunk in raw:
                 if cancel.is_set():
                     break
                 if "stream" in chunk:
@@ -491,6 +494,8 @@ class BuildMixin(ServiceBase):
                         if chunk.get("id"):
                             text = f"{chunk['id']}: {text}"
                         yield BuildOutput((text,))
+            else:
+                completed = True
         except APIError as exc:
             # A 400 before the stream starts: a Dockerfile parse error, an unknown target...
             detail = daemon_text(exc)
@@ -504,8 +509,11 @@ class BuildMixin(ServiceBase):
                 )
         finally:
             finished.set()
-            with contextlib.suppress(Exception):
-                stream.close()
+            if not completed or cancel.is_set():
+                # A stream left unread (error, cancel, or the consumer stopped) would go back
+                # to the pool half-consumed; shut it. A fully read one must stay usable.
+                with contextlib.suppress(Exception):
+                    closer.close()
 
         if cancel.is_set():
             yield BuildCancelled(tuple(self._clean_after_cancel(running, created, started)))
