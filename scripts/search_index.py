@@ -110,7 +110,7 @@ class IndexHandler(BaseHTTPRequestHandler):
         """Handle HEAD."""
         self._route(head_only=True)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Log to stderr (the sandbox redirects it to a log file)."""
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
         sys.stderr.flush()

@@ -1,0 +1,123 @@
+"""Shared fixtures: the sandbox daemon's addresses, the docker CLI against it, scratch images.
+
+The sandbox (``scripts/sandbox start``) is a private dockerd with a registry and a search index
+in their own network namespace; ``make test`` runs pytest inside that namespace through
+``scripts/sandbox exec``, which exports the variables read here. Under ``CI=true`` a sandbox
+that does not answer is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+DockerCli = Callable[..., subprocess.CompletedProcess[str]]
+
+BASE_IMAGE = "imagedeck/busybox:latest"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where the sandbox's services answer (as seen from inside its network namespace)."""
+
+    docker_host: str
+    """``unix:///.../docker.sock`` of the private daemon."""
+    registry: str
+    """``host:port`` of the registry (``127.0.0.1:5000``)."""
+    search_index: str
+    """``host:port`` of the v1 search index (``127.0.0.1:5001``)."""
+    netns: str
+    """Path of the network namespace (``/var/run/netns/imagedeck``)."""
+
+    @property
+    def socket_path(self) -> str:
+        """Filesystem path of the daemon's unix socket."""
+        return self.docker_host.removeprefix("unix://")
+
+    def inside_netns(self) -> bool:
+        """True when this process runs in the sandbox's network namespace."""
+        try:
+            return os.stat(self.netns).st_ino == os.stat("/proc/self/ns/net").st_ino
+        except OSError:
+            return False
+
+
+def ping_daemon(socket_path: str, timeout: float = 3.0) -> str | None:
+    """GET ``/_ping`` over the unix socket; None when it answers OK, else why it did not."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(socket_path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+    except OSError as error:
+        return f"cannot reach {socket_path}: {error}"
+    status_line = answer.split(b"\r\n", 1)[0].decode(errors="replace")
+    if " 200 " not in f"{status_line} " or not answer.endswith(b"OK"):
+        return f"unexpected answer from {socket_path}: {status_line!r}"
+    return None
+
+
+def _unavailable(message: str) -> None:
+    """Fail under CI (a missing daemon is a broken build there), skip elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(f"{message}; run `scripts/sandbox start` (and the tests via `make test`)")
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    """The running sandbox, read from the variables ``scripts/sandbox exec`` exports."""
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    if os.environ.get("IMAGEDECK_SANDBOX") != "1" or not docker_host.startswith("unix://"):
+        _unavailable("not running inside the sandbox (IMAGEDECK_SANDBOX/DOCKER_HOST unset)")
+    found = Sandbox(
+        docker_host=docker_host,
+        registry=os.environ.get("IMAGEDECK_REGISTRY", "127.0.0.1:5000"),
+        search_index=os.environ.get("IMAGEDECK_SEARCH_INDEX", "127.0.0.1:5001"),
+        netns=os.environ.get("IMAGEDECK_SANDBOX_NETNS", "/var/run/netns/imagedeck"),
+    )
+    problem = ping_daemon(found.socket_path)
+    if problem is not None:
+        _unavailable(f"the sandbox daemon does not answer ({problem})")
+    return found
+
+
+@pytest.fixture
+def docker_cli(sandbox: Sandbox) -> DockerCli:
+    """Run the docker CLI against the sandbox daemon: ``docker_cli("images", "-q")``.
+
+    Returns the CompletedProcess (text output captured). ``check`` defaults to False, so a
+    test can look at ``returncode`` (``image inspect`` of something absent) or clean up
+    without caring; pass ``check=True`` to raise CalledProcessError on failure.
+    """
+    env = {**os.environ, "DOCKER_HOST": sandbox.docker_host, "DOCKER_BUILDKIT": "0"}
+
+    def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["docker", "-H", sandbox.docker_host, *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            env=env,
+            timeout=300,
+        )
+
+    return run
+
+
+@pytest.fixture
+def scratch_image(docker_cli: DockerCli) -> Iterator[str]:
+    """A fresh tag of the base image, ``test/scratch-<uuid8>:v1``, removed afterwards."""
+    reference = f"test/scratch-{uuid.uuid4().hex[:8]}:v1"
+    docker_cli("tag", BASE_IMAGE, reference, check=True)
+    yield reference
+    docker_cli("rmi", reference)
