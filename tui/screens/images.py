@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,6 +27,7 @@ from tui.screens.help import HelpScreen, binding_rows
 from tui.service.errors import ImagedeckError
 from tui.service.images import summarize, with_usage
 from tui.service.models import DaemonInfo, DiskUsage, Image, ImageRow, ImageSummary
+from tui.widgets.filter_input import FilterInput
 from tui.widgets.image_table import ImageTable, header_text
 
 if TYPE_CHECKING:
@@ -38,10 +40,15 @@ COALESCE_MAX = 1.0
 
 
 def _update_if_changed(widget: Static, text: str) -> None:
-    # Static.update always repaints (and re-lays out); skipping equal text keeps a keystroke's
-    # output to the lines that really changed, which is what an SSH link carries.
-    if str(widget.content) != text:
-        widget.update(text)
+    # Static.update always repaints (and by default re-lays out the screen, which costs more
+    # than filtering 10,000 rows): skip equal text, and skip the layout while the old and new
+    # text both fit on one line, so a keystroke repaints just the lines that changed.
+    old = str(widget.content)
+    if old == text:
+        return
+    room = widget.content_region.width
+    one_line = room > 0 and cell_len(old) <= room and cell_len(text) <= room
+    widget.update(text, layout=not one_line)
 
 
 def _b(
@@ -106,18 +113,16 @@ class ImagesScreen(Screen[None]):
         yield Static("imagedeck", id="header", markup=False)
         yield Static("Connecting…", id="summary", markup=False)
         yield Static("", id="banner", markup=False)
-        yield Input(placeholder="filter: repository, tag or ID", id="filter")
+        yield FilterInput(
+            placeholder="filter: repository, tag or ID", id="filter", on_value=self._apply_filter
+        )
         yield Static("", id="table-header", markup=False)
         yield ImageTable(self.model, id="table")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Focus the table; the filter stays hidden until `/`."""
-        field = self.query_one("#filter", Input)
-        field.display = False
-        # A blinking cursor redraws twice a second forever: idle must stay idle (and quiet on
-        # an SSH link), so the filter's cursor does not blink.
-        field.cursor_blink = False
+        self.query_one("#filter", Input).display = False
         self.query_one("#banner", Static).display = False
         self.query_one(ImageTable).focus()
         self._update_header()
@@ -301,7 +306,17 @@ class ImagesScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.model.set_filter(event.value)
+        # Normally already applied by the field itself (see _apply_filter); this catches
+        # values set from code.
+        self._apply_filter(event.value)
+
+    def _apply_filter(self, text: str) -> None:
+        # Called by FilterInput as its value changes, in the same step as the keystroke, so
+        # the field and the table repaint in one frame (the Changed message arrives a frame
+        # later, and the table would repaint in a second frame).
+        if text.strip().lower() == self.model.filter_text:
+            return
+        self.model.set_filter(text)
         self.query_one(ImageTable).rows_changed()
         self._update_summary()
 

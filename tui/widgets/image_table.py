@@ -8,11 +8,13 @@ link carries per keystroke small.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
@@ -151,15 +153,35 @@ class ImageTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.model = model
         self.hidden = hidden
+        self._styles: dict[tuple[bool, bool, bool, bool], Style] = {}
+        # Row text by id(row); valid while the stamp (rows list, width, minute) holds.
+        self._cells_cache: dict[int, str] = {}
+        self._cells_stamp: tuple[int, int, int] = (0, 0, 0)
 
     # -- data changes ------------------------------------------------------------------------
 
     def rows_changed(self) -> None:
         """Call after the model's rows, filter or sort changed: resize and repaint."""
-        self.virtual_size = Size(self.size.width, len(self.model.visible))
+        self._set_virtual_height(len(self.model.visible))
         self._scroll_cursor_into_view()
         self.refresh()
         self.post_message(self.CursorMoved())
+
+    def _set_virtual_height(self, rows: int) -> None:
+        """Set the scrollable height without a screen re-layout when the scrollbar stays put.
+
+        ``virtual_size`` is a layout reactive: assigning it re-lays out the whole screen, which
+        cost more than the filtering itself on every keystroke. Only the scrollbar appearing
+        or disappearing changes the layout, so only then is a layout requested.
+        """
+        size = Size(self.size.width, rows)
+        if size == self.virtual_size:
+            return
+        had_scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)  # Textual's own update of the scrollbar and scroll limits
+        if self.show_vertical_scrollbar != had_scrollbar:
+            self.refresh(layout=True)
 
     def marks_changed(self) -> None:
         """Repaint after marks changed (the rows did not)."""
@@ -179,25 +201,67 @@ class ImageTable(ScrollView, can_focus=True):
         return self._render_row(row, index == self.model.cursor, marked, width)
 
     def _render_row(self, row: ImageRow, is_cursor: bool, marked: bool, width: int) -> Strip:
-        base = self.rich_style
         image = row.image
-        style = base
-        if image.dangling:
-            style += self.get_component_rich_style("image-table--dangling", partial=True)
-        elif image.containers:
-            style += self.get_component_rich_style("image-table--in-use", partial=True)
-        if marked:
-            style += self.get_component_rich_style("image-table--marked", partial=True)
-        if is_cursor:
-            style += self.get_component_rich_style("image-table--cursor", partial=True)
-        state = DANGLING_SYMBOL if image.dangling else IN_USE_SYMBOL if image.containers else " "
-        parts = [(MARK_SYMBOL if marked else " ") + state]
-        for column, w in layout(width, self.hidden):
-            text = fmt.ellipsize(cell_text(row, column.id), w)
-            parts.append(text.rjust(w) if column.right else text.ljust(w))
-        line = " ".join(parts)
-        segments = [Segment(line[:width].ljust(width), style)]
-        return Strip(segments, width)
+        in_use = bool(image.containers)
+        style = self._row_style(image.dangling, in_use, marked, is_cursor)
+        state = DANGLING_SYMBOL if image.dangling else IN_USE_SYMBOL if in_use else " "
+        line = (MARK_SYMBOL if marked else " ") + state + self._cells(row, width)
+        return Strip([Segment(line, style)], width)
+
+    def _row_style(self, dangling: bool, in_use: bool, marked: bool, is_cursor: bool) -> Style:
+        """The style of a row in a given state, cached until the styles or the focus change.
+
+        Resolving a style walks the DOM and the stylesheet; a filter keystroke redraws a whole
+        screenful of rows, and those few states would be resolved again for every line.
+        """
+        key = (dangling, in_use, marked, is_cursor)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style
+            if dangling:
+                style += self.get_component_rich_style("image-table--dangling", partial=True)
+            elif in_use:
+                style += self.get_component_rich_style("image-table--in-use", partial=True)
+            if marked:
+                style += self.get_component_rich_style("image-table--marked", partial=True)
+            if is_cursor:
+                style += self.get_component_rich_style("image-table--cursor", partial=True)
+            self._styles[key] = style
+        return style
+
+    def _cells(self, row: ImageRow, width: int) -> str:
+        """The text of a row after its two state cells, ``width`` - 2 cells wide (cached).
+
+        Sizes and ages go through humanize; the text of a row is kept until the rows are
+        replaced (a reload), the width changes or a minute passes (so ages stay current on
+        repaints).
+        """
+        stamp = (id(self.model.rows), width, int(time.monotonic() // 60))
+        if stamp != self._cells_stamp:
+            self._cells_stamp = stamp
+            self._cells_cache.clear()
+        text = self._cells_cache.get(id(row))
+        if text is None:
+            parts = [""]
+            for column, w in layout(width, self.hidden):
+                cell = fmt.ellipsize(cell_text(row, column.id), w)
+                parts.append(cell.rjust(w) if column.right else cell.ljust(w))
+            text = " ".join(parts)[: max(width - MARK_WIDTH, 0)].ljust(width - MARK_WIDTH)
+            self._cells_cache[id(row)] = text
+        return text
+
+    def notify_style_update(self) -> None:
+        """Styles changed (theme, CSS, focus): resolve the row styles again."""
+        super().notify_style_update()
+        self._styles.clear()
+
+    def on_focus(self) -> None:
+        """The cursor looks different with focus."""
+        self._styles.clear()
+
+    def on_blur(self) -> None:
+        """The cursor looks different without focus."""
+        self._styles.clear()
 
     # -- cursor ------------------------------------------------------------------------------
 
@@ -248,7 +312,7 @@ class ImageTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         """Keep the virtual size in step with the width (columns re-layout)."""
-        self.virtual_size = Size(self.size.width, len(self.model.visible))
+        self._set_virtual_height(len(self.model.visible))
         self._scroll_cursor_into_view()
 
     def on_click(self, event: object) -> None:
