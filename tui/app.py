@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from tui.messages import Connected, ConnectFailed, DaemonBack, DaemonLost, ImagesChanged
 from tui.screens.daemon_down import DaemonDownScreen
@@ -52,6 +52,7 @@ class ImagedeckApp(App[None]):
         self._prefetch = prefetch
         self._events: EventStream | None = None
         self._events_lock = threading.Lock()
+        self._events_stop: threading.Event | None = None
         self.images_screen = ImagesScreen()
 
     # -- connection --------------------------------------------------------------------------
@@ -107,40 +108,54 @@ class ImagedeckApp(App[None]):
 
     # -- events ------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="events", exit_on_error=False)
     def watch_events(self) -> None:
-        """The one events thread: daemon events become coalesced ImagesChanged messages.
-
-        When the stream breaks the app shows a banner and reconnects with back-off.
-        """
-        worker = get_current_worker()
+        """Start the one events thread (replacing a previous one)."""
+        self.stop_events()
         service = self.service
         if service is None:
             return
+        stop = threading.Event()
+        # A plain daemon thread, not a Textual worker: it blocks in a socket read, and a worker
+        # thread that never returns would hold up the app's exit (the executor waits for it).
+        thread = threading.Thread(
+            target=self._events_loop, args=(service, stop), name="daemon-events", daemon=True
+        )
+        with self._events_lock:
+            self._events_stop = stop
+        thread.start()
+
+    def _events_loop(self, service: ImageService, stop: threading.Event) -> None:
+        """Daemon events become ImagesChanged messages (coalesced by the list).
+
+        When the stream breaks the app shows a banner and reconnects with back-off.
+        """
         backoff = BACKOFF_START
         lost = False
-        while not worker.is_cancelled:
+        while not stop.is_set():
             try:
                 stream = service.open_events()
                 with self._events_lock:
+                    if stop.is_set():
+                        stream.close()
+                        return
                     self._events = stream
                 if lost:
                     lost = False
                     backoff = BACKOFF_START
                     self.post_message(DaemonBack())
                 for event in stream:
-                    if worker.is_cancelled:
+                    if stop.is_set():
                         return
                     self.post_message(ImagesChanged((event,)))
-                if worker.is_cancelled:
+                if stop.is_set():
                     return
                 raise DaemonUnreachable(service.host, "the event stream ended")
             except ImagedeckError as exc:
-                if worker.is_cancelled:
+                if stop.is_set():
                     return
                 lost = True
                 self.post_message(DaemonLost(str(exc), backoff))
-                if _sleep_unless_cancelled(backoff, worker):
+                if stop.wait(backoff):
                     return
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 try:
@@ -161,11 +176,11 @@ class ImagedeckApp(App[None]):
         self.images_screen.post_message(DaemonBack())
 
     def stop_events(self) -> None:
-        """Cancel the events worker and shut its socket (it blocks in a read)."""
-        for worker in self.workers:
-            if worker.group == "events":
-                worker.cancel()
+        """Stop the events thread and shut its socket (it blocks in a read)."""
         with self._events_lock:
+            if self._events_stop is not None:
+                self._events_stop.set()
+                self._events_stop = None
             if self._events is not None:
                 self._events.close()
                 self._events = None
@@ -185,14 +200,3 @@ class ImagedeckApp(App[None]):
             str(error) if isinstance(error, ImagedeckError) else f"{type(error).__name__}: {error}"
         )
         self.notify(text, title="Error", severity="error", timeout=10)
-
-
-def _sleep_unless_cancelled(seconds: float, worker: Worker[Any]) -> bool:
-    """Sleep in small steps; True when the worker was cancelled meanwhile."""
-    waited = 0.0
-    while waited < seconds:
-        if worker.is_cancelled:
-            return True
-        threading.Event().wait(0.1)
-        waited += 0.1
-    return worker.is_cancelled
