@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tui.service import ImageService
+
 DockerCli = Callable[..., subprocess.CompletedProcess[str]]
 
 BASE_IMAGE = "imagedeck/busybox:latest"
@@ -121,3 +123,11 @@ def scratch_image(docker_cli: DockerCli) -> Iterator[str]:
     docker_cli("tag", BASE_IMAGE, reference, check=True)
     yield reference
     docker_cli("rmi", reference)
+
+
+@pytest.fixture
+def service(sandbox: Sandbox) -> Iterator[ImageService]:
+    """An ImageService connected to the sandbox daemon (closed after the test)."""
+    svc = ImageService.connect(sandbox.docker_host)
+    yield svc
+    svc.close()
