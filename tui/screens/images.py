@@ -81,6 +81,7 @@ class ImagesScreen(Screen[None]):
         _b("s", "search", "Search", "Search a registry", "images.search"),
         _b("b", "build", "Build", "Build from a Dockerfile", "images.build"),
         _b("r", "run", "Run", "Run an interactive container", "images.run"),
+        _b("T", "transfers", "Transfers", "Pulls and pushes in progress", "images.transfers"),
         _b("c", "containers", "Containers", "Containers (commit, remove)", "images.containers"),
         _b("y", "copy", "Copy", "Copy the reference (OSC 52)", "images.copy"),
         _b("R", "reload", "Reload", "Reload the list now", "images.reload"),
@@ -436,16 +437,26 @@ class ImagesScreen(Screen[None]):
         self._not_yet("Layers")
 
     def action_pull(self) -> None:
-        """Pull dialog."""
-        self._not_yet("Pull")
+        """Pull dialog; the pull runs on the transfers screen."""
+        from tui.screens.transfers import open_pull_dialog
+
+        open_pull_dialog(self.app)
 
     def action_push(self) -> None:
-        """Push."""
-        self._not_yet("Push")
+        """Push this tag, with progress on the transfers screen."""
+        from tui.screens.transfers import start_push
+
+        row = self.current_row()
+        if row is None or not row.tagged:
+            self.notify("Only a tagged row can be pushed (tag it first).", severity="warning")
+            return
+        start_push(self.app, row.reference)
 
     def action_search(self) -> None:
         """Search screen."""
-        self._not_yet("Search")
+        from tui.screens.search import SearchScreen
+
+        self.app.push_screen(SearchScreen())
 
     def action_build(self) -> None:
         """Build form."""
@@ -454,8 +465,19 @@ class ImagesScreen(Screen[None]):
         open_build(self)
 
     def action_run(self) -> None:
-        """Run dialog."""
-        self._not_yet("Run")
+        """Run dialog, then the terminal is handed to `docker run -it`."""
+        from tui.modals.run import open_run_dialog
+
+        row = self.current_row()
+        if row is None:
+            return
+        open_run_dialog(self.app, row.reference)
+
+    def action_transfers(self) -> None:
+        """The transfers screen (pulls and pushes, running and ended)."""
+        from tui.screens.transfers import show_transfers
+
+        show_transfers(self.app)
 
     def action_containers(self) -> None:
         """Containers screen."""

@@ -1,0 +1,249 @@
+"""`r`: run an interactive container, like `docker run -t -i IMAGE CMD`.
+
+The dialog takes the image (checked with the grammar), a command (the image's own by default,
+read from inspect's Config.Cmd/Entrypoint) and remove-on-exit (on). Then the TUI suspends and
+hands the terminal to the Docker CLI, built as an argv list for the same daemon (``-H`` or
+``--context``), and comes back to the same screen when the container exits. An image that is
+not present locally is pulled first, with progress, on the transfers screen.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from tui.service.errors import ImagedeckError, NotFound
+from tui.service.reference import InvalidReference, parse
+from tui.service.transfers import command_text, default_command, docker_run_argv
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run. ``command`` empty means the image's own command."""
+
+    image: str
+    command: tuple[str, ...]
+    remove: bool = True
+    #: Whether the daemon has the image (None: not known yet, ask before running).
+    present: bool | None = None
+
+
+@dataclass
+class _Defaults(Message):
+    """The image's own entrypoint and command (or that it is not present locally)."""
+
+    image: str
+    entrypoint: list[str]
+    cmd: list[str]
+    present: bool
+
+
+class RunDialog(ModalScreen[RunRequest | None]):
+    """Image, command, remove on exit; Enter runs, Esc cancels."""
+
+    CSS_PATH = "run.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="run.cancel", tooltip="Close without running"),
+    ]
+
+    def __init__(self, image: str) -> None:
+        super().__init__()
+        self.image = image
+        self.default_text = ""
+        self._present: dict[str, bool] = {}
+
+    def compose(self) -> ComposeResult:
+        """The form."""
+        with Vertical(id="run-box"):
+            yield Static("Run an interactive container", id="run-title")
+            yield Label("Image")
+            yield Input(self.image, id="run-image")
+            yield Static("", id="run-error", markup=False)
+            yield Label("Command (empty or unchanged: the image's own)")
+            yield Input(placeholder="reading the image's command…", id="run-command")
+            yield Static("", id="run-hint", markup=False)
+            yield Checkbox("Remove the container on exit (--rm)", True, id="run-remove")
+            with Horizontal(id="run-buttons"):
+                yield Button("Run", variant="primary", id="run-ok")
+                yield Button("Cancel", id="run-cancel")
+
+    def on_mount(self) -> None:
+        """Focus the command; read the image's defaults in the background."""
+        self.query_one("#run-command", Input).focus()
+        self.load_defaults(self.image)
+
+    @work(thread=True, exclusive=True, group="run-defaults", exit_on_error=False)
+    def load_defaults(self, image: str) -> None:
+        """Inspect the image for its entrypoint and command."""
+        service: Any = getattr(self.app, "service", None)
+        if service is None:
+            return
+        try:
+            entrypoint, cmd = default_command(service.inspect_image(image))
+        except NotFound:
+            self.post_message(_Defaults(image, [], [], present=False))
+            return
+        except ImagedeckError:
+            return
+        self.post_message(_Defaults(image, entrypoint, cmd, present=True))
+
+    def on__defaults(self, message: _Defaults) -> None:
+        """Fill the command with the image's own, unless the user typed one already."""
+        if message.image != self.query_one("#run-image", Input).value:
+            return
+        field = self.query_one("#run-command", Input)
+        hint = self.query_one("#run-hint", Static)
+        self._present[message.image] = message.present
+        if not message.present:
+            hint.update("Not present locally: it will be pulled first.")
+            return
+        text = command_text(message.cmd)
+        if not field.value or field.value == self.default_text:
+            field.value = text
+        self.default_text = text
+        entry = command_text(message.entrypoint) if message.entrypoint else ""
+        hint.update(f"Entrypoint: {entry} (the command is its arguments)" if entry else "")
+
+    @on(Input.Changed, "#run-image")
+    def _image_changed(self, event: Input.Changed) -> None:
+        error = None
+        try:
+            parse(event.value)
+        except InvalidReference as exc:
+            error = str(exc)
+        self.query_one("#run-error", Static).update(error or "")
+        self.query_one("#run-ok", Button).disabled = error is not None
+        if error is None and event.value != self.image:
+            self.load_defaults(event.value)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#run-ok")
+    def _submit(self) -> None:
+        image = self.query_one("#run-image", Input).value
+        try:
+            parse(image)
+        except InvalidReference as exc:
+            self.query_one("#run-error", Static).update(str(exc))
+            return
+        text = self.query_one("#run-command", Input).value.strip()
+        try:
+            command = () if text == self.default_text.strip() else tuple(shlex.split(text))
+        except ValueError as exc:  # an unclosed quote
+            self.query_one("#run-error", Static).update(f"The command does not parse: {exc}")
+            return
+        remove = self.query_one("#run-remove", Checkbox).value
+        self.dismiss(RunRequest(image, command, remove, self._present.get(image)))
+
+    @on(Button.Pressed, "#run-cancel")
+    def action_cancel(self) -> None:
+        """Close without running."""
+        self.dismiss(None)
+
+
+# --- handing the terminal over -----------------------------------------------------------------
+
+Runner = Callable[[Sequence[str]], int]
+
+
+def run_and_wait(argv: Sequence[str]) -> int:
+    """Run ``argv`` on the real terminal, then wait for Enter so its output can be read."""
+    print(f"$ {shlex.join(argv)}", flush=True)
+    code = subprocess.run(list(argv), check=False).returncode
+    print(f"\n[container exited with code {code}] Press Enter to return to imagedeck…", flush=True)
+    try:
+        sys.stdin.readline()
+    except (OSError, ValueError):  # no stdin to read: return at once
+        pass
+    return code
+
+
+#: Replaced by tests that cannot hand a terminal over.
+RUNNER: Runner = run_and_wait
+
+
+def run_in_terminal(app: App[Any], argv: Sequence[str]) -> int | None:
+    """Suspend the app, run ``argv`` on the terminal, come back. None when it could not run."""
+    if shutil.which(argv[0]) is None:
+        app.notify(
+            f"The Docker CLI ({argv[0]!r}) is not on PATH; install it to run containers "
+            "from imagedeck.",
+            title="Cannot run",
+            severity="error",
+            timeout=10,
+        )
+        return None
+    try:
+        with app.suspend():
+            code = RUNNER(argv)
+    except SuspendNotSupported:
+        app.notify(
+            "This terminal cannot hand itself over to another program (no suspend support, "
+            "e.g. in a web or test driver). Run it yourself: " + shlex.join(argv),
+            title="Cannot run",
+            severity="error",
+            timeout=15,
+        )
+        return None
+    app.notify(f"Container exited with code {code}.", timeout=4)
+    return code
+
+
+def run_request(app: App[Any], request: RunRequest) -> None:
+    """Run ``request``: pull first when the image is missing, then hand the terminal over."""
+    service: Any = getattr(app, "service", None)
+    if service is None:
+        app.notify("Not connected to a Docker daemon.", severity="error")
+        return
+    argv = docker_run_argv(service.endpoint, request.image, request.command, remove=request.remove)
+    present = request.present
+    if present is None:
+        # A local inspect, quick; only when the dialog had not found out yet.
+        try:
+            service.inspect_image(request.image)
+            present = True
+        except NotFound:
+            present = False
+        except ImagedeckError as exc:
+            app.notify(str(exc), title="Cannot run", severity="error")
+            return
+    if present:
+        run_in_terminal(app, argv)
+        return
+
+    from tui.screens.transfers import start_pull, transfers_screen
+
+    def pulled(_: Any, succeeded: bool) -> None:
+        if not succeeded:
+            app.notify(f"Not running {request.image}: the pull did not succeed.", severity="error")
+            return
+        screen = transfers_screen(app)
+        if app.screen is screen:
+            app.pop_screen()
+        # After the pop has been processed, so the list is what comes back after the run.
+        app.call_later(run_in_terminal, app, argv)
+
+    start_pull(app, request.image, on_done=pulled)
+
+
+def open_run_dialog(app: App[Any], image: str) -> None:
+    """The run dialog for ``image``; a confirmed run goes through ``run_request``."""
+
+    def chosen(request: RunRequest | None) -> None:
+        if request is not None:
+            run_request(app, request)
+
+    app.push_screen(RunDialog(image), chosen)

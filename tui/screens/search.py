@@ -1,0 +1,231 @@
+"""`s`: search a registry, like `docker search`, and pull from the results.
+
+A plain term searches Docker Hub through the daemon; ``host:port/term`` searches that index.
+For a private registry (``host:port/`` or ``host:port/term``) the repositories of its v2
+catalog that match are listed too, with their tags. Errors (no network, a registry without
+search, a timeout) are shown in the screen; nothing here raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
+
+from tui import format as fmt
+from tui.service.errors import ImagedeckError
+from tui.service.transfers import SearchResult, split_registry_term
+
+DEFAULT_LIMIT = 25
+
+
+@dataclass
+class SearchDone(Message):
+    """Results of one search (``query`` says which, so a stale answer is ignored)."""
+
+    query: str
+    results: list[SearchResult]
+    note: str
+    error: str
+
+
+def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True) -> Binding:
+    return Binding(key, action, short, show=show, id=bid, tooltip=long)
+
+
+class SearchScreen(Screen[None]):
+    """Query, filters, results; Enter or p pulls the highlighted result."""
+
+    CSS_PATH = "search.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _b("escape", "back", "Back", "Back to the image list", "search.back"),
+        _b("p", "pull", "Pull", "Pull the highlighted result", "search.pull"),
+        _b("slash", "focus_query", "Query", "Edit the query", "search.query"),
+        _b("T", "transfers", "Transfers", "Show pulls and pushes", "search.transfers", False),
+    ]
+
+    def __init__(self, query: str = "") -> None:
+        super().__init__()
+        self.initial_query = query
+        self.results: list[SearchResult] = []
+        self.query_text = ""
+
+    def compose(self) -> ComposeResult:
+        """Query and filters on top, results below, a status line, the footer."""
+        yield Static("Search a registry", id="search-title", markup=False)
+        yield Input(
+            self.initial_query,
+            placeholder="term · host:port/term for another index · host:port/ lists a registry",
+            id="search-query",
+        )
+        with Horizontal(id="search-filters"):
+            yield Label("min stars")
+            yield Input("0", type="integer", id="search-stars")
+            yield Checkbox("official only", id="search-official")
+            yield Label("limit")
+            yield Input(str(DEFAULT_LIMIT), type="integer", id="search-limit")
+        yield Static("Type a term and press Enter.", id="search-status", markup=False)
+        table: DataTable[Any] = DataTable(
+            id="search-results", cursor_type="row", zebra_stripes=True
+        )
+        yield table
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Columns; focus the query (or search at once when one was given)."""
+        table = self.query_one("#search-results", DataTable)
+        table.add_column("NAME", key="name")
+        table.add_column("DESCRIPTION", key="description")
+        table.add_column("STARS", key="stars")
+        table.add_column("OFFICIAL", key="official")
+        self.query_one("#search-query", Input).focus()
+        if self.initial_query:
+            self.run_search()
+
+    # -- searching ---------------------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.run_search()
+
+    @on(Checkbox.Changed, "#search-official")
+    def _official_changed(self) -> None:
+        if self.query_one("#search-query", Input).value.strip():
+            self.run_search()
+
+    def _filters(self) -> tuple[int, bool, int]:
+        stars_text = self.query_one("#search-stars", Input).value.strip()
+        limit_text = self.query_one("#search-limit", Input).value.strip()
+        stars = max(int(stars_text), 0) if stars_text.lstrip("-").isdigit() else 0
+        limit = int(limit_text) if limit_text.isdigit() and int(limit_text) > 0 else DEFAULT_LIMIT
+        official = self.query_one("#search-official", Checkbox).value
+        return stars, official, min(limit, 100)
+
+    def run_search(self) -> None:
+        """Search with the current query and filters (in a worker)."""
+        query = self.query_one("#search-query", Input).value.strip()
+        status = self.query_one("#search-status", Static)
+        if not query:
+            status.update("Type a term and press Enter.")
+            return
+        self.query_text = query
+        stars, official, limit = self._filters()
+        status.update(f"Searching {query}…")
+        service = getattr(self.app, "service", None)
+        if service is None:
+            status.update("Not connected to a Docker daemon.")
+            return
+        self.search(service, query, stars, official, limit)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def search(self, service: Any, query: str, stars: int, official: bool, limit: int) -> None:
+        """Ask the daemon (and a private registry's catalog); report one SearchDone."""
+        results: list[SearchResult] = []
+        errors: list[str] = []
+        notes: list[str] = []
+        registry = split_registry_term(query)
+        if registry is None or registry[1]:
+            try:
+                found = service.search(query, limit=limit, min_stars=stars, official_only=official)
+                if registry is not None:
+                    # Results of another index live on that host, not on Docker Hub.
+                    found = [_qualified(r, registry[0]) for r in found]
+                results += found
+            except ImagedeckError as exc:
+                errors.append(str(exc))
+        if registry is not None and not official and stars == 0:
+            try:
+                listed = service.catalog(registry[0], registry[1])
+            except ImagedeckError as exc:
+                if not results:
+                    errors.append(str(exc))
+            else:
+                if listed:
+                    notes.append(f"{len(listed)} from the catalog of {registry[0]}")
+                    errors.clear()  # the catalog answered: the missing search is no news
+                results += listed[: max(limit - len(results), 0)]
+        self.post_message(SearchDone(query, results, "; ".join(notes), " ".join(errors)))
+
+    def on_search_done(self, message: SearchDone) -> None:
+        """Fill the table, or say what went wrong."""
+        if message.query != self.query_text:
+            return
+        self.results = message.results
+        table = self.query_one("#search-results", DataTable)
+        table.clear()
+        width = max(self.size.width - 52, 20)
+        for index, result in enumerate(self.results):
+            table.add_row(
+                result.name,
+                fmt.ellipsize(result.description, width),
+                Text(str(result.stars), justify="right"),
+                "[OK]" if result.official else "",
+                key=str(index),
+            )
+        status = self.query_one("#search-status", Static)
+        if message.error:
+            status.update(f"⚠ {message.error}")
+            status.add_class("error")
+        else:
+            status.remove_class("error")
+            count = len(self.results)
+            text = f"{count} result{'s' if count != 1 else ''} for {message.query}"
+            if message.note:
+                text += f" ({message.note})"
+            if count:
+                text += " · Enter or p pulls the highlighted one"
+            status.update(text)
+        if self.results:
+            table.focus()
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def selected(self) -> SearchResult | None:
+        """The highlighted result."""
+        table = self.query_one("#search-results", DataTable)
+        if not self.results or not 0 <= table.cursor_row < len(self.results):
+            return None
+        return self.results[table.cursor_row]
+
+    @on(DataTable.RowSelected, "#search-results")
+    def _row_selected(self) -> None:
+        self.action_pull()
+
+    def action_pull(self) -> None:
+        """Open the pull dialog with the highlighted result (choose tag / platform there)."""
+        result = self.selected()
+        if result is None:
+            return
+        from tui.screens.transfers import open_pull_dialog
+
+        open_pull_dialog(self.app, result.pull_reference)
+
+    def action_focus_query(self) -> None:
+        """Back to the query field."""
+        self.query_one("#search-query", Input).focus()
+
+    def action_transfers(self) -> None:
+        """The transfers screen."""
+        from tui.screens.transfers import show_transfers
+
+        show_transfers(self.app)
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.app.pop_screen()
+
+
+def _qualified(result: SearchResult, host: str) -> SearchResult:
+    """A hit from another index, named so that a pull goes to that host."""
+    if result.name.startswith(f"{host}/"):
+        return result
+    return replace(result, name=f"{host}/{result.name}")
