@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from tui.service.build import BuildMixin
+from tui.service.cleanup import CleanupMixin
 from tui.service.connection import Endpoint
 from tui.service.containers import ContainersMixin
 from tui.service.errors import (
@@ -25,7 +26,9 @@ from tui.service.images import ImagesMixin
 from tui.service.transfers import TransfersMixin
 
 
-class ImageService(ImagesMixin, ContainersMixin, TransfersMixin, BuildMixin, HistoryMixin):
+class ImageService(
+    ImagesMixin, ContainersMixin, TransfersMixin, BuildMixin, HistoryMixin, CleanupMixin
+):
     """Everything imagedeck asks of a Docker daemon. Create it with ``ImageService.connect``."""
 
 

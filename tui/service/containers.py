@@ -62,7 +62,8 @@ def _container_from_api(item: dict[str, Any]) -> Container:
         state=str(item.get("State", "")),
         status=str(item.get("Status", "")),
         created=from_timestamp(item.get("Created")),
-        size_rw=_size(item.get("SizeRw")),
+        # The daemon leaves SizeRw out when it is 0 (omitempty); SizeRootFs says sizes were asked.
+        size_rw=_size(item.get("SizeRw", 0 if "SizeRootFs" in item else None)),
         size_root_fs=_size(item.get("SizeRootFs")),
     )
 
