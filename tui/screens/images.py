@@ -32,6 +32,7 @@ from tui.widgets.image_table import ImageTable, header_text
 
 if TYPE_CHECKING:
     from tui.app import ImagedeckApp
+    from tui.service.cleanup import ResultLog
 
 # Events arrive in bursts (a prune deletes hundreds of images): wait for a short quiet gap,
 # but never longer than the cap, then reload once.
@@ -71,6 +72,7 @@ class ImagesScreen(Screen[None]):
         _b("A", "clear_marks", "Clear marks", "Clear all marks", "images.clear_marks"),
         _b("d", "delete", "Delete", "Delete marked rows (or this one)", "images.delete", True),
         _b("X", "prune", "Cleanup", "Cleanup wizard (prune)", "images.prune", True),
+        _b("L", "results_log", "Results", "Results of recent deletes", "images.results_log"),
         _b("t", "tag", "Tag", "Tag this image", "images.tag", True),
         _b("u", "untag", "Untag", "Remove this tag", "images.untag"),
         _b("enter,i", "inspect", "Inspect", "Inspect JSON", "images.inspect", True, "i"),
@@ -280,18 +282,15 @@ class ImagesScreen(Screen[None]):
         )
 
     def marked_frees(self, rows: list[ImageRow]) -> int:
-        """What deleting ``rows`` would free: unique sizes of images losing every tag."""
-        by_image: dict[str, set[str]] = {}
-        for row in rows:
-            by_image.setdefault(row.image.id, set()).add(row.reference)
-        freed = 0
-        for image in self._merged:
-            chosen = by_image.get(image.id)
-            if chosen is None:
-                continue
-            if len(chosen) >= max(len(image.tags), 1) and image.unique_size is not None:
-                freed += image.unique_size
-        return freed
+        """What deleting ``rows`` would free: only images losing every tag free space.
+
+        Layers shared only among those images count once and layers a kept image holds not at
+        all (from each image's layer chain, loaded in the background; until it arrives, the
+        sum of df unique sizes stands in).
+        """
+        from tui.modals.delete import cleanup_controller
+
+        return cleanup_controller(self).marked_frees(rows)
 
     def on_resize(self) -> None:
         """Re-layout the column header."""
@@ -409,20 +408,53 @@ class ImagesScreen(Screen[None]):
         self.notify(f"{what} is not available in this build yet.", severity="warning")
 
     def action_delete(self) -> None:
-        """Delete marked rows or the current one."""
-        self._not_yet("Delete")
+        """Delete marked rows or the current one (confirm, then per-item outcomes)."""
+        from tui.modals.delete import cleanup_controller
+
+        cleanup_controller(self).delete(self.model.targets())
+
+    def action_results_log(self) -> None:
+        """Reopen the results of recent deletes and cleanups."""
+        from tui.modals.delete import cleanup_controller
+
+        cleanup_controller(self).show_log()
 
     def action_prune(self) -> None:
-        """Cleanup wizard."""
-        self._not_yet("Cleanup")
+        """Cleanup wizard: options, a preview of exactly what goes, then that removal."""
+        from tui.modals.delete import cleanup_controller
+        from tui.modals.prune import PruneWizard
+
+        controller = cleanup_controller(self)
+
+        def done(log: ResultLog | None) -> None:
+            if log is not None:
+                controller.record(log)
+
+        self.app.push_screen(PruneWizard(self.model.filter_text), done)
 
     def action_tag(self) -> None:
-        """Tag dialog."""
-        self._not_yet("Tag")
+        """Tag dialog, prefilled; the new row is selected once the list shows it."""
+        from tui.modals.tag import TagDialog
+
+        row = self.current_row()
+        if row is None:
+            return
+        source = row.reference if row.tagged else row.image.id
+        prefill = row.reference if row.tagged else ""
+
+        def done(target: str | None) -> None:
+            if target:
+                self.notify(f"Tagged {row.image.short_id} as {target}.", timeout=5)
+                self.select_after_load(target)
+                self.reload()
+
+        self.app.push_screen(TagDialog(source, row.reference, prefill), done)
 
     def action_untag(self) -> None:
-        """Untag."""
-        self._not_yet("Untag")
+        """Remove this tag; on the last tag, confirm deleting the image as `d` does."""
+        from tui.modals.delete import cleanup_controller
+
+        cleanup_controller(self).untag(self.current_row())
 
     def action_inspect(self) -> None:
         """Inspect JSON."""
@@ -480,5 +512,11 @@ class ImagesScreen(Screen[None]):
         show_transfers(self.app)
 
     def action_containers(self) -> None:
-        """Containers screen."""
-        self._not_yet("Containers")
+        """Containers screen, showing this row's image's containers (`a` there shows all)."""
+        from tui.screens.containers import ContainersScreen
+
+        row = self.current_row()
+        if row is None:
+            self.app.push_screen(ContainersScreen())
+            return
+        self.app.push_screen(ContainersScreen(row.image.id, row.reference))

@@ -1,0 +1,340 @@
+"""`X`: the cleanup wizard. Options, then a preview of exactly what goes, then that removal.
+
+The removal runs on the previewed set, image by image, never as a blind `docker image prune`
+(which would also take whatever appeared since the preview).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
+
+from tui import format as fmt
+from tui.service.cleanup import Outcome, PruneOptions, PrunePlan, ResultLog, parse_age
+from tui.service.errors import ImagedeckError
+
+
+class PlanReady(Message):
+    """The preview is computed."""
+
+    def __init__(self, plan: PrunePlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class PlanFailed(Message):
+    """Computing the preview failed."""
+
+    def __init__(self, error: ImagedeckError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class PruneProgress(Message):
+    """Removing item ``done + 1`` of ``total``; a newer one replaces a queued one."""
+
+    def __init__(self, done: int, total: int, current: str) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.current = current
+
+    def can_replace(self, message: Message) -> bool:
+        """Only the newest progress matters."""
+        return isinstance(message, PruneProgress)
+
+
+class PruneFinished(Message):
+    """The removal of the previewed set ended."""
+
+    def __init__(self, log: ResultLog) -> None:
+        super().__init__()
+        self.log = log
+
+
+def preview_text(plan: PrunePlan) -> Text:
+    """Every image that will go: references, short ID, age, unique size."""
+    text = Text()
+    if not plan.candidates:
+        text.append("Nothing matches: no image would be removed.", style="bold")
+    width = min(max((len(c.label) for c in plan.candidates), default=10), 40)
+    for index, candidate in enumerate(plan.candidates):
+        image = candidate.image
+        if index:
+            text.append("\n")
+        text.append(fmt.ellipsize(candidate.label, 40).ljust(width), style="bold")
+        text.append(
+            f"  {image.short_id}  {fmt.age(image.created)}  {fmt.size(image.unique_size)}",
+            style="dim",
+        )
+    return text
+
+
+def preview_summary(plan: PrunePlan) -> str:
+    """Count and space, plus what matched but stays, and why."""
+    n = len(plan.candidates)
+    space = fmt.size(plan.freed.bytes)
+    lines = [
+        f"{n} image{'s' if n != 1 else ''} will be removed, "
+        f"{'' if plan.freed.exact else 'about '}{space} reclaimed."
+    ]
+    if plan.kept_for_children:
+        lines.append(
+            "Kept because other images are built on them: " + "; ".join(plan.kept_for_children)
+        )
+    if plan.in_use:
+        lines.append(f"{plan.in_use} dangling image(s) kept: containers use them.")
+    return "\n".join(lines)
+
+
+class PruneWizard(ModalScreen["ResultLog | None"]):
+    """Options → preview (exact list and space) → removal of that list → outcome report.
+
+    Esc cancels at the options and the preview (nothing removed); during the removal it stops
+    after the current image; after it, it closes. Dismisses with the results log, if any ran.
+    """
+
+    CSS_PATH = ["confirm.tcss", "prune.tcss"]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="prune.cancel"),
+        Binding("y", "confirm", "Remove", id="prune.confirm"),
+        Binding("b", "back", "Back", id="prune.back"),
+        Binding("p", "preview", "Preview", id="prune.preview"),
+    ]
+
+    def __init__(self, filter_text: str = "") -> None:
+        super().__init__()
+        self.filter_text = filter_text
+        self.stage = "options"  # options → previewing → preview → running → done
+        self.plan: PrunePlan | None = None
+        self.result: ResultLog | None = None
+        self._stop = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        """Both stages; only one is shown at a time."""
+        with Vertical(classes="dialog", id="prune-dialog"):
+            yield Static("Cleanup wizard", classes="dialog-title", id="prune-title")
+            with Vertical(id="prune-options"):
+                with RadioSet(id="prune-mode", compact=True):
+                    yield RadioButton("Dangling images only", value=True, id="mode-dangling")
+                    yield RadioButton("All images no container uses", id="mode-unused")
+                label = (
+                    f"Only images the filter shows ({self.filter_text!r})"
+                    if self.filter_text
+                    else "Only images the filter shows (no filter set)"
+                )
+                yield Checkbox(
+                    label,
+                    bool(self.filter_text),
+                    id="prune-filter",
+                    compact=True,
+                    disabled=not self.filter_text,
+                )
+                with Horizontal(classes="prune-row"):
+                    yield Static("Older than ", classes="prune-label")
+                    yield Input(
+                        placeholder="any age (e.g. 24h, 7d, 2w)", id="prune-age", compact=True
+                    )
+                with Horizontal(classes="prune-row"):
+                    yield Static("Label      ", classes="prune-label")
+                    yield Input(
+                        placeholder="key or key=value (empty: any)", id="prune-label", compact=True
+                    )
+                with RadioSet(id="prune-label-mode", compact=True):
+                    yield RadioButton("with the label", value=True, id="label-with")
+                    yield RadioButton("without it", id="label-without")
+                yield Static("", id="prune-error", classes="dialog-warning", markup=False)
+            with VerticalScroll(id="prune-preview", classes="dialog-body"):
+                yield Static("", id="prune-list")
+            yield Static("", id="prune-summary", classes="dialog-status", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", variant="primary", compact=True)
+                yield Button("Back (b)", id="back", compact=True)
+                yield Button("Preview (p)", id="preview", variant="warning", compact=True)
+                yield Button("Remove (y)", id="remove", variant="error", compact=True)
+            yield Static("", id="prune-keys", classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        """Start at the options."""
+        self._show("options")
+        self.query_one("#prune-mode", RadioSet).focus()
+
+    # -- stages ------------------------------------------------------------------------------
+
+    def _show(self, stage: str) -> None:
+        self.stage = stage
+        options = stage == "options"
+        self.query_one("#prune-options").display = options
+        self.query_one("#prune-preview").display = stage in ("preview", "running", "done")
+        self.query_one("#back", Button).display = stage == "preview"
+        self.query_one("#preview", Button).display = options
+        remove = self.query_one("#remove", Button)
+        remove.display = stage == "preview"
+        remove.disabled = not (self.plan and self.plan.candidates)
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = "Close" if stage == "done" else "Cancel"
+        cancel.disabled = stage == "running"
+        keys = {
+            "options": "p (or Enter in a field) previews; nothing is removed yet · Esc cancels",
+            "previewing": "Working out what would go…",
+            "preview": "y removes exactly this list · b back · Esc cancels",
+            "running": "Esc stops after the current image",
+            "done": "Esc or Enter closes · L reopens this report later",
+        }[stage]
+        self.query_one("#prune-keys", Static).update(keys)
+        if stage == "options":
+            self.query_one("#prune-summary", Static).update("")
+        if stage in ("preview", "done"):
+            cancel.focus()
+
+    def options(self) -> PruneOptions | None:
+        """The options as entered, or None (with the reason shown) when the age is wrong."""
+        error = self.query_one("#prune-error", Static)
+        try:
+            age = parse_age(self.query_one("#prune-age", Input).value)
+        except ValueError as exc:
+            error.update(str(exc))
+            return None
+        error.update("")
+        unused = self.query_one("#mode-unused", RadioButton).value
+        use_filter = self.query_one("#prune-filter", Checkbox).value and bool(self.filter_text)
+        return PruneOptions(
+            mode="unused" if unused else "dangling",
+            filter_text=self.filter_text if use_filter else "",
+            older_than=age,
+            label=self.query_one("#prune-label", Input).value.strip(),
+            with_label=self.query_one("#label-with", RadioButton).value,
+        )
+
+    def action_preview(self) -> None:
+        """Compute the plan (nothing is removed)."""
+        if self.stage != "options":
+            return
+        options = self.options()
+        if options is None:
+            return
+        self._show("previewing")
+        self.query_one("#prune-summary", Static).update(f"Looking for {options.describe()}…")
+        self.compute_plan(options)
+
+    @work(thread=True, exclusive=True, group="prune-plan", exit_on_error=False)
+    def compute_plan(self, options: PruneOptions) -> None:
+        """The service lists, filters and sizes the candidates."""
+        service: Any = getattr(self.app, "service", None)
+        try:
+            if service is None:
+                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            self.post_message(PlanReady(service.plan_prune(options)))
+        except ImagedeckError as exc:
+            self.post_message(PlanFailed(exc))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        """Show exactly what would go."""
+        if self.stage != "previewing":
+            return
+        self.plan = message.plan
+        self.query_one("#prune-title", Static).update(
+            f"Cleanup preview: {message.plan.options.describe()}"
+        )
+        self.query_one("#prune-list", Static).update(preview_text(message.plan))
+        self.query_one("#prune-summary", Static).update(preview_summary(message.plan))
+        self._show("preview")
+
+    def on_plan_failed(self, message: PlanFailed) -> None:
+        """Back to the options, with the reason."""
+        self._show("options")
+        self.query_one("#prune-error", Static).update(str(message.error))
+
+    def action_back(self) -> None:
+        """From the preview back to the options."""
+        if self.stage == "preview":
+            self.plan = None
+            self.query_one("#prune-title", Static).update("Cleanup wizard")
+            self._show("options")
+            self.query_one("#prune-mode", RadioSet).focus()
+
+    def action_confirm(self) -> None:
+        """`y` in the preview: remove exactly the previewed images."""
+        if self.stage != "preview" or self.plan is None or not self.plan.candidates:
+            return
+        self._show("running")
+        self.run_plan(self.plan)
+
+    @work(thread=True, exclusive=True, group="prune-run", exit_on_error=False)
+    def run_plan(self, plan: PrunePlan) -> None:
+        """Each previewed image in turn (children first), never forced."""
+        service: Any = getattr(self.app, "service", None)
+        log = ResultLog(f"Cleanup ({plan.options.describe()})")
+        total = len(plan.candidates)
+        for index, candidate in enumerate(plan.candidates):
+            if self._stop.is_set() or service is None:
+                log.stopped_early = True
+                log.outcomes.extend(
+                    Outcome(c.label, "skipped", "stopped before this image", c.image.id)
+                    for c in plan.candidates[index:]
+                )
+                break
+            self.post_message(PruneProgress(index, total, candidate.label))
+            log.outcomes.append(service.remove_image_fully(candidate.image))
+        removed = [o.image_id for o in log.outcomes if o.status == "deleted"]
+        log.freed = plan.freed_by(removed).bytes
+        self.post_message(PruneFinished(log))
+
+    def on_prune_progress(self, message: PruneProgress) -> None:
+        """Which image is being removed."""
+        self.query_one("#prune-summary", Static).update(
+            f"Removing {message.done + 1}/{message.total}: {message.current}…"
+        )
+
+    def on_prune_finished(self, message: PruneFinished) -> None:
+        """The outcome report: what went, what failed and why, the space reclaimed."""
+        self.result = message.log
+        log = message.log
+        text = Text()
+        for index, outcome in enumerate(log.outcomes):
+            if index:
+                text.append("\n")
+            text.append(outcome.line(), style="red" if outcome.status == "failed" else "")
+        self.query_one("#prune-list", Static).update(text)
+        removed = log.counts().get("deleted", 0)
+        self.query_one("#prune-title", Static).update("Cleanup finished")
+        self.query_one("#prune-summary", Static).update(
+            f"{removed} image{'s' if removed != 1 else ''} removed, "
+            f"{fmt.size(log.freed or 0)} reclaimed. {log.summary().capitalize()}."
+        )
+        self._show("done")
+
+    # -- keys and buttons --------------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def _submitted(self, _: Input.Submitted) -> None:
+        self.action_preview()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Buttons answer like the keys."""
+        event.stop()
+        handlers = {
+            "cancel": self.action_cancel,
+            "back": self.action_back,
+            "preview": self.action_preview,
+            "remove": self.action_confirm,
+        }
+        handlers[str(event.button.id)]()
+
+    def action_cancel(self) -> None:
+        """The safe answer at each stage."""
+        if self.stage == "running":
+            self._stop.set()
+            self.query_one("#prune-keys", Static).update("Stopping after the current image…")
+            return
+        self.dismiss(self.result)

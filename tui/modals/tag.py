@@ -1,0 +1,152 @@
+"""`t`: tag the current image, the new reference checked with the grammar as it is typed."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from tui.service.errors import ImagedeckError, InvalidReference
+from tui.service.reference import parse
+
+
+def check_target(text: str) -> tuple[str | None, str]:
+    """(the full ``name:tag`` to create, or None) and the sentence to show under the field.
+
+    The messages are tui/service/reference.py's, so they say why (uppercase, bad tag, ...).
+    """
+    try:
+        ref = parse(text)
+    except InvalidReference as exc:
+        return None, str(exc)
+    if ref.digest:
+        return None, "A tag cannot carry a digest (@sha256:…); remove it."
+    full = f"{ref.name}:{ref.tag_or_latest}"
+    if ref.tag is None:
+        return full, f"No tag given: the daemon will use {full}."
+    return full, f"Valid: {full}"
+
+
+class Tagged(Message):
+    """The daemon applied the tag."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+
+class TagFailed(Message):
+    """The daemon refused the tag."""
+
+    def __init__(self, error: ImagedeckError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class TagDialog(ModalScreen["str | None"]):
+    """Prefilled with the current reference; Enter tags when valid; Esc cancels.
+
+    Dismisses with the full new reference (``name:tag``) once the daemon has applied it.
+    """
+
+    CSS_PATH = "confirm.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="tag.cancel"),
+    ]
+
+    def __init__(self, source: str, label: str, prefill: str) -> None:
+        super().__init__()
+        self.source = source
+        self.label = label
+        self.prefill = prefill
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        """The field, the live verdict, and the buttons."""
+        with Vertical(classes="dialog", id="tag-dialog"):
+            yield Static(f"Tag {self.label} as…", classes="dialog-title", markup=False)
+            yield Input(self.prefill, placeholder="repository[:tag]", id="tag-input")
+            yield Static("", id="tag-verdict", classes="dialog-status", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Tag (Enter)", id="tag", variant="primary", compact=True)
+            yield Static("Enter tags · Esc cancels", classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        """Focus the field with the cursor at the end (usually to change the tag)."""
+        field = self.query_one("#tag-input", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        self._check(field.value)
+
+    def _check(self, text: str) -> str | None:
+        target, verdict = check_target(text)
+        if target is not None and text.strip() == self.prefill and self.prefill:
+            verdict = "This is the current reference; change the name or the tag."
+            target = None
+        widget = self.query_one("#tag-verdict", Static)
+        widget.update(verdict)
+        widget.set_class(target is None, "-invalid")
+        self.query_one("#tag", Button).disabled = target is None or self.busy
+        return target
+
+    @on(Input.Changed, "#tag-input")
+    def _changed(self, event: Input.Changed) -> None:
+        self._check(event.value)
+
+    @on(Input.Submitted, "#tag-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self._go(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Tag or cancel."""
+        event.stop()
+        if event.button.id == "tag":
+            self._go(self.query_one("#tag-input", Input).value)
+        else:
+            self.action_cancel()
+
+    def _go(self, text: str) -> None:
+        target = self._check(text)
+        if target is None or self.busy:
+            return
+        self.busy = True
+        self.query_one("#tag", Button).disabled = True
+        self.query_one("#tag-verdict", Static).update(f"Tagging {target}…")
+        self.apply_tag(target)
+
+    @work(thread=True, exclusive=True, group="tag", exit_on_error=False)
+    def apply_tag(self, target: str) -> None:
+        """Ask the daemon (the service checks the grammar again)."""
+        service: Any = getattr(self.app, "service", None)
+        try:
+            if service is None:
+                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            service.tag(self.source, target)
+        except ImagedeckError as exc:
+            self.post_message(TagFailed(exc))
+            return
+        self.post_message(Tagged(target))
+
+    def on_tagged(self, message: Tagged) -> None:
+        """Done: hand back the new reference."""
+        self.dismiss(message.target)
+
+    def on_tag_failed(self, message: TagFailed) -> None:
+        """Say why, keep the dialog open to fix it."""
+        self.busy = False
+        widget = self.query_one("#tag-verdict", Static)
+        widget.update(str(message.error))
+        widget.add_class("-invalid")
+        self.query_one("#tag", Button).disabled = False
+
+    def action_cancel(self) -> None:
+        """Close without tagging."""
+        self.dismiss(None)

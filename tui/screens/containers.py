@@ -1,0 +1,261 @@
+"""`c`: containers, running and stopped: name, short ID, image, status, created, size.
+
+Opened from the images screen it shows the current image's containers (`a` shows all). `d`
+removes a stopped container after a confirmation with focus on Cancel; running ones are refused
+with the reason. `c` (binding id ``containers.commit``) is commit, which lives in
+``tui/modals/commit.py``: ``action_commit`` is its hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui import format as fmt
+from tui.modals.confirm import ConfirmDialog
+from tui.screens.help import HelpScreen, binding_rows
+from tui.service.errors import ImagedeckError
+from tui.service.models import Container
+
+COLUMNS = ("NAME", "CONTAINER ID", "IMAGE", "STATUS", "CREATED", "SIZE")
+
+
+def size_text(container: Container) -> str:
+    """`docker ps --size` style: writable layer, and the image underneath it."""
+    if container.size_rw is None:
+        return "…"
+    text = fmt.size(container.size_rw)
+    if container.size_root_fs is not None:
+        text += f" (virtual {fmt.size(container.size_root_fs)})"
+    return text
+
+
+class ContainersLoaded(Message):
+    """A fresh container list."""
+
+    def __init__(self, containers: list[Container]) -> None:
+        super().__init__()
+        self.containers = containers
+
+
+class ContainersFailed(Message):
+    """Listing or removing failed; ``error`` says why."""
+
+    def __init__(self, error: ImagedeckError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ContainerRemoved(Message):
+    """The daemon removed a container."""
+
+    def __init__(self, container: Container) -> None:
+        super().__init__()
+        self.container = container
+
+
+def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True) -> Binding:
+    return Binding(key, action, short, show=show, id=bid, tooltip=long)
+
+
+class ContainersScreen(Screen[None]):
+    """Containers (optionally only those of one image), with remove and commit."""
+
+    CSS_PATH = "containers.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _b(
+            "d",
+            "remove",
+            "Remove",
+            "Remove this container (stopped ones only)",
+            "containers.remove",
+        ),
+        _b("c", "commit", "Commit", "Commit this container to an image", "containers.commit"),
+        _b("a", "toggle_all", "All/image", "Show all containers / this image's", "containers.all"),
+        _b("R", "reload", "Reload", "Reload the list now", "containers.reload", False),
+        _b("question_mark", "help", "Help", "Help with every key", "containers.help"),
+        _b("escape,q", "back", "Back", "Back to the images", "containers.back"),
+    ]
+
+    def __init__(self, image_id: str | None = None, image_label: str = "") -> None:
+        super().__init__()
+        self.image_id = image_id
+        self.image_label = image_label
+        self.show_all = image_id is None
+        self.containers: list[Container] = []
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        """Title, the table, a status line, the footer."""
+        yield Static("", id="containers-title", markup=False)
+        table: DataTable[str] = DataTable(
+            id="containers-table", cursor_type="row", zebra_stripes=True
+        )
+        yield table
+        yield Static("Loading containers…", id="containers-status", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Columns, then load."""
+        table = self.query_one("#containers-table", DataTable)
+        for label in COLUMNS:
+            table.add_column(label, key=label)
+        table.focus()
+        self._update_title()
+        self.load()
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def _service(self) -> Any:
+        service = getattr(self.app, "service", None)
+        if service is None:
+            raise ImagedeckError("Not connected to a Docker daemon yet.")
+        return service
+
+    @work(thread=True, exclusive=True, group="containers", exit_on_error=False)
+    def load(self) -> None:
+        """List containers with their sizes (the daemon walks their files: a thread)."""
+        try:
+            self.post_message(ContainersLoaded(self._service().list_containers(sizes=True)))
+        except ImagedeckError as exc:
+            self.post_message(ContainersFailed(exc))
+
+    def shown(self) -> list[Container]:
+        """The containers the table shows."""
+        if self.show_all or self.image_id is None:
+            return self.containers
+        return [c for c in self.containers if c.image_id == self.image_id]
+
+    def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        """Fill the table, keeping the cursor on the same container."""
+        current = self.current_container()
+        self.containers = message.containers
+        self.loaded = True
+        self._fill(current.id if current else None)
+
+    def _fill(self, keep: str | None) -> None:
+        table = self.query_one("#containers-table", DataTable)
+        table.clear()
+        rows = self.shown()
+        for c in rows:
+            status = c.status or c.state
+            table.add_row(
+                c.name, c.short_id, c.image, status, fmt.age(c.created), size_text(c), key=c.id
+            )
+        if keep is not None:
+            for index, c in enumerate(rows):
+                if c.id == keep:
+                    table.move_cursor(row=index)
+        self._update_title()
+        stopped = sum(1 for c in rows if not c.running)
+        status = f"{len(rows)} containers · {len(rows) - stopped} running · {stopped} stopped"
+        if not rows:
+            status = "No containers" + ("" if self.show_all else " use this image") + "."
+        self.query_one("#containers-status", Static).update(status)
+
+    def on_containers_failed(self, message: ContainersFailed) -> None:
+        """Say why in the status line and as a notification."""
+        self.query_one("#containers-status", Static).update(str(message.error))
+        self.notify(str(message.error), title="Containers", severity="error", timeout=10)
+
+    def _update_title(self) -> None:
+        if self.show_all or self.image_id is None:
+            title = "Containers (all)"
+        else:
+            title = f"Containers of {self.image_label or self.image_id[7:19]}"
+        hint = "  ·  a: only this image's" if self.image_id and self.show_all else ""
+        if self.image_id and not self.show_all:
+            hint = "  ·  a: all containers"
+        self.query_one("#containers-title", Static).update(title + hint)
+
+    def current_container(self) -> Container | None:
+        """The container under the cursor (for remove, and for commit)."""
+        rows = self.shown()
+        table = self.query_one("#containers-table", DataTable)
+        if not rows or table.row_count == 0:
+            return None
+        index = table.cursor_row
+        return rows[index] if 0 <= index < len(rows) else None
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_remove(self) -> None:
+        """Remove a stopped container after confirmation; say why not for a running one."""
+        container = self.current_container()
+        if container is None:
+            return
+        if container.running:
+            self.notify(
+                f"{container.name} is {container.state}: the daemon refuses to remove a running "
+                "container, and imagedeck does not stop or kill containers for you. Stop it "
+                f"first (docker stop {container.name}).",
+                title="Not removed",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        body = (
+            f"{container.name}  {container.short_id}  {container.image}\n"
+            f"status: {container.status or container.state}\n\n"
+            f"Its writable layer ({fmt.size(container.size_rw)}) is deleted with it; "
+            "the image stays."
+        )
+        dialog = ConfirmDialog(f"Remove container {container.name}?", body, confirm_label="Remove")
+        self.app.push_screen(dialog, lambda ok: self._confirmed(container, ok))
+
+    def _confirmed(self, container: Container, ok: bool | None) -> None:
+        if ok:
+            self.query_one("#containers-status", Static).update(f"Removing {container.name}…")
+            self.remove_worker(container)
+
+    @work(thread=True, exclusive=True, group="containers-remove", exit_on_error=False)
+    def remove_worker(self, container: Container) -> None:
+        """Never forced: a container that started meanwhile is refused by the service."""
+        try:
+            self._service().remove_container(container.id, name=container.name)
+        except ImagedeckError as exc:
+            self.post_message(ContainersFailed(exc))
+            return
+        self.post_message(ContainerRemoved(container))
+
+    def on_container_removed(self, message: ContainerRemoved) -> None:
+        """Say so and reload."""
+        self.notify(f"Removed container {message.container.name}.", timeout=5)
+        self.load()
+
+    def action_commit(self) -> None:
+        """Commit this container to an image (tui/modals/commit.py)."""
+        from tui.modals.commit import open_commit
+
+        container = self.current_container()
+        if container is not None:
+            open_commit(self, container.id, container.name)
+
+    def action_toggle_all(self) -> None:
+        """Switch between this image's containers and all containers."""
+        if self.image_id is None:
+            return
+        current = self.current_container()
+        self.show_all = not self.show_all
+        self._fill(current.id if current else None)
+
+    def action_reload(self) -> None:
+        """Reload now."""
+        self.load()
+
+    def action_help(self) -> None:
+        """Every key of this screen."""
+        rows = [("↑ ↓", "Move")]
+        rows += binding_rows([b for b in self.BINDINGS if isinstance(b, Binding)])
+        self.app.push_screen(HelpScreen(rows))
+
+    def action_back(self) -> None:
+        """Back to the images."""
+        self.dismiss(None)
