@@ -41,11 +41,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("repository", "REPOSITORY", 16, 100),
     Column("tag", "TAG", 10, 90),
     Column("id", "IMAGE ID", 12, 60),
-    Column("created", "CREATED", 14, 40),
+    Column("created", "CREATED", 13, 40),
     Column("size", "SIZE", 8, 80, right=True),
     Column("unique", "UNIQUE", 8, 70, right=True),
     Column("shared", "SHARED", 8, 20, right=True),
-    Column("containers", "CTRS", 4, 50, right=True),
+    Column("containers", "CTR", 3, 50, right=True),
 )
 MARK_WIDTH = 2  # mark symbol + state symbol, so state never relies on colour alone
 MARK_SYMBOL = "●"
@@ -63,7 +63,7 @@ def layout(width: int, hidden: frozenset[str] = frozenset()) -> tuple[tuple[Colu
     columns = [c for c in COLUMNS if c.id not in hidden]
     while True:
         fixed = sum(c.width for c in columns if c.id != "repository")
-        gaps = len(columns) - 1
+        gaps = len(columns)  # one space after the mark column and between columns
         spare = width - MARK_WIDTH - fixed - gaps
         repo = next((c for c in columns if c.id == "repository"), None)
         if repo is None or spare >= repo.width or len(columns) <= 3:
