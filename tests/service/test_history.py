@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
 from collections.abc import Callable
@@ -34,11 +33,9 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def raw_api(path: str) -> Any:
+def raw_api(socket_path: str, path: str) -> Any:
     """GET a daemon API path over the sandbox's unix socket and decode the JSON."""
-    host = os.environ.get("DOCKER_HOST", "")
-    assert host.startswith("unix://"), f"the sandbox daemon is a unix socket, not {host!r}"
-    connection = _UnixConnection(host.removeprefix("unix://"))
+    connection = _UnixConnection(socket_path)
     try:
         connection.request("GET", path)
         response = connection.getresponse()
@@ -85,9 +82,11 @@ def test_history_equals_docker_history_no_trunc(
 
 @pytest.mark.daemon
 @pytest.mark.parametrize("reference", SEEDED)
-def test_history_sizes_equal_the_raw_api_exactly(service: Any, reference: str) -> None:
+def test_history_sizes_equal_the_raw_api_exactly(
+    service: Any, sandbox: Any, reference: str
+) -> None:
     history = service.history(reference)
-    raw = raw_api(f"/images/{quote(reference, safe='')}/history")
+    raw = raw_api(sandbox.socket_path, f"/images/{quote(reference, safe='')}/history")
     assert [e.size for e in history.entries] == [int(item["Size"]) for item in raw]
     assert [e.created_by for e in history.entries] == [item["CreatedBy"] for item in raw]
 

@@ -11,7 +11,7 @@ import json
 import subprocess
 import tarfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,15 +116,12 @@ def dive_figures(layers: list[list[Entry]]) -> tuple[float, int, dict[str, tuple
     return minimum / cumulative, sum(c for _, c in wasted.values()), wasted
 
 
-@pytest.fixture(scope="module")
-def wasted_archive(
-    tmp_path_factory: pytest.TempPathFactory, docker_cli: DockerCli
-) -> Iterator[ArchiveFacts]:
-    path = tmp_path_factory.mktemp("save") / "wasted.tar"
-    result = docker_cli("save", "-o", str(path), WASTED)
-    assert result.returncode == 0, result.stderr
-    yield read_archive(path)
-    path.unlink()
+@pytest.fixture
+def wasted_archive(tmp_path: Path, docker_cli: DockerCli) -> ArchiveFacts:
+    """demo/wasted:latest as `docker save` wrote it, read back with tarfile."""
+    path = tmp_path / "wasted.tar"
+    docker_cli("save", "-o", str(path), WASTED, check=True)
+    return read_archive(path)
 
 
 @pytest.mark.daemon
@@ -215,18 +212,21 @@ def test_missing_image_is_not_found(service: Any) -> None:
 
 @pytest.mark.daemon
 def test_layers_cli_uses_the_service(
-    service: Any, wasted_archive: ArchiveFacts, capsys: pytest.CaptureFixture[str]
+    service: Any, sandbox: Any, wasted_archive: ArchiveFacts, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # No opener given: the CLI connects like `imagedeck` does (DOCKER_HOST) and streams
+    # No opener given: the CLI connects like `imagedeck` does (--host) and streams
     # ImageService.save_stream; its JSON equals the service's analysis.
-    assert layers_main([WASTED, "--json"]) == 0
+    assert layers_main([WASTED, "--json", "--host", sandbox.docker_host]) == 0
     document = json.loads(capsys.readouterr().out)
     expected = service.analyze_layers(WASTED).to_dict()
     assert document == expected
     _, wasted, _ = dive_figures(wasted_archive.layers)
     assert document["wasted_bytes"] == wasted
 
-    assert layers_main([WASTED, "--ci", "--lowest-efficiency", "0.99"]) == 1
+    assert (
+        layers_main([WASTED, "--ci", "--lowest-efficiency", "0.99", "--host", sandbox.docker_host])
+        == 1
+    )
     assert "FAIL: lowestEfficiency" in capsys.readouterr().out
-    assert layers_main(["demo/nope:missing"]) == 2
+    assert layers_main(["demo/nope:missing", "--host", sandbox.docker_host]) == 2
     assert "demo/nope:missing" in capsys.readouterr().err

@@ -238,11 +238,23 @@ def fake_history(reference: str, image: Image) -> Any:
 
 # (path, size or None for a directory) per layer; ".wh." names are whiteouts.
 FAKE_LAYERS: list[list[tuple[str, int | None]]] = [
-    [("bin/", None), ("bin/busybox", 1_000_000), ("bin/sh", 0), ("etc/", None)]
-    + [("etc/passwd", 300), ("etc/group", 200), ("data/", None)],
-    [("data/", None), ("data/blob.bin", 307_200), ("data/cache/", None)]
-    + [("data/cache/one.bin", 204_800), ("data/cache/two.bin", 204_800)]
-    + [("data/notes.bin", 204_800)],
+    [
+        ("bin/", None),
+        ("bin/busybox", 1_000_000),
+        ("bin/sh", 0),
+        ("etc/", None),
+        ("etc/passwd", 300),
+        ("etc/group", 200),
+        ("data/", None),
+    ],
+    [
+        ("data/", None),
+        ("data/blob.bin", 307_200),
+        ("data/cache/", None),
+        ("data/cache/one.bin", 204_800),
+        ("data/cache/two.bin", 204_800),
+        ("data/notes.bin", 204_800),
+    ],
     [("data/", None), ("data/blob.bin", 307_200)],
     [("data/", None), ("data/.wh.cache", 0)],
     [("data/", None), ("data/.wh.notes.bin", 0), ("data/kept.txt", 5)],

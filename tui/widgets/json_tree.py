@@ -67,6 +67,8 @@ def parse_path(text: str) -> JsonPath:
     template forms ``{{.Size}}``, ``{{json .Config.Env}}`` and ``{{index .RootFS.Layers 0}}``.
     """
     source = text.strip()
+    if source.startswith(".{{"):  # `.` opened the query, then a template was typed
+        source = source[1:]
     if source.startswith("{{") and source.endswith("}}"):
         source = source[2:-2].strip()
     if source.startswith("json "):

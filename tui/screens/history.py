@@ -1,0 +1,283 @@
+"""`h`: the layer history of an image as a tree, newest entry first like `docker history`."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from tui import format as fmt
+from tui.service.errors import ImagedeckError
+from tui.service.history import HistoryEntry, ImageHistory
+
+if TYPE_CHECKING:
+    from tui.app import ImagedeckApp
+
+EMPTY_MARK = "○ empty"
+LAYER_MARK = "●"
+SIZE_WIDTH = 11  # "● 999.9 kB" and "○ empty" fit
+AGE_WIDTH = 15
+
+
+@dataclass
+class HistoryLoaded(Message):
+    """The history arrived from the worker."""
+
+    history: ImageHistory
+
+
+@dataclass
+class HistoryFailed(Message):
+    """The history could not be read; the error says why."""
+
+    error: ImagedeckError
+
+
+@dataclass
+class _Row:
+    """Tree node data: an entry, or a detail line under it (entry is None)."""
+
+    entry: HistoryEntry | None
+
+
+class HistoryScreen(Screen[None]):
+    """The history tree of one image; `f` toggles full (--no-trunc) text, Esc goes back."""
+
+    CSS_PATH = "history.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="history.back", tooltip="Back to the image list"),
+        Binding(
+            "f",
+            "toggle_full",
+            "Full",
+            id="history.full",
+            tooltip="Truncated / full commands and IDs (--no-trunc)",
+        ),
+        Binding("e", "expand_all", "Expand all", id="history.expand_all", tooltip="Expand all"),
+        Binding("c", "collapse_all", "Collapse", id="history.collapse_all", tooltip="Collapse all"),
+        Binding("r", "reload", "Reload", show=False, id="history.reload", tooltip="Reload"),
+    ]
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+        self.history: ImageHistory | None = None
+        self.full = False
+        self.error: ImagedeckError | None = None
+        self._built_width = 0
+
+    @property
+    def deck(self) -> ImagedeckApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Header, column titles, the tree, footer."""
+        yield Static(f"History of {self.reference}", id="history-header", markup=False)
+        yield Static("", id="history-columns", markup=False)
+        tree: Tree[_Row] = Tree("history", id="history-tree")
+        tree.show_root = False
+        tree.guide_depth = 2
+        yield tree
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Show the loading state and start the worker."""
+        tree = self.query_one("#history-tree", Tree)
+        tree.loading = True
+        tree.focus()
+        self.load()
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def load(self) -> None:
+        """Read the history in a thread; the result comes back as a message."""
+        service = self.deck.service
+        try:
+            if service is None:
+                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            self.post_message(HistoryLoaded(service.history(self.reference)))
+        except ImagedeckError as exc:
+            self.post_message(HistoryFailed(exc))
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        """Fill the tree."""
+        self.history = message.history
+        self.error = None
+        self.query_one("#history-tree", Tree).loading = False
+        self._update_header()
+        self._rebuild()
+
+    def on_history_failed(self, message: HistoryFailed) -> None:
+        """Say what failed where the tree would be."""
+        self.error = message.error
+        tree = self.query_one("#history-tree", Tree)
+        tree.loading = False
+        tree.clear()
+        tree.root.add_leaf(Text(f"Could not read the history: {message.error}", style="bold red"))
+        self.query_one("#history-header", Static).update(f"History of {self.reference}")
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def _update_header(self) -> None:
+        history = self.history
+        if history is None:
+            return
+        mode = "full" if self.full else "truncated"
+        empty = history.empty_entries
+        self.query_one("#history-header", Static).update(
+            f"{history.reference} · {fmt.size(history.size)} · {history.layers} layers · "
+            f"{len(history.entries)} entries, {empty} empty · {mode}"
+        )
+
+    def _widths(self) -> tuple[int, bool]:
+        """(width for the instruction, whether the ID column fits) at the tree's width."""
+        width = self.query_one("#history-tree", Tree).scrollable_content_region.width or 80
+        show_id = self.full or width >= 100
+        id_width = (71 if self.full else 12) + 2 if show_id else 0
+        # 2 for the expand arrow, 2 gaps between columns.
+        return max(width - 2 - SIZE_WIDTH - AGE_WIDTH - 4 - id_width, 20), show_id
+
+    def _label(self, entry: HistoryEntry, command_width: int, show_id: bool) -> Text:
+        label = Text(no_wrap=True, overflow="ellipsis")
+        if entry.empty:
+            label.append(EMPTY_MARK.ljust(SIZE_WIDTH), style="dim")
+        else:
+            label.append(f"{LAYER_MARK} {fmt.size(entry.size)}".ljust(SIZE_WIDTH), style="bold")
+        label.append("  ")
+        label.append(fmt.ellipsize(fmt.age(entry.created), AGE_WIDTH).ljust(AGE_WIDTH))
+        label.append("  ")
+        label.append_text(self._instruction(entry, None if self.full else command_width))
+        if show_id:
+            ident = (entry.id or "<missing>") if self.full else (entry.short_id or "<missing>")
+            label.append("  ")
+            label.append(ident, style="dim")
+        if self.full and entry.comment:
+            label.append(f"  # {entry.comment}", style="italic")
+        return label
+
+    def _instruction(self, entry: HistoryEntry, width: int | None) -> Text:
+        """The instruction with its keyword highlighted, cut to ``width`` cells (None: whole)."""
+        keyword, arguments = entry.keyword, entry.arguments
+        if not entry.instruction:
+            arguments = f"({entry.comment or 'no command recorded'})"
+        text = Text()
+        if keyword:
+            text.append(keyword, style="bold magenta")
+            text.append(" ")
+        flat = " ".join(arguments.split())  # the tree row is one line; expand for the original
+        if width is not None:
+            flat = fmt.ellipsize(flat, max(width - len(text), 1))
+        text.append(flat, style="dim italic" if not entry.instruction else "")
+        if width is not None:
+            text.pad_right(max(width - len(text), 0))
+        return text
+
+    def _details(self, node: TreeNode[_Row], entry: HistoryEntry) -> None:
+        """Children of an entry: the full command wrapped, then ID, date and comment."""
+        node.remove_children()
+        width = max(self._widths()[0] + SIZE_WIDTH + AGE_WIDTH, 30)
+        command = entry.instruction or "(no command recorded)"
+        for line in command.splitlines() or [""]:
+            for piece in textwrap.wrap(line, width, break_long_words=True) or [""]:
+                node.add_leaf(Text(piece, style="green"), _Row(None))
+        when = entry.created.strftime("%Y-%m-%d %H:%M:%S UTC")
+        facts = [
+            f"ID       {entry.id or '<missing> (no local image for this layer)'}",
+            f"Created  {when} ({fmt.age(entry.created)})",
+            f"Size     {entry.size} bytes" + ("  (metadata only: no layer)" if entry.empty else ""),
+        ]
+        if entry.comment:
+            facts.append(f"Comment  {entry.comment}")
+        if entry.tags:
+            facts.append(f"Tags     {', '.join(entry.tags)}")
+        for fact in facts:
+            node.add_leaf(Text(fact, style="dim"), _Row(None))
+
+    def _rebuild(self) -> None:
+        """(Re)build the tree, keeping which entries are expanded and where the cursor is."""
+        history = self.history
+        if history is None:
+            return
+        tree: Tree[_Row] = self.query_one("#history-tree", Tree)
+        expanded = {
+            id(n.data.entry)
+            for n in tree.root.children
+            if n.is_expanded and n.data and n.data.entry
+        }
+        cursor = tree.cursor_line
+        tree.clear()
+        command_width, show_id = self._widths()
+        self._built_width = tree.scrollable_content_region.width
+        self.query_one("#history-columns", Static).update(self._columns(command_width, show_id))
+        for entry in history.entries:
+            node = tree.root.add(self._label(entry, command_width, show_id), _Row(entry))
+            if id(entry) in expanded:
+                self._details(node, entry)
+                node.expand()
+        if cursor >= 0:
+            self.call_after_refresh(self._restore_cursor, cursor)
+
+    def _restore_cursor(self, line: int) -> None:
+        tree = self.query_one("#history-tree", Tree)
+        if tree.last_line >= 0:
+            tree.cursor_line = min(line, tree.last_line)
+
+    def _columns(self, command_width: int, show_id: bool) -> Text:
+        text = Text("  " + "SIZE".ljust(SIZE_WIDTH) + "  " + "CREATED".ljust(AGE_WIDTH) + "  ")
+        text.append("CREATED BY".ljust(command_width) if show_id else "CREATED BY")
+        if show_id:
+            text.append("  IMAGE")
+        return text
+
+    @on(Tree.NodeExpanded, "#history-tree")
+    def _expanded(self, event: Tree.NodeExpanded[_Row]) -> None:
+        # Details are made when first needed: most entries are never opened.
+        node = event.node
+        data = node.data
+        if data is not None and data.entry is not None and not node.children:
+            self._details(node, data.entry)
+
+    def on_resize(self) -> None:
+        """Re-fit the columns to the new width."""
+        tree = self.query_one("#history-tree", Tree)
+        if self.history is not None and tree.scrollable_content_region.width != self._built_width:
+            self._rebuild()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Back to the image list."""
+        self.app.pop_screen()
+
+    def action_toggle_full(self) -> None:
+        """Truncated or full commands and IDs, like `docker history --no-trunc`."""
+        self.full = not self.full
+        self._update_header()
+        self._rebuild()
+
+    def action_expand_all(self) -> None:
+        """Show the details of every entry."""
+        for node in self.query_one("#history-tree", Tree).root.children:
+            node.expand()
+
+    def action_collapse_all(self) -> None:
+        """Hide every entry's details."""
+        for node in self.query_one("#history-tree", Tree).root.children:
+            node.collapse()
+
+    def action_reload(self) -> None:
+        """Read the history again."""
+        self.query_one("#history-tree", Tree).loading = True
+        self.load()
