@@ -488,12 +488,13 @@ class CleanupMixin(ServiceBase):
         try:
             report = self.remove_image(item.reference)  # type: ignore[attr-defined]
         except Conflict as exc:
+            holders, detail = self._all_holders(item.reference, item.image.id, exc)
             return Outcome(
                 item.reference,
                 "failed",
-                str(exc),
+                detail,
                 item.image.id,
-                holders=exc.holders,
+                holders=holders,
                 children=exc.children,
             )
         except ImagedeckError as exc:
@@ -506,6 +507,25 @@ class CleanupMixin(ServiceBase):
         else:
             detail = f"the image stays as {', '.join(item.keeps)}" if item.keeps else ""
         return Outcome(item.reference, "untagged", detail, item.image.id)
+
+    def _all_holders(
+        self, reference: str, image_id: str, exc: Conflict
+    ) -> tuple[tuple[Holder, ...], str]:
+        """Every container using the image, not only the one the daemon's message names.
+
+        The conflict's way out removes them all, so it must know them all (one list request).
+        """
+        if exc.children or not exc.holders or not image_id:
+            return exc.holders, str(exc)
+        try:
+            containers = self.list_containers(sizes=False, image_id=image_id)  # type: ignore[attr-defined]
+        except ImagedeckError:
+            return exc.holders, str(exc)
+        holders = tuple(Holder(c.id, c.name, c.state, c.running) for c in containers)
+        if not holders:
+            return exc.holders, str(exc)
+        names = ", ".join(f"{h.status} container {h.name} ({h.short_id})" for h in holders)
+        return holders, f"{reference} is used by {names}."
 
     def remove_image_fully(self, image: Image) -> Outcome:
         """Remove every reference of ``image`` and then the image itself, never forced.
