@@ -162,7 +162,9 @@ class SearchScreen(Screen[None]):
         self.results = message.results
         table = self.query_one("#search-results", DataTable)
         table.clear()
-        width = max(self.size.width - 52, 20)
+        # Leave room for the name, stars and official columns so no horizontal scrollbar shows.
+        name_width = max((len(r.name) for r in self.results), default=4)
+        width = max(self.size.width - name_width - 26, 12)
         for index, result in enumerate(self.results):
             table.add_row(
                 result.name,

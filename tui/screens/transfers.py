@@ -246,8 +246,7 @@ class TransfersScreen(Screen[None]):
         running = sum(1 for t in self.transfers.values() if t.running)
         ended = len(self.transfers) - running
         self.query_one("#transfers-title", Static).update(
-            f"Transfers · {running} running · {ended} ended  "
-            "(Esc cancels the selected one · T back to the list)"
+            f"Transfers · {running} running · {ended} ended"
         )
 
     # -- keys ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ running transfers once a second so elapsed time and speed move even when no byte
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -149,8 +150,11 @@ def render_transfer(transfer: Transfer, width: int, now: float, selected: bool =
     out.append(stats_text, style="dim")
 
     if transfer.error:
-        out.append("\n   ")
-        out.append(transfer.error, style="red" if transfer.state == FAILED else "yellow")
+        # Reasons are whole sentences a person acts on: wrap them, never cut them.
+        style = "red" if transfer.state == FAILED else "yellow"
+        for line in textwrap.wrap(transfer.error, max(width - 4, 20)):
+            out.append("\n   ")
+            out.append(line, style=style)
     elif overall is not None and overall.status and transfer.state == DONE:
         out.append("\n   ")
         out.append(fmt.ellipsize(overall.status, width - 4), style="dim")
