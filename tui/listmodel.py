@@ -56,6 +56,8 @@ SORTS: tuple[SortColumn, ...] = (
     SortColumn("repository", "repository", _repo_key, False),
 )
 SORT_IDS = tuple(s.id for s in SORTS)
+# What set_images derives once per row: repository, tag, row key, search text, tie-break key.
+_Derived = tuple[str, str, str, str, tuple[Any, ...]]
 _REPOSITORY = SORTS[SORT_IDS.index("repository")]
 
 
@@ -88,6 +90,9 @@ class ImageListModel:
         self._shown_needle = ""
         # natural_key() parses with a regex; repositories repeat across thousands of tags.
         self._natural: dict[str, tuple[Any, ...]] = {}
+        # Derived row data per image (id, tags, digests) of the last load, reused by the next.
+        self._per_image: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[_Derived, ...]]
+        self._per_image = {}
 
     # -- data -------------------------------------------------------------------------------
 
@@ -104,15 +109,26 @@ class ImageListModel:
     def set_images(self, images: Iterable[Image]) -> None:
         """Replace the rows, keeping the cursor on the same row and marks on surviving rows."""
         current = self.current_key()
-        rows = [row for image in images for row in image_rows(image)]
+        rows: list[ImageRow] = []
+        keys: list[str] = []
+        search: list[str] = []
+        ties: list[tuple[Any, ...]] = []
+        previous, self._per_image = self._per_image, {}
+        for image in images:
+            # A reload mostly brings the same names again (or only new usage figures): reuse
+            # the strings and sort keys of an image whose names did not change.
+            names = (image.id, image.repo_tags, image.repo_digests)
+            derived = previous.get(names) or self._derive(image)
+            self._per_image[names] = derived
+            for repository, tag, key, text, tie in derived:
+                rows.append(ImageRow(image, repository, tag))
+                keys.append(key)
+                search.append(text)
+                ties.append(tie)
         self.rows = rows
-        self._keys = [f"{r.image.id}|{r.repository}:{r.tag}" for r in rows]
-        self._index = {key: n for n, key in enumerate(self._keys)}
-        self._search = [
-            f"{r.repository}:{r.tag} {r.image.id.removeprefix('sha256:')}".lower() for r in rows
-        ]
-        natural = self._natural_key
-        ties = [(natural(r.repository), natural(r.tag)) for r in rows]
+        self._keys = keys
+        self._search = search
+        self._index = {key: n for n, key in enumerate(keys)}
         self._tie_order = sorted(range(len(rows)), key=ties.__getitem__)
         self._orders = {}
         # The cache only needs the names still in use; drop the rest so it cannot grow forever.
@@ -121,6 +137,21 @@ class ImageListModel:
         if self.marks:
             self.marks.intersection_update(self._index)
         self._rebuild(keep=current, narrow=False)
+
+    def _derive(self, image: Image) -> tuple[_Derived, ...]:
+        """Per row of ``image``: repository, tag, row key, search text, tie-break key."""
+        natural = self._natural_key
+        short = image.id.removeprefix("sha256:")
+        return tuple(
+            (
+                row.repository,
+                row.tag,
+                row_key(row),
+                f"{row.repository}:{row.tag} {short}".lower(),
+                (natural(row.repository), natural(row.tag)),
+            )
+            for row in image_rows(image)
+        )
 
     def _natural_key(self, text: str) -> tuple[Any, ...]:
         key = self._natural.get(text)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 # Events arrive in bursts (a prune deletes hundreds of images): wait for a short quiet gap,
 # but never longer than the cap, then reload once.
-COALESCE_QUIET = 0.15
+COALESCE_QUIET = 0.1
 COALESCE_MAX = 1.0
 
 
@@ -185,7 +185,9 @@ class ImagesScreen(Screen[None]):
     def on_usage_loaded(self, message: UsageLoaded) -> None:
         """Usage columns fill in."""
         self.usage = message.usage
-        self._apply()
+        # Disk usage often lands right behind the list: let the list paint first (applying
+        # 10,000 rows again before that frame would hold it back), then fill the columns.
+        self.call_after_refresh(self._apply)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         """Say what failed in the summary line; the banner handles a lost daemon."""
@@ -211,15 +213,26 @@ class ImagesScreen(Screen[None]):
 
     # -- live updates ------------------------------------------------------------------------
 
-    def on_images_changed(self, _: ImagesChanged) -> None:
-        """Coalesce a burst of daemon events into one reload."""
+    def on_images_changed(self, message: ImagesChanged) -> None:
+        """Coalesce a burst of daemon events into one reload.
+
+        The reload waits for a quiet gap of COALESCE_QUIET, but never past COALESCE_MAX after
+        the first event of the burst, however steadily events keep coming.
+        """
+        # The app forwards daemon events to this screen; a message that bubbled back up to
+        # the app would be forwarded again, forever (a busy loop that also kept postponing
+        # the reload).
+        message.stop()
         now = time.monotonic()
         if self._first_change is None:
             self._first_change = now
+        deadline = self._first_change + COALESCE_MAX
         if self._reload_timer is not None:
+            if now >= deadline:
+                return  # the armed timer is due by the deadline: let it fire
             self._reload_timer.stop()
-        waited = now - self._first_change
-        delay = COALESCE_QUIET if waited < COALESCE_MAX else 0.0
+        # Textual's timers reject a zero delay; a millisecond is "now".
+        delay = max(min(now + COALESCE_QUIET, deadline) - now, 0.001)
         self._reload_timer = self.set_timer(delay, self._coalesced_reload)
 
     def _coalesced_reload(self) -> None:
@@ -229,6 +242,7 @@ class ImagesScreen(Screen[None]):
 
     def on_daemon_lost(self, message: DaemonLost) -> None:
         """A visible banner while reconnecting."""
+        message.stop()  # forwarded by the app: must not bubble back to it (a loop)
         banner = self.query_one("#banner", Static)
         banner.update(
             f"⚠ Lost the daemon: {message.reason}. Reconnecting in {message.retry_in:.1f}s… "
@@ -236,8 +250,9 @@ class ImagesScreen(Screen[None]):
         )
         banner.display = True
 
-    def on_daemon_back(self, _: DaemonBack) -> None:
+    def on_daemon_back(self, message: DaemonBack) -> None:
         """Hide the banner and reload."""
+        message.stop()  # forwarded by the app: must not bubble back to it (a loop)
         self.query_one("#banner", Static).display = False
         self.notify("Reconnected to the daemon.", timeout=3)
         self.reload()
