@@ -363,3 +363,150 @@ def _fake_analyze_layers(
 
 FakeService.history = _fake_history  # type: ignore[attr-defined]
 FakeService.analyze_layers = _fake_analyze_layers  # type: ignore[attr-defined]
+
+
+# -- build and commit (issue 6) --------------------------------------------------------------
+# Appended: a deterministic build script (steps, output, image ID) that can be held open
+# mid-way (``build_gate``) or made to fail (``build_fails``), and an in-memory commit.
+
+
+def fake_build_events(request: Any, *, fail: bool = False) -> list[Any]:
+    """The events a 4-step build of ``request`` produces (a failing RUN at step 3 if ``fail``)."""
+    from tui.service.build import (
+        BuildError,
+        BuildImageId,
+        BuildOutput,
+        BuildStep,
+        BuildSucceeded,
+        BuildTagged,
+    )
+
+    image_id = "sha256:" + "b1" * 32
+    steps = [
+        BuildStep(1, 4, "FROM imagedeck/busybox:latest"),
+        BuildOutput((" ---> dbe6e830ff98",)),
+        BuildStep(2, 4, "ARG GREETING=hello"),
+        BuildOutput(
+            (
+                " ---> Running in 5a1f2e3d4c5b",
+                "Removing intermediate container 5a1f2e3d4c5b",
+                " ---> 1a2b3c4d5e6f",
+            )
+        ),
+        BuildStep(3, 4, 'RUN echo "compiling" && make -j4'),
+        BuildOutput(
+            (
+                " ---> Running in 6b2f3e4d5c6a",
+                *tuple(f"cc -c src/module{i}.c -o build/module{i}.o" for i in range(40)),
+            )
+        ),
+    ]
+    if fail:
+        detail = (
+            "The command '/bin/sh -c echo \"compiling\" && make -j4' returned a non-zero code: 2"
+        )
+        return [
+            *steps,
+            BuildOutput(("make: *** [Makefile:12: build/module40.o] Error 2",)),
+            BuildError(
+                f'Step 3/4 failed (RUN echo "compiling" && make -j4): {detail}',
+                detail=detail,
+                code=2,
+                step=steps[4],
+            ),
+        ]
+    tags = tuple(request.tag_texts) if request is not None else ()
+    return [
+        *steps,
+        BuildOutput(("Removing intermediate container 6b2f3e4d5c6a", " ---> 2b3c4d5e6f7a")),
+        BuildStep(4, 4, 'CMD ["cat", "/greeting"]'),
+        BuildOutput(
+            (
+                " ---> Running in 7c3a4f5e6d7b",
+                "Removing intermediate container 7c3a4f5e6d7b",
+                " ---> b1b1b1b1b1b1",
+            )
+        ),
+        BuildImageId(image_id),
+        BuildOutput(
+            (
+                "Successfully built b1b1b1b1b1b1",
+                *tuple(f"Successfully tagged {t}" for t in tags[:1]),
+            )
+        ),
+        *(BuildTagged(t) for t in tags[1:]),
+        BuildSucceeded(image_id, tags),
+    ]
+
+
+def _fake_build_request(self: FakeService, request: Any, cancel: threading.Event) -> Iterator[Any]:
+    """As ImageService.build_request: the script, held at ``build_hold_at`` until ``build_gate``."""
+    from tui.service.build import BuildCancelled, BuildSucceeded
+
+    self._check()
+    self.calls.append(("build", (request,)))
+    events = fake_build_events(request, fail=getattr(self, "build_fails", False))
+    gate: threading.Event | None = getattr(self, "build_gate", None)
+    hold_at: int = getattr(self, "build_hold_at", 6)
+    for index, event in enumerate(events):
+        if index == hold_at and gate is not None:
+            while not gate.wait(0.02):
+                if cancel.is_set():
+                    break
+        if cancel.is_set():
+            yield BuildCancelled()
+            return
+        if isinstance(event, BuildSucceeded):
+            with self._lock:
+                self.images.append(make_image(0xB1, tuple(event.tags), age_days=0))
+        yield event
+
+
+def _fake_build(
+    self: FakeService,
+    context_dir: Any,
+    dockerfile: Any = "Dockerfile",
+    tags: Any = (),
+    buildargs: Any = None,
+    labels: Any = None,
+    target: str = "",
+    nocache: bool = False,
+    pull: bool = False,
+    platform: str = "",
+    cancel: threading.Event | None = None,
+) -> Iterator[Any]:
+    """As ImageService.build (the request is checked for real)."""
+    from tui.service.build import check_build_request
+
+    request = check_build_request(
+        context_dir, dockerfile, tags, buildargs, labels, target, nocache, pull, platform
+    )
+    return _fake_build_request(self, request, cancel or threading.Event())
+
+
+def _fake_commit(
+    self: FakeService,
+    container: str,
+    reference: str,
+    message: str = "",
+    author: str = "",
+    changes: Any = (),
+    pause: bool = True,
+) -> str:
+    """As ImageService.commit: checks like the real one, adds an image tagged ``reference``."""
+    from tui.service.build import check_changes
+
+    self._check()
+    ref = parse(reference)
+    checked = check_changes(changes)
+    self.calls.append(("commit", (container, reference, message, author, tuple(checked), pause)))
+    image = make_image(0xC0, (f"{ref.name}:{ref.tag_or_latest}",), age_days=0)
+    with self._lock:
+        self.images.append(image)
+    self.emit("image", "commit", image.id)
+    return image.id
+
+
+FakeService.build_request = _fake_build_request  # type: ignore[attr-defined]
+FakeService.build = _fake_build  # type: ignore[attr-defined]
+FakeService.commit = _fake_commit  # type: ignore[attr-defined]

@@ -1,0 +1,259 @@
+"""The build form, the build log and the commit dialog, driven by keys against FakeService."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.fake import FakeService, make_app
+from tui.screens import build as build_screen
+from tui.screens.build import BuildLogScreen, BuildScreen, RecentBuilds, SaveLogDialog
+from tui.service.build import BuildOutput, BuildStep
+from tui.widgets.build_log import CANCELLED, FAILED, RUNNING, SUCCEEDED, BuildLog, BuildLogModel
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def frozen_build_clock() -> Iterator[None]:
+    """Step and total times read 0.0s, so nothing depends on speed."""
+    saved = build_screen.clock
+    build_screen.clock = lambda: 100.0
+    yield
+    build_screen.clock = saved
+
+
+async def ready(pilot: Any) -> None:
+    """Wait until the image list has loaded."""
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if pilot.app.images_screen.loaded:
+            return
+    raise AssertionError("the list never loaded")
+
+
+async def type_into(pilot: Any, field: str, text: str) -> None:
+    """Replace the text of form field ``field`` by typing, as a person would."""
+    pilot.app.screen.query_one(f"#field-{field}").focus()
+    await pilot.press("ctrl+a", "ctrl+k", *text)
+
+
+async def until(pilot: Any, condition: Any, what: str) -> None:
+    """Pause until ``condition()`` holds."""
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if condition():
+            return
+    raise AssertionError(f"never happened: {what}")
+
+
+async def open_form(pilot: Any, context: Path = FIXTURES / "build-multi") -> BuildScreen:
+    """`b`, then fill the context."""
+    await ready(pilot)
+    await pilot.press("b")
+    await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the build form")
+    # A long path is pasted, not typed (typing it key by key only slows the test down).
+    pilot.app.screen.query_one("#field-context").value = str(context)
+    await pilot.pause(0.3)  # the preview waits for a pause in typing
+    return pilot.app.screen  # type: ignore[no-any-return]
+
+
+async def test_b_fill_the_form_build_and_see_the_image_selected() -> None:
+    fake = FakeService()
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot)
+        assert "FROM imagedeck/busybox" in form.query_one("#dockerfile-preview").content.code
+        assert "GREETING" in str(form.query_one("#build-hint").render())
+        await type_into(pilot, "tags", "test/built:a, test/built:b")
+        await type_into(pilot, "buildargs", "GREETING=hi")
+        await type_into(pilot, "target", "final")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.run.model.status == SUCCEEDED, "success")
+        request = next(c[1][0] for c in fake.calls if c[0] == "build")
+        assert request.tag_texts == ("test/built:a", "test/built:b")
+        assert request.buildargs == {"GREETING": "hi"} and request.target == "final"
+        log = screen.query_one(BuildLog)
+        assert [s.number for s in log.model.steps] == [0, 1, 2, 3, 4]
+        assert "Tagged test/built:b" in log.model.steps[-1].lines
+        assert "✔ Built" in str(screen.query_one("#build-log-status").render())
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "back to list")
+        await until(
+            pilot,
+            lambda: (
+                (row := pilot.app.images_screen.current_row()) is not None
+                and row.reference == "test/built:a"
+            ),
+            "the new image selected",
+        )
+
+
+async def test_form_errors_are_shown_and_nothing_is_sent(tmp_path: Path) -> None:
+    fake = FakeService()
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, tmp_path / "nowhere")
+        assert "does not exist" in str(form.query_one("#error-context").render())
+        form.query_one("#field-context").value = str(FIXTURES / "build-multi")
+        await type_into(pilot, "tags", "Bad/Upper:x")
+        await type_into(pilot, "target", "nostage")
+        await type_into(pilot, "buildargs", "=oops")
+        await pilot.pause(0.3)
+        assert form.query_one("#error-context").display is False
+        assert "lowercase" in str(form.query_one("#error-tags").render())
+        assert "No stage 'nostage'" in str(form.query_one("#error-target").render())
+        assert "needs a name" in str(form.query_one("#error-buildargs").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert pilot.app.screen is form
+        assert not [c for c in fake.calls if c[0] == "build"]
+
+
+async def test_escape_asks_then_cancels_a_running_build() -> None:
+    fake = FakeService()
+    fake.build_gate = threading.Event()  # type: ignore[attr-defined]
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        await open_form(pilot)
+        await type_into(pilot, "tags", "test/cancel:a")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.run.model.current.number == 3, "step 3")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert type(pilot.app.screen).__name__ == "CancelBuildDialog"
+        await pilot.press("escape")  # keep building
+        await pilot.pause(0.1)
+        assert pilot.app.screen is screen and screen.run.model.status == RUNNING
+        await pilot.press("escape", "y")
+        await until(pilot, lambda: screen.run.model.status == CANCELLED, "cancelled")
+        assert screen.run.cancel.is_set()
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "back to form")
+
+
+async def test_failed_build_keeps_the_log_with_the_failing_step_open() -> None:
+    fake = FakeService()
+    fake.build_fails = True  # type: ignore[attr-defined]
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        await open_form(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.run.model.status == FAILED, "failure")
+        model = screen.run.model
+        failed = model.failed_step
+        assert failed is not None and failed.number == 3 and not failed.collapsed
+        assert all(s.collapsed for s in model.steps if s.number and s is not failed)
+        assert "Step 3/4 failed" in failed.error[0]
+        assert "✖ Step 3/4 failed" in str(screen.query_one("#build-log-status").render())
+        log = screen.query_one(BuildLog)
+        assert log.selected == model.steps.index(failed)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "back to form")
+
+
+async def test_search_fold_save_and_recent_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    fake = FakeService()
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        await open_form(pilot)
+        await type_into(pilot, "tags", "test/saved:a")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.run.model.status == SUCCEEDED, "success")
+        log = screen.query_one(BuildLog)
+        # `/` search: the match's step is selected and the view leaves the bottom.
+        await pilot.press("slash", *"module7.o", "enter")
+        await pilot.pause(0.1)
+        assert log.search == "module7.o"
+        assert log.model.steps[log.selected].number == 3
+        assert not log.follow
+        # Fold the selected step and unfold it again.
+        log.focus()
+        await pilot.press("space")
+        assert log.model.steps[log.selected].collapsed
+        await pilot.press("space")
+        assert not log.model.steps[log.selected].collapsed
+        # `s` saves under the XDG state directory, owner-only.
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, SaveLogDialog), "save dialog")
+        await pilot.press("enter")
+        folder = tmp_path / "state" / "imagedeck" / "builds"
+        await until(pilot, lambda: folder.exists() and any(folder.iterdir()), "saved file")
+        saved = next(folder.iterdir())
+        assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
+        assert "Step 3/4 : RUN" in saved.read_text()
+        # Back to the form; ctrl+r lists the build and reopens its log.
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "the list")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, RecentBuilds), "recent")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "reopened")
+        assert pilot.app.screen.run is screen.run
+
+
+async def test_commit_dialog_checks_then_commits_and_selects_the_image() -> None:
+    from tui.modals.commit import CommitDialog, open_commit
+
+    fake = FakeService()
+    async with make_app(fake).run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        open_commit(pilot.app.images_screen, "a" * 64, "ideck-stopped")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CommitDialog), "the dialog")
+        dialog = pilot.app.screen
+        await pilot.press(*"Runoob/Ubuntu:v2")
+        await pilot.pause(0.05)
+        assert "lowercase" in str(dialog.query_one("#commit-ref-error").render())
+        await pilot.press("ctrl+a", "ctrl+k", *"runoob/ubuntu:v2", "enter")
+        await pilot.press(*"has update", "enter", *"runoob", "enter")
+        await pilot.press(*"RUN nope")
+        await pilot.pause(0.05)
+        assert "must be one of" in str(dialog.query_one("#commit-changes-error").render())
+        await pilot.press("ctrl+a", "ctrl+k", *'CMD ["sh"]')
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "dismissed")
+        call = next(c for c in fake.calls if c[0] == "commit")
+        assert call[1] == (
+            "a" * 64,
+            "runoob/ubuntu:v2",
+            "has update",
+            "runoob",
+            ('CMD ["sh"]',),
+            True,
+        )
+        await until(
+            pilot,
+            lambda: (
+                (row := pilot.app.images_screen.current_row()) is not None
+                and row.reference == "runoob/ubuntu:v2"
+            ),
+            "the committed image selected",
+        )
+
+
+def test_log_model_is_bounded_and_counts_what_it_dropped() -> None:
+    model = BuildLogModel(0.0, per_step=1000, total=1500)
+    model.apply([(0.0, BuildStep(1, 2, "RUN a"))])
+    model.apply([(0.1, BuildOutput(tuple(f"a{i}" for i in range(1200))))])
+    model.apply([(0.2, BuildStep(2, 2, "RUN b"))])
+    for chunk in range(10):
+        model.apply([(0.3, BuildOutput(tuple(f"b{chunk}-{i}" for i in range(100))))])
+    first, second = model.steps[1], model.steps[2]
+    assert len(first.lines) + len(second.lines) == model.line_count == 1500
+    assert first.dropped == 200 + 500 and first.lines[0] == "a700"
+    assert len(second.lines) == 1000 and second.dropped == 0
+    assert "700 earlier lines" in model.text()
