@@ -34,7 +34,7 @@ async def open_on(pilot: Pilot[Any], reference: str, key: str) -> Any:
 async def history_ready(pilot: Pilot[Any], reference: str = "demo/wasted:latest") -> Any:
     """The history screen of ``reference``, loaded."""
     screen = await open_on(pilot, reference, "h")
-    await wait_for(pilot, lambda: screen.history is not None or screen.error, "the history")
+    await wait_for(pilot, lambda: screen.shown or screen.error, "the history")
     await pilot.pause()
     return screen
 

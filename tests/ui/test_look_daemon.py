@@ -72,7 +72,7 @@ async def test_layers_screen_shows_the_wasted_files(service: Any) -> None:
         assert screen.query_one("#layers-table", DataTable).row_count == 5
         offenders = screen.query_one("#layers-offenders", DataTable)
         rows = [offenders.get_row_at(i) for i in range(offenders.row_count)]
-        assert [(str(r[0]), str(r[2])) for r in rows] == [
+        assert [(str(r[1]), str(r[2])) for r in rows] == [
             ("2", "/data/blob.bin"),
             ("2", "/data/notes.bin"),
         ]

@@ -75,6 +75,7 @@ class HistoryScreen(Screen[None]):
         self.full = False
         self.error: ImagedeckError | None = None
         self._built_width = 0
+        self.shown = False  # the entries are in the tree, fitted to its width
 
     @property
     def deck(self) -> ImagedeckApp:
@@ -117,7 +118,8 @@ class HistoryScreen(Screen[None]):
         self.error = None
         self.query_one("#history-tree", Tree).loading = False
         self._update_header()
-        self._rebuild()
+        # The tree has no width while the loading indicator covers it: lay out first.
+        self.call_after_refresh(self._rebuild)
 
     def on_history_failed(self, message: HistoryFailed) -> None:
         """Say what failed where the tree would be."""
@@ -158,11 +160,12 @@ class HistoryScreen(Screen[None]):
         label.append("  ")
         label.append(fmt.ellipsize(fmt.age(entry.created), AGE_WIDTH).ljust(AGE_WIDTH))
         label.append("  ")
-        label.append_text(self._instruction(entry, None if self.full else command_width))
         if show_id:
+            # Before the command, as `docker history` prints it, so the column stays aligned.
             ident = (entry.id or "<missing>") if self.full else (entry.short_id or "<missing>")
+            label.append(ident.ljust(71 if self.full else 12), style="dim")
             label.append("  ")
-            label.append(ident, style="dim")
+        label.append_text(self._instruction(entry, None if self.full else command_width))
         if self.full and entry.comment:
             label.append(f"  # {entry.comment}", style="italic")
         return label
@@ -220,7 +223,7 @@ class HistoryScreen(Screen[None]):
         tree.clear()
         command_width, show_id = self._widths()
         self._built_width = tree.scrollable_content_region.width
-        self.query_one("#history-columns", Static).update(self._columns(command_width, show_id))
+        self.query_one("#history-columns", Static).update(self._columns(show_id))
         for entry in history.entries:
             node = tree.root.add(self._label(entry, command_width, show_id), _Row(entry))
             if id(entry) in expanded:
@@ -228,17 +231,18 @@ class HistoryScreen(Screen[None]):
                 node.expand()
         if cursor >= 0:
             self.call_after_refresh(self._restore_cursor, cursor)
+        self.shown = True
 
     def _restore_cursor(self, line: int) -> None:
         tree = self.query_one("#history-tree", Tree)
         if tree.last_line >= 0:
             tree.cursor_line = min(line, tree.last_line)
 
-    def _columns(self, command_width: int, show_id: bool) -> Text:
+    def _columns(self, show_id: bool) -> Text:
         text = Text("  " + "SIZE".ljust(SIZE_WIDTH) + "  " + "CREATED".ljust(AGE_WIDTH) + "  ")
-        text.append("CREATED BY".ljust(command_width) if show_id else "CREATED BY")
         if show_id:
-            text.append("  IMAGE")
+            text.append("IMAGE".ljust(71 if self.full else 12) + "  ")
+        text.append("CREATED BY")
         return text
 
     @on(Tree.NodeExpanded, "#history-tree")

@@ -217,7 +217,6 @@ class LayersScreen(Screen[None]):
         text.append(f"{analysis.efficiency * 100:.2f} %", style=style)
         text.append("  ·  wasted ")
         text.append(fmt.size(analysis.wasted_bytes), style="bold")
-        text.append(f" ({analysis.wasted_bytes:,} B)")
         text.append(f"  ·  user layers {fmt.size(analysis.user_size_bytes)}")
         text.append(f"  ·  wasted/user {share}")
         return text
@@ -247,19 +246,22 @@ class LayersScreen(Screen[None]):
     def _fill_offenders(self, analysis: ImageAnalysis) -> None:
         table = self.query_one("#layers-offenders", DataTable)
         table.clear(columns=True)
-        table.add_column("COPIES", key="count")
+        # Narrow columns first: at 80 columns the path needs what is left.
         table.add_column("TOTAL", key="total")
+        table.add_column("N", key="count")
         table.add_column("PATH", key="path")
         for item in analysis.inefficiencies[:MAX_OFFENDERS]:
             table.add_row(
-                Text(str(item.count), justify="right"),
                 Text(fmt.size(item.cumulative_size), justify="right"),
+                Text(str(item.count), justify="right"),
                 item.path,
             )
         title = self.query_one("#layers-waste-title", Static)
         count = len(analysis.inefficiencies)
         title.update(
-            f"Worst offenders ({count} path{'s' * (count != 1)})" if count else "No wasted space"
+            f"Worst offenders: {count} path{'s' * (count != 1)} (N: copies)"
+            if count
+            else "No wasted space"
         )
 
     # -- the file tree -------------------------------------------------------------------------
