@@ -1,20 +1,39 @@
-"""Which daemon to talk to, and how: --host, --context, DOCKER_HOST, DOCKER_CONTEXT, config."""
+"""Which daemon to talk to, and how: --host, --context, DOCKER_HOST, DOCKER_CONTEXT, config.
+
+Transports: ``unix://``, ``tcp://`` (TLS from ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH`` or from
+a context's TLS material), ``ssh://user@host[:port]`` through docker-py's paramiko transport
+(the ``ssh`` extra). Over ssh an unknown host key is refused: only keys in the user's
+``~/.ssh/known_hosts`` are accepted, and the check is made before any request is sent.
+
+Docker contexts are read from the user's Docker config directory (``DOCKER_CONFIG`` or
+``~/.docker``) the way the Docker CLI stores them (``contexts/meta/<sha256>/meta.json`` and
+``contexts/tls/<sha256>/docker/``). docker-py's own ContextAPI is not used for reading: it
+looks for the contexts next to ``config.json`` and finds none when that file does not exist,
+which is common on machines where only ``docker context create`` was ever run.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
-from docker.context import ContextAPI
-from docker.errors import ContextNotFound, DockerException
+from docker.errors import DockerException
+from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
 from tui.service.errors import DaemonUnreachable
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+DEFAULT_CONTEXT = "default"
+# Seconds paramiko waits for the TCP connect, banner and authentication of an ssh endpoint.
+SSH_CONNECT_TIMEOUT = 15
 
 
 @dataclass(frozen=True)
@@ -28,10 +47,151 @@ class Endpoint:
 
     @property
     def description(self) -> str:
-        """A short human text: the host, and the context when one was used."""
-        if self.context and self.context != "default":
-            return f"{self.host} (context {self.context})"
-        return self.host
+        """A short human text: the host (never a password), and the context when one was used."""
+        host = scrub_url(self.host)
+        if self.context and self.context != DEFAULT_CONTEXT:
+            return f"{host} (context {self.context})"
+        return host
+
+
+@dataclass(frozen=True)
+class ContextInfo:
+    """One Docker context, as the context switcher lists it."""
+
+    name: str
+    host: str
+    description: str = ""
+    current: bool = False
+    """True for the context the Docker CLI would use (DOCKER_CONTEXT or the config's)."""
+    tls: bool = False
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^:/@\s]*):([^@\s/]*)@")
+
+
+def scrub_url(text: str) -> str:
+    """``text`` with URL passwords hidden (``tcp://me:secret@h`` -> ``tcp://me:***@h``).
+
+    Works on a URL or on free text holding URLs (error messages, log lines).
+    """
+    return _USERINFO.sub(r"\1\2:***@", text)
+
+
+# -- the Docker config directory and its contexts ---------------------------------------------
+
+
+def docker_config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``DOCKER_CONFIG`` or ``~/.docker``, as the Docker CLI uses it."""
+    env = os.environ if environ is None else environ
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"]).expanduser()
+    return Path(env.get("HOME") or Path.home()) / ".docker"
+
+
+def _context_id(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+def current_context_name(environ: Mapping[str, str] | None = None) -> str:
+    """``DOCKER_CONTEXT``, else the config's ``currentContext``, else ``default``."""
+    env = os.environ if environ is None else environ
+    if env.get("DOCKER_CONTEXT"):
+        return env["DOCKER_CONTEXT"]
+    try:
+        config = json.loads((docker_config_dir(env) / "config.json").read_text())
+    except (OSError, ValueError):
+        return DEFAULT_CONTEXT
+    name = config.get("currentContext") if isinstance(config, dict) else None
+    return name if isinstance(name, str) and name else DEFAULT_CONTEXT
+
+
+def _read_context(name: str, environ: Mapping[str, str]) -> ContextInfo | None:
+    meta = docker_config_dir(environ) / "contexts" / "meta" / _context_id(name) / "meta.json"
+    try:
+        data = json.loads(meta.read_text())
+    except OSError:
+        return None
+    except ValueError as exc:
+        raise DaemonUnreachable(f"context {name}", f"its file {meta} is not valid JSON") from exc
+    endpoint = (data.get("Endpoints") or {}).get("docker") or {}
+    description = str((data.get("Metadata") or {}).get("Description") or "")
+    tls_dir = docker_config_dir(environ) / "contexts" / "tls" / _context_id(name) / "docker"
+    return ContextInfo(
+        name=str(data.get("Name") or name),
+        host=str(endpoint.get("Host") or DEFAULT_HOST),
+        description=description,
+        tls=tls_dir.is_dir() or bool(endpoint.get("SkipTLSVerify")),
+    )
+
+
+def _context_tls(name: str, environ: Mapping[str, str]) -> TLSConfig | None:
+    """The TLS settings of context ``name`` (files the CLI stored with ``--docker ca=...``)."""
+    meta = docker_config_dir(environ) / "contexts" / "meta" / _context_id(name) / "meta.json"
+    try:
+        endpoint = (json.loads(meta.read_text()).get("Endpoints") or {}).get("docker") or {}
+    except (OSError, ValueError):
+        endpoint = {}
+    skip_verify = bool(endpoint.get("SkipTLSVerify"))
+    tls_dir = docker_config_dir(environ) / "contexts" / "tls" / _context_id(name) / "docker"
+    ca, cert, key = (tls_dir / f for f in ("ca.pem", "cert.pem", "key.pem"))
+    if not tls_dir.is_dir() and not skip_verify:
+        return None
+    client_cert = (str(cert), str(key)) if cert.is_file() and key.is_file() else None
+    try:
+        return TLSConfig(
+            client_cert=client_cert,
+            ca_cert=str(ca) if ca.is_file() else None,
+            verify=not skip_verify,
+        )
+    except DockerException as exc:
+        raise DaemonUnreachable(f"context {name}", f"its TLS files are unusable: {exc}") from exc
+
+
+def list_contexts(environ: Mapping[str, str] | None = None) -> list[ContextInfo]:
+    """Every Docker context of the user's config, ``default`` first, the current one marked.
+
+    ``default`` is what the CLI means by it: ``DOCKER_HOST`` when set, else the local socket.
+    """
+    env = dict(os.environ if environ is None else environ)
+    current = current_context_name(env)
+    default_host = env.get("DOCKER_HOST") or DEFAULT_HOST
+    found = [
+        ContextInfo(
+            DEFAULT_CONTEXT,
+            scrub_url(default_host),
+            "DOCKER_HOST" if env.get("DOCKER_HOST") else "the local daemon",
+            current == DEFAULT_CONTEXT,
+            tls=bool(env.get("DOCKER_TLS_VERIFY")),
+        )
+    ]
+    meta_dir = docker_config_dir(env) / "contexts" / "meta"
+    names: list[str] = []
+    try:
+        entries = sorted(meta_dir.iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            name = json.loads((entry / "meta.json").read_text()).get("Name")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(name, str) and name and name != DEFAULT_CONTEXT:
+            names.append(name)
+    for name in sorted(names):
+        try:
+            info = _read_context(name, env)
+        except DaemonUnreachable:
+            continue
+        if info is not None:
+            found.append(
+                ContextInfo(
+                    info.name, scrub_url(info.host), info.description, name == current, info.tls
+                )
+            )
+    return found
+
+
+# -- resolution --------------------------------------------------------------------------------
 
 
 def resolve_endpoint(
@@ -46,49 +206,67 @@ def resolve_endpoint(
     """
     env = dict(os.environ if environ is None else environ)
     if host:
-        tls = None
-        if env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_CERT_PATH"):
-            tls = kwargs_from_env(environment={**env, "DOCKER_HOST": host}).get("tls")
-        return Endpoint(host=host, source="--host", tls=tls)
+        return _from_host(host, "--host", env)
     if context:
-        return _from_context(context, "--context")
+        return _from_context(context, "--context", env)
     if env.get("DOCKER_HOST"):
-        try:
-            kwargs = kwargs_from_env(environment=env)
-        except DockerException as exc:
-            raise DaemonUnreachable(env["DOCKER_HOST"], str(exc)) from exc
-        return Endpoint(host=str(kwargs["base_url"]), source="DOCKER_HOST", tls=kwargs.get("tls"))
+        return _from_host(env["DOCKER_HOST"], "DOCKER_HOST", env)
     if env.get("DOCKER_CONTEXT"):
-        return _from_context(env["DOCKER_CONTEXT"], "DOCKER_CONTEXT")
-    try:
-        current = ContextAPI.get_current_context()
-    except DockerException:
-        current = None
-    if current is not None and current.name != "default" and current.Host:
-        return Endpoint(
-            host=current.Host, source="docker config", context=current.name, tls=current.TLSConfig
-        )
+        return _from_context(env["DOCKER_CONTEXT"], "DOCKER_CONTEXT", env)
+    current = current_context_name(env)
+    if current != DEFAULT_CONTEXT:
+        return _from_context(current, "docker config", env)
     return Endpoint(host=DEFAULT_HOST, source="default")
 
 
-def _from_context(name: str, source: str) -> Endpoint:
-    try:
-        ctx = ContextAPI.get_context(name)
-    except ContextNotFound as exc:
-        raise DaemonUnreachable(f"context {name}", f"no Docker context named {name!r}") from exc
-    except DockerException as exc:
-        raise DaemonUnreachable(f"context {name}", str(exc)) from exc
-    if ctx is None or not ctx.Host:
-        raise DaemonUnreachable(f"context {name}", f"no Docker context named {name!r}")
-    return Endpoint(host=ctx.Host, source=source, context=name, tls=ctx.TLSConfig)
+def _from_host(host: str, source: str, env: Mapping[str, str]) -> Endpoint:
+    """``host`` with TLS from the environment when DOCKER_TLS_VERIFY / DOCKER_CERT_PATH ask."""
+    tls = None
+    if host.startswith("tcp://") and (env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_CERT_PATH")):
+        try:
+            tls = kwargs_from_env(environment={**env, "DOCKER_HOST": host}).get("tls")
+        except DockerException as exc:
+            raise DaemonUnreachable(scrub_url(host), f"TLS settings: {exc}") from exc
+    return Endpoint(host=host, source=source, tls=tls)
 
 
-def list_contexts() -> list[tuple[str, str]]:
-    """(name, host) of every Docker context the user's config knows, ``default`` first."""
-    try:
-        return [(c.name, c.Host or DEFAULT_HOST) for c in ContextAPI.contexts()]
-    except DockerException:
-        return [("default", DEFAULT_HOST)]
+def _from_context(name: str, source: str, env: Mapping[str, str]) -> Endpoint:
+    if name == DEFAULT_CONTEXT:
+        # The CLI's "default" context: DOCKER_HOST (and its TLS variables) or the local socket.
+        if env.get("DOCKER_HOST"):
+            found = _from_host(env["DOCKER_HOST"], source, env)
+            return Endpoint(found.host, source, DEFAULT_CONTEXT, found.tls)
+        return Endpoint(host=DEFAULT_HOST, source=source, context=DEFAULT_CONTEXT)
+    info = _read_context(name, env)
+    if info is None:
+        raise DaemonUnreachable(
+            f"context {name}",
+            f"no Docker context named {name!r} in {docker_config_dir(env)} (see docker context ls)",
+        )
+    return Endpoint(host=info.host, source=source, context=name, tls=_context_tls(name, env))
+
+
+# -- connecting --------------------------------------------------------------------------------
+
+
+class _DaemonClient(docker.APIClient):
+    """docker-py's client, trusting only the daemon's CA over TLS.
+
+    requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's ``verify``
+    (a known requests quirk), so on machines with those set a TLS daemon signed by its own CA
+    would fail to verify. The CA docker's TLS settings name is the one that counts.
+    """
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """As requests does, but ``verify`` stays the session's for https (TLS daemons)."""
+        settings: dict[str, Any] = super().merge_environment_settings(
+            url, proxies, stream, verify, cert
+        )
+        if str(url).startswith("https://") and verify is None:
+            settings["verify"] = self.verify
+        return settings
 
 
 def open_api(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
@@ -101,21 +279,101 @@ def open_api(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
     if endpoint.tls is not None:
         kwargs["tls"] = endpoint.tls
     if endpoint.host.startswith("ssh://"):
-        # Paramiko, not the ssh binary: no shell is involved, and host keys are checked
-        # against known_hosts (unknown hosts are refused, see errors).
+        # Paramiko, not the ssh binary: no shell or ssh_config surprises, and host keys are
+        # checked here against known_hosts (see _harden_ssh).
         kwargs["use_ssh_client"] = False
     try:
-        return docker.APIClient(**kwargs)
-    except DockerException as exc:
-        raise DaemonUnreachable(endpoint.description, explain_connect_error(exc)) from exc
-    except Exception as exc:  # paramiko and ssl raise their own classes
-        raise DaemonUnreachable(endpoint.description, explain_connect_error(exc)) from exc
+        api = _DaemonClient(**kwargs)
+    except Exception as exc:  # docker-py, requests, paramiko and ssl raise their own classes
+        reason = explain_connect_error(exc, tls=endpoint.tls is not None)
+        raise DaemonUnreachable(endpoint.description, reason) from exc
+    if endpoint.host.startswith("ssh://"):
+        _harden_ssh(api, endpoint)
+    return api
 
 
-def explain_connect_error(exc: BaseException) -> str:
-    """Turn a connection failure into a short reason a person can act on."""
-    text = str(exc)
+def _harden_ssh(api: docker.APIClient, endpoint: Endpoint) -> None:
+    """Keep refusing unknown host keys on reconnects, and bound how long a reconnect waits.
+
+    docker-py (>= 6) connects with ``RejectPolicy`` and the user's known_hosts already; the
+    adapter reconnects by itself when the transport drops, so the policy is set again here
+    (a future docker-py changing its default must not weaken us) and a timeout added, so a dead
+    link fails in seconds instead of hanging a worker.
+    """
+    import paramiko
+
+    adapter = getattr(api, "_custom_adapter", None)
+    client = getattr(adapter, "ssh_client", None)
+    if not isinstance(client, paramiko.SSHClient):
+        return
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    params = getattr(adapter, "ssh_params", None)
+    if isinstance(params, dict):
+        params.setdefault("timeout", SSH_CONNECT_TIMEOUT)
+        params.setdefault("banner_timeout", SSH_CONNECT_TIMEOUT)
+        params.setdefault("auth_timeout", SSH_CONNECT_TIMEOUT)
+
+
+def explain_connect_error(exc: BaseException, *, tls: bool = False) -> str:
+    """Turn a connection failure into a short reason a person can act on (no credentials).
+
+    ``tls``: the connection used TLS. With TLS 1.3 the daemon checks the client certificate
+    after the client thinks the handshake is done, so a refused certificate often shows up only
+    as the connection closing on the first request.
+    """
+    text = scrub_url(_flatten(exc))
     lowered = text.lower()
+    if "not found in known_hosts" in lowered:
+        server = re.search(r"server '([^']+)'", text, re.IGNORECASE)
+        name = server.group(1) if server else "the server"
+        return (
+            f"ssh refused: the host key of {name} is not in your known_hosts. Check the key "
+            "out of band, then add it (ssh-keyscan, or connect once with ssh) and retry"
+        )
+    if "does not match" in lowered and "host key" in lowered:
+        return (
+            "ssh refused: the server's host key does not match the one in your known_hosts "
+            "(a reinstalled server, or someone in between); check it before updating known_hosts"
+        )
+    if "authentication failed" in lowered or "no authentication methods" in lowered:
+        return (
+            "ssh refused: authentication failed (is your key loaded in ssh-agent, or named by "
+            "IdentityFile in ~/.ssh/config?)"
+        )
+    if "not a valid rsa private key" in lowered or "private key file is encrypted" in lowered:
+        return "ssh: the private key could not be used (encrypted? load it into ssh-agent)"
+    if "no module named 'paramiko'" in lowered or "install paramiko" in lowered:
+        return "ssh:// needs paramiko: pip install 'imagedeck[ssh]'"
+    if "certificate verify failed" in lowered:
+        return (
+            "TLS refused: the daemon's certificate is not signed by the CA in use "
+            f"(DOCKER_CERT_PATH/ca.pem or the context's ca.pem) or does not name this host "
+            f"({_ssl_reason(text)})"
+        )
+    if "unknown ca" in lowered or "bad certificate" in lowered or "certificate required" in lowered:
+        return (
+            "TLS refused: the daemon did not accept the client certificate (cert.pem/key.pem "
+            f"in DOCKER_CERT_PATH or the context) ({_ssl_reason(text)})"
+        )
+    closed = (
+        "eof occurred in violation" in lowered
+        or "remotedisconnected" in lowered
+        or "connection reset" in lowered
+    )
+    if tls and closed:
+        return (
+            "TLS refused: the daemon closed the connection after the handshake; it did not "
+            "accept the client certificate (cert.pem/key.pem in DOCKER_CERT_PATH or the context)"
+        )
+    if "wrong version number" in lowered or "record layer failure" in lowered:
+        return "TLS failed: the daemon does not speak TLS on this port (try without TLS)"
+    if "http request to an https server" in lowered:
+        return "the daemon requires TLS (set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)"
+    if closed:
+        return (
+            "the daemon closed the connection; it may require TLS (set DOCKER_TLS_VERIFY=1 "
+            "and DOCKER_CERT_PATH)"
+        )
     if "no such file or directory" in lowered or "filenotfound" in lowered:
         return "the socket does not exist (is the daemon running?)"
     if "permission denied" in lowered:
@@ -123,15 +381,27 @@ def explain_connect_error(exc: BaseException) -> str:
     if "connection refused" in lowered:
         return "connection refused (is the daemon running and listening there?)"
     if "certificate" in lowered or "ssl" in lowered:
-        return f"TLS failed: {_last_line(text)}"
-    if "not found in known_hosts" in lowered or "unknown host" in lowered:
-        return (
-            f"ssh refused: the host key is not known ({_last_line(text)}); "
-            "add it to known_hosts with ssh-keyscan"
-        )
+        return f"TLS failed: {_ssl_reason(text)}"
     if "timed out" in lowered or "timeout" in lowered:
         return "the connection timed out"
     return _last_line(text) or exc.__class__.__name__
+
+
+def _flatten(exc: BaseException) -> str:
+    """The texts of ``exc`` and its causes: requests wraps the ssl error two levels deep."""
+    texts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        texts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or current.__context__
+    return "\n".join(texts)
+
+
+def _ssl_reason(text: str) -> str:
+    match = re.search(r"\[SSL[^\]]*\] ?([^()'\"]+)", text)
+    return match.group(1).strip() if match else _last_line(text)
 
 
 def _last_line(text: str) -> str:
