@@ -36,6 +36,10 @@ SHOTS: list[Shot] = [
     Shot("images-filter", ("slash", "d", "e", "m", "o", "slash", "a", "p", "p")),
     Shot("help", ("question_mark",)),
     Shot("daemon-down", (), host="unix:///nonexistent/docker.sock"),
+    # Look inside an image (issue 4): history, inspect with a path query, layers and waste.
+    Shot("history", ("slash", *"wasted", "enter", "h"), wait=1.5),
+    Shot("inspect", ("slash", *"wasted", "enter", "i", "full_stop", *"Config.Env", "enter")),
+    Shot("layers", ("slash", *"wasted", "enter", "l", "down"), wait=2.0),
 ]
 
 
