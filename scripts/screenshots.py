@@ -36,6 +36,12 @@ SHOTS: list[Shot] = [
     Shot("images-filter", ("slash", "d", "e", "m", "o", "slash", "a", "p", "p")),
     Shot("help", ("question_mark",)),
     Shot("daemon-down", (), host="unix:///nonexistent/docker.sock"),
+    # Pull, transfers, search (issue 5). The seeded 127.0.0.1:5000/demo/app:1.0 is present, so
+    # this pull only checks the registry ("Image is up to date") and changes nothing.
+    Shot("pull-dialog", ("p", *"127.0.0.1:5000/demo/app:1.0")),
+    Shot("transfers", ("p", *"127.0.0.1:5000/demo/app:1.0", "enter"), wait=3.0),
+    Shot("search", ("s", *"127.0.0.1:5001/a", "enter"), wait=2.0),
+    Shot("search-catalog", ("s", *"127.0.0.1:5000/demo", "enter"), wait=2.0),
     # Look inside an image (issue 4): history, inspect with a path query, layers and waste.
     Shot("history", ("slash", *"wasted", "enter", "h"), wait=1.5),
     Shot("inspect", ("slash", *"wasted", "enter", "i", "full_stop", *"Config.Env", "enter")),
