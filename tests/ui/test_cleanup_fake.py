@@ -162,10 +162,21 @@ class CleanupFake(FakeService):
             images = list(self.images)
         used = {c.image_id for c in self.containers}
         picked = select_candidates(options, images, used, now or EPOCH)
+        # Every fake image is built on the base, which therefore always stays (as the service
+        # spares images that kept images are built on).
+        base = self.images_by_n(1)
+        spared = tuple(", ".join(i.tags) for i in picked if i.id == base)
+        picked = [i for i in picked if i.id != base]
         layers = self.layers_for(images, ())
         freed = freed_space([i.id for i in picked], images, layers)
         return PrunePlan(
-            options, tuple(PruneCandidate(i) for i in picked), freed, (), 0, tuple(images), layers
+            options,
+            tuple(PruneCandidate(i) for i in picked),
+            freed,
+            spared,
+            0,
+            tuple(images),
+            layers,
         )
 
 

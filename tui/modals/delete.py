@@ -127,7 +127,7 @@ def plan_lines(plan: DeletePlan) -> Text:
             text.append("untag  ", style="bold cyan")
             text.append(item.reference.ljust(width))
             if item.keeps:
-                text.append(f"  image stays as {', '.join(item.keeps)}", style="dim")
+                text.append(f"\n         image stays as {', '.join(item.keeps)}", style="dim")
     return text
 
 
@@ -504,7 +504,14 @@ class CleanupController(Widget):
     def load_layers(self, images: list[Image], sized: set[str], asked: frozenset[str]) -> None:
         """Inspect (and read the history of) the images a freed-space sum needs."""
         wanted = [i for i in images if i.id in asked]
-        layers = _service(self).layers_for(wanted, sized & asked)
+        service = getattr(self.app, "service", None)
+        layers_for = getattr(service, "layers_for", None)
+        layers: dict[str, ImageLayers] = {}
+        if layers_for is not None:
+            try:
+                layers = layers_for(wanted, sized & asked)
+            except ImagedeckError:
+                pass  # the summary keeps the df estimate; a delete recomputes it anyway
         self.post_message(LayersLoaded(layers, asked))
 
     def on_layers_loaded(self, message: LayersLoaded) -> None:

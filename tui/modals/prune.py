@@ -61,21 +61,24 @@ class PruneFinished(Message):
         self.log = log
 
 
-def preview_text(plan: PrunePlan) -> Text:
-    """Every image that will go: references, short ID, age, unique size."""
+def preview_text(plan: PrunePlan, width: int = 72) -> Text:
+    """Every image that will go, one line each: references, short ID, unique size, age.
+
+    ``width`` is the room the dialog has; long reference lists are cut with '…' so each image
+    stays on one line (the full list is in the results log afterwards).
+    """
     text = Text()
     if not plan.candidates:
         text.append("Nothing matches: no image would be removed.", style="bold")
-    width = min(max((len(c.label) for c in plan.candidates), default=10), 40)
+    room = max(width - 39, 12)
+    label_width = min(max((len(c.label) for c in plan.candidates), default=10), room)
     for index, candidate in enumerate(plan.candidates):
         image = candidate.image
         if index:
             text.append("\n")
-        text.append(fmt.ellipsize(candidate.label, 40).ljust(width), style="bold")
-        text.append(
-            f"  {image.short_id}  {fmt.age(image.created)}  {fmt.size(image.unique_size)}",
-            style="dim",
-        )
+        text.append(fmt.ellipsize(candidate.label, label_width).ljust(label_width), style="bold")
+        size = fmt.size(image.unique_size).rjust(8)
+        text.append(f"  {image.short_id}  {size}  {fmt.age(image.created)}", style="dim")
     return text
 
 
@@ -167,6 +170,7 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
     def on_mount(self) -> None:
         """Start at the options."""
         self._show("options")
+        self.query_one("#prune-error").display = False
         self.query_one("#prune-mode", RadioSet).focus()
 
     # -- stages ------------------------------------------------------------------------------
@@ -194,6 +198,7 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
         self.query_one("#prune-keys", Static).update(keys)
         if stage == "options":
             self.query_one("#prune-summary", Static).update("")
+        self.query_one("#prune-summary").display = stage != "options"
         if stage in ("preview", "done"):
             cancel.focus()
 
@@ -204,8 +209,9 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
             age = parse_age(self.query_one("#prune-age", Input).value)
         except ValueError as exc:
             error.update(str(exc))
+            error.display = True
             return None
-        error.update("")
+        error.display = False
         unused = self.query_one("#mode-unused", RadioButton).value
         use_filter = self.query_one("#prune-filter", Checkbox).value and bool(self.filter_text)
         return PruneOptions(
@@ -246,14 +252,17 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
         self.query_one("#prune-title", Static).update(
             f"Cleanup preview: {message.plan.options.describe()}"
         )
-        self.query_one("#prune-list", Static).update(preview_text(message.plan))
+        width = min(78, self.app.size.width) - 6
+        self.query_one("#prune-list", Static).update(preview_text(message.plan, width))
         self.query_one("#prune-summary", Static).update(preview_summary(message.plan))
         self._show("preview")
 
     def on_plan_failed(self, message: PlanFailed) -> None:
         """Back to the options, with the reason."""
         self._show("options")
-        self.query_one("#prune-error", Static).update(str(message.error))
+        error = self.query_one("#prune-error", Static)
+        error.update(str(message.error))
+        error.display = True
 
     def action_back(self) -> None:
         """From the preview back to the options."""
