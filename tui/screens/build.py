@@ -684,13 +684,8 @@ class BuildLogScreen(Screen[None]):
             self.deck.images_screen.reload()
             self.notify(f"Built {target}", title="Build succeeded", timeout=5)
         elif model.status == FAILED:
+            # The status line and the red line in the log say why; a toast would cover the log.
             log.action_goto_error()
-            self.notify(
-                model.error.message if model.error else "The build failed.",
-                title="Build failed",
-                severity="error",
-                timeout=8,
-            )
         elif model.status == CANCELLED:
             self.notify("Build cancelled; nothing was left behind.", timeout=4)
 
