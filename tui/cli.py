@@ -1,4 +1,5 @@
-"""Command line: `imagedeck [--host URL] [--context NAME]`, `imagedeck layers ...`."""
+"""Command line: `imagedeck [--host URL] [--context NAME] [--config FILE] [--log-level L]`,
+`imagedeck layers ...`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", "-H", metavar="URL", help="daemon address (else DOCKER_HOST, else the default)"
     )
     parser.add_argument("--context", "-c", metavar="NAME", help="Docker context to use")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default $XDG_CONFIG_HOME/imagedeck/config.toml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="detail of $XDG_STATE_HOME/imagedeck/imagedeck.log (default info)",
+    )
     return parser
 
 
@@ -32,31 +44,54 @@ def main(argv: list[str] | None = None) -> int:
 
         return layers_main(args_list[1:])
     args = build_parser().parse_args(args_list)
-    return run_tui(args.host, args.context)
+    return run_tui(args.host, args.context, config_file=args.config, log_level=args.log_level)
 
 
-def run_tui(host: str | None, context: str | None) -> int:
+def run_tui(
+    host: str | None,
+    context: str | None,
+    *,
+    config_file: str | None = None,
+    log_level: str = "info",
+) -> int:
     """Start the requests, then import Textual and run the app."""
-    # Imported here, before Textual: the daemon requests overlap with Textual's imports.
-    from tui.prefetch import Prefetch
-    from tui.service import ImageService
-    from tui.service.connection import resolve_endpoint
-    from tui.service.errors import ImagedeckError
+    # The daemon requests start first, so they overlap with the imports: for a local socket
+    # the image list is asked for with the stdlib before docker-py is imported; the service's
+    # own requests start once it is (docker-py must not be imported by two threads at once),
+    # and overlap with Textual's imports.
+    from tui.prefetch import Prefetch, local_socket
 
     def factory() -> ImageService:
         return ImageService.connect(host, context)
 
-    prefetch = Prefetch(factory).start()
+    prefetch = Prefetch(factory, unix_socket=local_socket(host, context)).start_raw()
+
+    from tui.service import ImageService
+    from tui.service.connection import resolve_endpoint
+    from tui.service.errors import ImagedeckError
+
+    prefetch.start()
+
     try:
         host_hint = resolve_endpoint(host, context).description
     except ImagedeckError:
         host_hint = host or context or os.environ.get("DOCKER_HOST", "")
+
+    from pathlib import Path
+
+    from tui.config import load_config
+    from tui.logs import setup_logging
+
+    setup_logging(log_level)
+    config = load_config(Path(config_file).expanduser() if config_file else None)
 
     from tui.app import ImagedeckApp
 
     note = None
     if os.environ.get("IMAGEDECK_SANDBOX") == "1":
         note = "sandbox daemon (yours was not reachable)"
-    app = ImagedeckApp(factory, host_hint=host_hint, sandbox_note=note, prefetch=prefetch)
+    app = ImagedeckApp(
+        factory, host_hint=host_hint, sandbox_note=note, prefetch=prefetch, config=config
+    )
     app.run()
     return 0

@@ -1,35 +1,78 @@
-"""Start connecting and listing images before Textual is even imported.
+"""Start listing images before docker-py and Textual are even imported.
 
 Cold start is dominated by imports; the first daemon requests overlap with them. The result is
 picked up by the app's first load, which then has nothing to wait for.
+
+For a local daemon on a unix socket (the usual case) the image list is asked for with the
+standard library alone, before docker-py is imported: the daemon takes a while to answer for
+thousands of tags, and that time overlaps with the imports instead of following them. The
+answer is used only when the service then connects to the same socket; any doubt (another
+endpoint, an error) falls back to the service's own request.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from tui.service import ImageService
     from tui.service.models import DaemonInfo, DiskUsage, Image
 
+DEFAULT_SOCKET = "/var/run/docker.sock"
+RAW_TIMEOUT = 30.0
+_DANGLING = "/images/json?filters=" + quote(json.dumps({"dangling": ["true"]}))
+
 
 class Prefetch:
     """Futures for the connected service, its info, the image list and disk usage."""
 
-    def __init__(self, factory: Callable[[], ImageService]) -> None:
+    def __init__(
+        self, factory: Callable[[], ImageService], *, unix_socket: str | None = None
+    ) -> None:
         self.service: Future[ImageService] = Future()
         self.info: Future[DaemonInfo] = Future()
         self.images: Future[list[Image]] = Future()
         self.usage: Future[DiskUsage] = Future()
         self._factory = factory
+        self._socket = unix_socket
+        # The raw /images/json answers (all, dangling), when asked for with the stdlib.
+        self._raw: Future[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = Future()
+
+    def start_raw(self) -> Prefetch:
+        """Ask for the image list with the standard library now (local socket only).
+
+        Call before importing docker-py; returns self.
+        """
+        if self._socket is not None:
+            threading.Thread(target=self._run_raw, name="prefetch-raw", daemon=True).start()
+        return self
 
     def start(self) -> Prefetch:
-        """Run the requests on daemon threads; returns self."""
+        """Connect and run the service's requests on daemon threads; returns self.
+
+        Call after ``tui.service`` has been imported: docker-py's package has import cycles
+        that break when two threads import it at once.
+        """
         threading.Thread(target=self._run, name="prefetch", daemon=True).start()
         return self
+
+    def _run_raw(self) -> None:
+        assert self._socket is not None
+        try:
+            everything = _get_json(self._socket, "/images/json")
+            dangling = _get_json(self._socket, _DANGLING)
+            self._raw.set_result((everything, dangling))
+        except BaseException as exc:  # any failure: the service asks again
+            self._raw.set_exception(exc)
 
     def _run(self) -> None:
         try:
@@ -39,13 +82,85 @@ class Prefetch:
             for future in (self.service, self.info, self.images, self.usage):
                 future.set_exception(exc)
             return
-        # Usage (df) is slower than the list; run it alongside so the list does not wait.
-        usage_thread = threading.Thread(
-            target=_fill, args=(self.usage, service.disk_usage), daemon=True
-        )
-        usage_thread.start()
-        _fill(self.info, service.info)
-        _fill(self.images, service.list_images)
+        # Usage (df) and info run alongside the list so the list waits for neither.
+        for future, call in ((self.usage, service.disk_usage), (self.info, service.info)):
+            threading.Thread(target=_fill, args=(future, call), daemon=True).start()
+        raw = self._raw_images(service)
+        if raw is not None:
+            self.images.set_result(raw)
+        else:
+            _fill(self.images, service.list_images)
+
+    def _raw_images(self, service: ImageService) -> list[Image] | None:
+        """The stdlib answer as images, if there is one and it came from the service's daemon."""
+        if self._socket is None or service.endpoint.host != f"unix://{self._socket}":
+            return None
+        try:
+            everything, dangling = self._raw.result(timeout=RAW_TIMEOUT)
+            # The service layer's own parser, so both paths give identical images.
+            from tui.service.images import _image_from_api
+
+            ids = {str(item.get("Id", "")) for item in dangling}
+            return [_image_from_api(item, str(item.get("Id", "")) in ids) for item in everything]
+        except Exception:
+            return None
+
+
+def local_socket(
+    host: str | None, context: str | None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The unix socket the service will use, when that is plain to see without docker-py.
+
+    ``--host unix://...``, ``DOCKER_HOST=unix://...``, or no host, context or current context
+    at all (the default socket). Anything else (TCP, SSH, contexts) returns None: the
+    service resolves it, and the list comes from the service.
+    """
+    env = os.environ if environ is None else environ
+    if host:
+        return host.removeprefix("unix://") if host.startswith("unix://") else None
+    if context:
+        return None
+    docker_host = env.get("DOCKER_HOST")
+    if docker_host:
+        return docker_host.removeprefix("unix://") if docker_host.startswith("unix://") else None
+    if env.get("DOCKER_CONTEXT"):
+        return None
+    config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    try:
+        config = json.loads((config_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    current = config.get("currentContext") if isinstance(config, dict) else None
+    return DEFAULT_SOCKET if current in (None, "", "default") else None
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the daemon's unix socket."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=RAW_TIMEOUT)
+        self._path = path
+
+    def connect(self) -> None:
+        """Connect to the socket instead of a TCP address."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(RAW_TIMEOUT)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def _get_json(path: str, url: str) -> Any:
+    """GET ``url`` from the daemon at socket ``path``; the decoded JSON (raises on non-200)."""
+    connection = _UnixConnection(path)
+    try:
+        connection.request("GET", url)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise OSError(f"GET {url}: HTTP {response.status}")
+        return json.loads(body)
+    finally:
+        connection.close()
 
 
 def _fill(future: Future[Any], call: Callable[[], Any]) -> None:

@@ -1,0 +1,142 @@
+"""Prefetch: the stdlib image list over a unix socket, and when it is (not) used."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.fake import FakeService, make_image
+from tui.prefetch import DEFAULT_SOCKET, Prefetch, local_socket
+from tui.service.connection import Endpoint
+
+RAW = [
+    {
+        "Id": "sha256:" + "a" * 64,
+        "RepoTags": ["demo/app:1", "demo/app:10"],
+        "Created": 1_700_000_000,
+        "Size": 1234,
+        "SharedSize": -1,
+        "Containers": -1,
+        "Labels": {"k": "v"},
+    },
+    {
+        "Id": "sha256:" + "b" * 64,
+        "RepoTags": None,
+        "RepoDigests": ["demo/x@sha256:" + "c" * 64],
+        "Created": 1_700_000_100,
+        "Size": 99,
+        "SharedSize": -1,
+        "Containers": -1,
+    },
+]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self) -> None:
+        """Answer like the daemon's /images/json (the dangling filter gives the second)."""
+        type(self).requests.append(self.path)
+        body = RAW if "dangling" not in self.path else [RAW[1]]
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def address_string(self) -> str:
+        return "unix"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def daemon_socket(tmp_path: Path) -> Iterator[str]:
+    """A tiny HTTP server on a unix socket that answers /images/json like the daemon."""
+    path = str(tmp_path / "docker.sock")
+    _Handler.requests = []
+    server = _Server(path, _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield path
+    server.shutdown()
+    server.server_close()
+
+
+class _Service(FakeService):
+    def __init__(self, host: str) -> None:
+        super().__init__([make_image(7, ("from/service:1",))])
+        self.endpoint = Endpoint(host=host, source="test")
+
+
+def _prefetch(socket_path: str | None, service: _Service) -> Prefetch:
+    return Prefetch(lambda: service, unix_socket=socket_path).start_raw().start()  # type: ignore[arg-type,return-value]
+
+
+def test_the_stdlib_list_is_used_when_the_service_talks_to_the_same_socket(
+    daemon_socket: str,
+) -> None:
+    service = _Service(f"unix://{daemon_socket}")
+    prefetch = _prefetch(daemon_socket, service)
+    images = prefetch.images.result(timeout=10)
+    assert [i.tags for i in images] == [("demo/app:1", "demo/app:10"), ()]
+    assert [i.dangling for i in images] == [False, True]
+    assert images[0].size == 1234 and images[0].shared_size is None
+    assert images[0].labels == (("k", "v"),)
+    assert not any(name == "list_images" for name, _ in service.calls)
+    assert prefetch.service.result(timeout=10) is service
+    assert prefetch.usage.result(timeout=10) is not None
+    assert prefetch.info.result(timeout=10).server_version
+    assert _Handler.requests[0] == "/images/json"
+    assert "dangling" in _Handler.requests[1]
+
+
+def test_another_endpoint_falls_back_to_the_service(daemon_socket: str) -> None:
+    service = _Service("tcp://10.0.0.1:2375")
+    images = _prefetch(daemon_socket, service).images.result(timeout=10)
+    assert [i.tags for i in images] == [("from/service:1",)]
+
+
+def test_an_unreachable_socket_falls_back_to_the_service(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nothing.sock")
+    service = _Service(f"unix://{missing}")
+    images = _prefetch(missing, service).images.result(timeout=10)
+    assert [i.tags for i in images] == [("from/service:1",)]
+
+
+def test_a_failing_service_fails_every_future() -> None:
+    def broken() -> Any:
+        raise RuntimeError("no daemon")
+
+    prefetch = Prefetch(broken).start_raw().start()
+    for future in (prefetch.service, prefetch.info, prefetch.images, prefetch.usage):
+        with pytest.raises(RuntimeError):
+            future.result(timeout=10)
+
+
+def test_local_socket_only_when_plain_to_see(tmp_path: Path) -> None:
+    empty = {"DOCKER_CONFIG": str(tmp_path)}
+    assert local_socket(None, None, empty) == DEFAULT_SOCKET
+    assert local_socket("unix:///run/d.sock", None, empty) == "/run/d.sock"
+    assert local_socket("tcp://h:2375", None, empty) is None
+    assert local_socket(None, "remote", empty) is None
+    assert local_socket(None, None, {**empty, "DOCKER_HOST": "unix:///x.sock"}) == "/x.sock"
+    assert local_socket(None, None, {**empty, "DOCKER_HOST": "ssh://me@h"}) is None
+    assert local_socket(None, None, {**empty, "DOCKER_CONTEXT": "other"}) is None
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "remote"}))
+    assert local_socket(None, None, empty) is None
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "default"}))
+    assert local_socket(None, None, empty) == DEFAULT_SOCKET
