@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, BinaryIO, cast
 
@@ -130,8 +130,12 @@ class ImagesMixin(ServiceBase):
         """`docker save REF` as a readable binary stream (not buffered whole in memory)."""
         with self.translate(f"save {reference}", reference):
             self.api.inspect_image(reference)  # a clear NotFound before the stream starts
-            chunks = self.api.get_image(reference, chunk_size=1 << 20)
-        return cast(BinaryIO, io.BufferedReader(ChunkReader(chunks), 1 << 20))
+            # The response itself (not docker-py's get_image generator), so that close()
+            # releases the connection at once when the user cancels mid-stream.
+            response = self.api._get(self.api._url("/images/{0}/get", reference), stream=True)
+            self.api._raise_for_status(response)
+        reader = ChunkReader(response.iter_content(chunk_size=1 << 20), on_close=response.close)
+        return cast(BinaryIO, io.BufferedReader(reader, 1 << 20))
 
     def open_events(self) -> EventStream:
         """Subscribe to image and container events; close() from another thread stops it."""
@@ -173,9 +177,20 @@ class EventStream:
 class ChunkReader(io.RawIOBase):
     """A read()-able stream over an iterator of byte chunks."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
+    def __init__(self, chunks: Iterable[bytes], on_close: Callable[[], None] | None = None) -> None:
         self._chunks = iter(chunks)
         self._buffer = b""
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Close the stream and the connection behind it."""
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            try:
+                on_close()
+            except Exception:  # noqa: S110 - a connection that is already gone is closed
+                pass
+        super().close()
 
     def readable(self) -> bool:
         """Always True."""
