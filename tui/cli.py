@@ -59,13 +59,15 @@ def run_tui(
     # the image list is asked for with the stdlib before docker-py is imported; the service's
     # own requests start once it is (docker-py must not be imported by two threads at once),
     # and overlap with Textual's imports.
-    from tui.prefetch import Prefetch, local_socket
+    from tui.prefetch import Prefetch, import_service, local_socket
 
     def factory() -> ImageService:
         return ImageService.connect(host, context)
 
-    prefetch = Prefetch(factory, unix_socket=local_socket(host, context)).start_raw()
+    unix_socket = local_socket(host, context)
+    prefetch = Prefetch(factory, unix_socket=unix_socket).start_raw()
 
+    import_service(ssh=unix_socket is None)
     from tui.service import ImageService
     from tui.service.connection import resolve_endpoint
     from tui.service.errors import ImagedeckError

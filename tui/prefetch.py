@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -104,6 +105,25 @@ class Prefetch:
             return [_image_from_api(item, str(item.get("Id", "")) in ids) for item in everything]
         except Exception:
             return None
+
+
+def import_service(*, ssh: bool) -> None:
+    """Import the service layer (and with it docker-py), without paramiko unless ``ssh``.
+
+    docker-py imports paramiko for ``ssh://`` support whenever it is installed, which costs
+    about as much as importing docker-py itself; a daemon on a local socket never needs it.
+    While docker-py is imported, ``import paramiko`` fails (docker-py then just leaves its SSH
+    adapter out), and paramiko stays importable afterwards for anyone who needs it.
+    """
+    if ssh or "paramiko" in sys.modules or "docker" in sys.modules:
+        import tui.service
+
+        return
+    sys.modules["paramiko"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        import tui.service  # noqa: F401
+    finally:
+        del sys.modules["paramiko"]
 
 
 def local_socket(

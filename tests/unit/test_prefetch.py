@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.server
 import json
 import socketserver
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +142,19 @@ def test_local_socket_only_when_plain_to_see(tmp_path: Path) -> None:
     assert local_socket(None, None, empty) is None
     (tmp_path / "config.json").write_text(json.dumps({"currentContext": "default"}))
     assert local_socket(None, None, empty) == DEFAULT_SOCKET
+
+
+def test_import_service_leaves_paramiko_out_for_a_local_socket_but_importable() -> None:
+    # A fresh interpreter: this one has imported docker-py (and maybe paramiko) already.
+    code = (
+        "import sys\n"
+        "from tui.prefetch import import_service\n"
+        "import_service(ssh=False)\n"
+        "assert 'docker' in sys.modules and 'paramiko' not in sys.modules, sorted(sys.modules)\n"
+        "from tui.service import ImageService\n"
+        "import paramiko\n"
+        "print('ok', paramiko.SSHClient.__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok SSHClient"
