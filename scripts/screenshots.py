@@ -46,6 +46,70 @@ SHOTS: list[Shot] = [
     Shot("history", ("slash", *"wasted", "enter", "h"), wait=1.5),
     Shot("inspect", ("slash", *"wasted", "enter", "i", "full_stop", *"Config.Env", "enter")),
     Shot("layers", ("slash", *"wasted", "enter", "l", "down"), wait=2.0),
+    # Cleanup (issue 3). Nothing is confirmed: the delete dialog and the wizard preview stay
+    # open, and the conflict is the daemon refusing demo/stopped (nothing changes).
+    Shot("delete-confirm", ("slash", *"demo/app", "enter", "a", "d"), wait=1.5),
+    Shot("delete-conflict", ("slash", *"stopped", "enter", "d", "y"), wait=2.0),
+    Shot("cleanup-wizard", ("X",)),
+    Shot("cleanup-preview", ("X", "down", "enter", "p"), wait=2.0),
+    Shot("tag-dialog", ("slash", *"wasted", "enter", "t", *"-v2")),
+    Shot("containers", ("slash", *"stopped", "enter", "c", "a"), wait=2.0),
+    # Build and commit (issue 6). The build shot is the tutorial's Dockerfile failing cleanly
+    # (no network: "Cannot pull centos:6.7"), so nothing is created; the commit dialog is not
+    # confirmed.
+    Shot(
+        "build-form",
+        (
+            "b",
+            "shift+tab",
+            "shift+tab",
+            "shift+tab",
+            "ctrl+a",
+            "ctrl+k",
+            *"tests/fixtures/build-multi",
+            "tab",
+            "tab",
+            "tab",
+            *"demo/built:1.0",
+        ),
+        wait=1.0,
+    ),
+    Shot(
+        "build-log-tutorial",
+        (
+            "b",
+            "shift+tab",
+            "shift+tab",
+            "shift+tab",
+            "ctrl+a",
+            "ctrl+k",
+            *"tests/fixtures/tutorial",
+            "tab",
+            "tab",
+            "tab",
+            *"runoob/centos:6.7",
+            "ctrl+s",
+        ),
+        wait=3.0,
+    ),
+    Shot(
+        "commit-dialog",
+        (
+            "slash",
+            *"stopped",
+            "enter",
+            "c",
+            "c",
+            *"runoob/ubuntu:v2",
+            "tab",
+            *"has update",
+            "tab",
+            *"runoob",
+            "tab",
+            *'CMD ["cat", "/stopped.txt"]',
+        ),
+        wait=1.5,
+    ),
 ]
 
 

@@ -67,6 +67,7 @@ class CleanupFake(FakeService):
 
     # The service's own orchestration, reused: it only calls the primitives below.
     remove_reference = CleanupMixin.remove_reference
+    _all_holders = CleanupMixin._all_holders
     remove_image_fully = CleanupMixin.remove_image_fully
     remove_with_containers = CleanupMixin.remove_with_containers
     force_remove = CleanupMixin.force_remove
