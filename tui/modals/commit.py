@@ -86,8 +86,7 @@ class CommitDialog(ModalScreen["tuple[str, str] | None"]):
                 yield Label("Author", classes="commit-label")
                 yield Input(placeholder="name <email> (-a)", id="commit-author", compact=True)
             yield Label(
-                "Changes, one per line: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, "
-                "VOLUME, WORKDIR, ONBUILD",
+                "Changes, one per line (CMD, ENV, EXPOSE, LABEL, USER, WORKDIR, …)",
                 classes="commit-hint",
             )
             yield TextArea("", id="commit-changes", compact=True, soft_wrap=False)
