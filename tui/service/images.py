@@ -10,6 +10,7 @@ from typing import Any, BinaryIO, cast
 from tui.service.core import ServiceBase, container_ids_in
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, NotFound
 from tui.service.models import (
+    NONE,
     DaemonEvent,
     DaemonInfo,
     DiskUsage,
@@ -214,7 +215,10 @@ def _image_from_api(item: dict[str, Any], dangling: bool) -> Image:
     return Image(
         id=str(item.get("Id", "")),
         repo_tags=tuple(item.get("RepoTags") or ()),
-        repo_digests=tuple(item.get("RepoDigests") or ()),
+        # Old daemons report untagged images' digests as "<none>@<none>": not a reference.
+        repo_digests=tuple(
+            d for d in item.get("RepoDigests") or () if not d.startswith(f"{NONE}@")
+        ),
         created=from_timestamp(item.get("Created")),
         size=int(item.get("Size") or 0),
         dangling=dangling,

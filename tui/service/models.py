@@ -59,7 +59,7 @@ class ImageRow:
         if self.repository != NONE and self.tag != NONE:
             return f"{self.repository}:{self.tag}"
         for digest in self.image.repo_digests:
-            if digest.startswith(f"{self.repository}@"):
+            if self.repository != NONE and digest.startswith(f"{self.repository}@"):
                 return digest
         return self.image.short_id
 
