@@ -61,3 +61,16 @@ def test_formatting() -> None:
     tags = ["10", "2", "1", "1.10", "1.9"]
     assert sorted(tags, key=fmt.natural_key) == ["1", "1.9", "1.10", "2", "10"]
     assert fmt.ellipsize("abcdef", 4) == "abc…"
+
+
+def test_old_daemons_none_digest_is_not_a_reference() -> None:
+    from tui.service.images import _image_from_api
+
+    image = _image_from_api(
+        {"Id": "sha256:" + "c" * 64, "RepoTags": None, "RepoDigests": ["<none>@<none>"]},
+        dangling=True,
+    )
+    assert image.repo_digests == ()
+    rows = image_rows(image)
+    assert rows[0].reference == "c" * 12
+    assert not rows[0].tagged
