@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from tests.ui.fake import FakeService, make_app
 from tui.screens import build as build_screen
@@ -41,6 +42,8 @@ async def _form(pilot: Any) -> None:
     screen.query_one("#field-tags").value = "test/demo:1.0 test/demo:latest"
     screen.query_one("#field-buildargs").value = "GREETING=hello"
     await pilot.pause(0.4)
+    for field in screen.query(Input):
+        field.cursor_blink = False  # a blinking cursor would make the picture random
     screen.query_one("#field-tags").focus()
     await pilot.pause(0.1)
 
