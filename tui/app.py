@@ -3,26 +3,46 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
+from tui.config import Config, config_path
+from tui.logs import get_logger
 from tui.messages import Connected, ConnectFailed, DaemonBack, DaemonLost, ImagesChanged
 from tui.screens.daemon_down import DaemonDownScreen
 from tui.screens.images import ImagesScreen
 from tui.service.errors import DaemonUnreachable, ImagedeckError
 
 if TYPE_CHECKING:
+    from textual.binding import Binding as _Binding
+    from textual.dom import DOMNode
+    from textual.screen import Screen
+
     from tui.prefetch import Prefetch
     from tui.service import ImageService
+    from tui.service.connection import ContextInfo
     from tui.service.images import EventStream
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 10.0
+log = get_logger("app")
+
+
+def _connect_context(name: str) -> ImageService:
+    from tui.service import ImageService
+
+    return ImageService.connect(context=name)
+
+
+def _list_contexts() -> list[ContextInfo]:
+    from tui.service.connection import list_contexts
+
+    return list_contexts()
 
 
 class ImagedeckApp(App[None]):
@@ -33,7 +53,7 @@ class ImagedeckApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, id="app.quit"),
     ]
 
     def __init__(
@@ -43,9 +63,20 @@ class ImagedeckApp(App[None]):
         host_hint: str = "",
         sandbox_note: str | None = None,
         prefetch: Prefetch | None = None,
+        config: Config | None = None,
+        context_factory: Callable[[str], ImageService] = _connect_context,
+        context_lister: Callable[[], list[ContextInfo]] = _list_contexts,
     ) -> None:
         super().__init__()
         self.service_factory = service_factory
+        # The user's settings (an empty Config when there is no file); see tui/config.py.
+        self.config = config or Config(path=config_path())
+        # How the context switcher connects to a context and lists them (tests replace these).
+        self.context_factory = context_factory
+        self.context_lister = context_lister
+        # Bumped by every switch, so a slow connect to a context the user left is dropped.
+        self._connect_generation = 0
+        self._clash_reported: set[frozenset[str]] = set()
         self.host_hint = host_hint
         self.sandbox_note = sandbox_note
         self.service: ImageService | None = None
@@ -54,13 +85,51 @@ class ImagedeckApp(App[None]):
         self._events_lock = threading.Lock()
         self._events_stop: threading.Event | None = None
         self.images_screen = ImagesScreen()
+        if self.config.default_sort:
+            from tui.listmodel import SORT_IDS
+
+            self.images_screen.model.sort_index = SORT_IDS.index(self.config.default_sort)
+        self.images_screen.hidden_columns = self.config.hidden_columns
 
     # -- connection --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        """Show the image list and connect in the background."""
+        """Apply the configuration, show the image list and connect in the background."""
+        self._apply_config()
         self.push_screen(self.images_screen)
         self.connect()
+        # The pending state names the daemon; skipped when the (prefetched) answer won the race.
+        self.call_after_refresh(self._show_pending)
+
+    def _show_pending(self) -> None:
+        if self.service is None and isinstance(self.screen, ImagesScreen):
+            self.images_screen.show_connecting(self.host_hint)
+
+    def _apply_config(self) -> None:
+        """Keymap and theme from the config file; every problem is reported, none ignored."""
+        config = self.config
+        problems = list(config.problems)
+        if config.keys:
+            from tui.config import keymap_problems, known_bindings
+
+            bindings = known_bindings(extra=(type(self), ImagesScreen, DaemonDownScreen))
+            problems += keymap_problems(config.keys, bindings)
+            self.set_keymap(dict(config.keys))
+        if config.theme:
+            if config.theme in self.available_themes:
+                self.theme = config.theme
+            else:
+                names = ", ".join(sorted(self.available_themes))
+                problems.append(f"theme {config.theme!r} is not a Textual theme ({names})")
+        if problems:
+            for problem in problems:
+                log.warning("config %s: %s", config.path, problem)
+            self.notify(
+                "\n".join(f"• {p}" for p in problems),
+                title=f"Problems in {config.path}",
+                severity="warning",
+                timeout=30,
+            )
 
     def take_prefetch(self) -> Prefetch | None:
         """The prefetched first results, once (later loads ask the daemon)."""
@@ -71,6 +140,8 @@ class ImagedeckApp(App[None]):
     def connect(self) -> None:
         """Connect to the daemon (in a thread) and report Connected or ConnectFailed."""
         prefetch = self._prefetch
+        generation = self._connect_generation
+        log.info("connecting to %s", self.host_hint)
         try:
             if prefetch is not None:
                 service = prefetch.service.result()
@@ -80,8 +151,14 @@ class ImagedeckApp(App[None]):
                 info = service.info()
         except ImagedeckError as exc:
             self._prefetch = None
-            self.post_message(ConnectFailed(self.host_hint, exc))
+            if generation == self._connect_generation:
+                log.warning("cannot connect: %s", exc)
+                self.post_message(ConnectFailed(self.host_hint, exc))
             return
+        if generation != self._connect_generation:
+            service.close()  # the user switched elsewhere while this connected
+            return
+        log.info("connected to %s (Docker %s)", service.host, info.server_version)
         self.post_message(Connected(info, service))
 
     def on_connected(self, message: Connected) -> None:
@@ -92,11 +169,13 @@ class ImagedeckApp(App[None]):
             old.close()
         if isinstance(self.screen, DaemonDownScreen):
             self.pop_screen()
+        self.images_screen.hide_connecting()
         self.images_screen.connected(message.info)
         self.watch_events()
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
         """Show the full-screen explanation with retry and quit."""
+        self.images_screen.hide_connecting()
         if isinstance(self.screen, DaemonDownScreen):
             self.screen.update_error(message.error)
         else:
@@ -105,6 +184,75 @@ class ImagedeckApp(App[None]):
     def retry_connect(self) -> None:
         """Try connecting again (from the daemon-down screen's `r`)."""
         self.connect()
+
+    # -- contexts ----------------------------------------------------------------------------
+
+    def action_switch_context(self) -> None:
+        """Open the context switcher (palette command; `C` on the image list)."""
+        from tui.screens.contexts import ContextsScreen
+
+        current = self.service.endpoint.context if self.service is not None else None
+        self.push_screen(ContextsScreen(self.context_lister(), current), self._context_chosen)
+
+    def _context_chosen(self, name: str | None) -> None:
+        if name:
+            self.switch_context(name)
+
+    def switch_context(self, name: str) -> None:
+        """Reconnect to Docker context ``name`` and reload every screen.
+
+        Screens above the list showed the old daemon's objects, so they are closed; the list
+        empties and says "Connecting to …" until the new daemon answers (or the daemon-down
+        screen says why it did not). The events thread follows the new service.
+        """
+        log.info("switching to context %s", name)
+        self._connect_generation += 1
+        self._prefetch = None
+        self.stop_events()
+        old, self.service = self.service, None
+        if old is not None:
+            self._close_later(old)
+        self.service_factory = lambda: self.context_factory(name)
+        self.host_hint = self._context_hint(name)
+        while len(self.screen_stack) > 1 and self.screen is not self.images_screen:
+            self.pop_screen()
+        self.images_screen.show_connecting(self.host_hint)
+        self.connect()
+
+    def _context_hint(self, name: str) -> str:
+        """What the header shows while connecting: the context's host, as the switcher lists it."""
+        for info in self.context_lister():
+            if info.name == name:
+                return info.host if name == "default" else f"{info.host} (context {name})"
+        return f"context {name}"
+
+    @work(thread=True, group="close", exit_on_error=False)
+    def _close_later(self, service: ImageService) -> None:
+        """Close a replaced service off the UI thread (an ssh close can wait on the network)."""
+        service.close()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands plus the context switcher."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Switch Docker context",
+            "Reconnect to another daemon (docker context ls) and reload",
+            self.action_switch_context,
+        )
+
+    def handle_bindings_clash(self, clashed_bindings: set[_Binding], node: DOMNode) -> None:
+        """A remapped key that collides with another binding: say so once."""
+        ids = frozenset(b.id or b.action for b in clashed_bindings)
+        if ids in self._clash_reported:
+            return
+        self._clash_reported.add(ids)
+        log.warning("key clash on %s: %s", type(node).__name__, ", ".join(sorted(ids)))
+        self.notify(
+            f"Key clash on {type(node).__name__}: {', '.join(sorted(ids))} share a key. "
+            f"Fix [keys] in {self.config.path}.",
+            severity="warning",
+            timeout=15,
+        )
 
     # -- events ------------------------------------------------------------------------------
 
@@ -188,6 +336,16 @@ class ImagedeckApp(App[None]):
     def on_unmount(self) -> None:
         """Stop the events thread so the process can exit promptly."""
         self.stop_events()
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: a screen with something running (a build) asks first; otherwise quit.
+
+        A screen takes part by defining ``interrupt() -> bool`` (True: it handled the key).
+        """
+        interrupt = getattr(self.screen, "interrupt", None)
+        if callable(interrupt) and interrupt():
+            return
+        self.exit()
 
     # -- errors from any worker --------------------------------------------------------------
 

@@ -132,6 +132,13 @@ async def test_escape_asks_then_cancels_a_running_build() -> None:
         await pilot.press("escape")  # keep building
         await pilot.pause(0.1)
         assert pilot.app.screen is screen and screen.run.model.status == RUNNING
+        # ctrl+c asks the same question instead of quitting while the build runs.
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.1)
+        assert type(pilot.app.screen).__name__ == "CancelBuildDialog"
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert pilot.app.is_running and screen.run.model.status == RUNNING
         await pilot.press("escape", "y")
         await until(pilot, lambda: screen.run.model.status == CANCELLED, "cancelled")
         assert screen.run.cancel.is_set()

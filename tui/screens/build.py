@@ -753,6 +753,13 @@ class BuildLogScreen(Screen[None]):
             return
         self.dismiss()
 
+    def interrupt(self) -> bool:
+        """ctrl+c while the build runs asks to cancel it (as Esc does) instead of quitting."""
+        if self.run.model.status == RUNNING:
+            self.action_back()
+            return True
+        return False
+
     def action_search(self) -> None:
         """Show the search line."""
         search = self.query_one("#build-search", Input)
