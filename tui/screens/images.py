@@ -85,6 +85,7 @@ class ImagesScreen(Screen[None]):
         _b("r", "run", "Run", "Run an interactive container", "images.run"),
         _b("T", "transfers", "Transfers", "Pulls and pushes in progress", "images.transfers"),
         _b("c", "containers", "Containers", "Containers (commit, remove)", "images.containers"),
+        _b("C", "context", "Context", "Switch Docker context (reconnect)", "images.context"),
         _b("y", "copy", "Copy", "Copy the reference (OSC 52)", "images.copy"),
         _b("R", "reload", "Reload", "Reload the list now", "images.reload"),
         _b("question_mark", "help", "Help", "Help with every key", "images.help", True),
@@ -105,6 +106,8 @@ class ImagesScreen(Screen[None]):
         self._reload_timer: Timer | None = None
         self._first_change: float | None = None
         self._select_after_load: str | None = None
+        # Columns the user's config hides (see tui/config.py); set by the app before mounting.
+        self.hidden_columns: frozenset[str] = frozenset()
 
     @property
     def deck(self) -> ImagedeckApp:
@@ -120,7 +123,7 @@ class ImagesScreen(Screen[None]):
             placeholder="filter: repository, tag or ID", id="filter", on_value=self._apply_filter
         )
         yield Static("", id="table-header", markup=False)
-        yield ImageTable(self.model, id="table")
+        yield ImageTable(self.model, id="table", hidden=self.hidden_columns)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -293,7 +296,8 @@ class ImagesScreen(Screen[None]):
         parts.append(f"sort {sort}")
         _update_if_changed(self.query_one("#summary", Static), " · ".join(parts))
         _update_if_changed(
-            self.query_one("#table-header", Static), header_text(self.size.width or 80)
+            self.query_one("#table-header", Static),
+            header_text(self.size.width or 80, self.hidden_columns),
         )
 
     def marked_frees(self, rows: list[ImageRow]) -> int:
@@ -309,7 +313,9 @@ class ImagesScreen(Screen[None]):
 
     def on_resize(self) -> None:
         """Re-layout the column header."""
-        self.query_one("#table-header", Static).update(header_text(self.size.width or 80))
+        self.query_one("#table-header", Static).update(
+            header_text(self.size.width or 80, self.hidden_columns)
+        )
 
     # -- filter, sort, marks ------------------------------------------------------------------
 
@@ -406,8 +412,47 @@ class ImagesScreen(Screen[None]):
         self.app.push_screen(HelpScreen(rows, self.help_extra()))
 
     def help_extra(self) -> str:
-        """Extra lines for the help screen (the config path once configuration exists)."""
-        return ""
+        """Extra lines for the help screen: the daemon, the config file and the log file."""
+        from tui.logs import log_path
+
+        config = self.deck.config
+        state = "" if config.exists else " (not created yet)"
+        service = self.deck.service
+        daemon = service.host if service is not None else self.deck.host_hint
+        ids = " ".join(
+            b.id.removeprefix("images.") for b in self.BINDINGS if isinstance(b, Binding) and b.id
+        )
+        return (
+            f'\n\nDaemon: {daemon}  (C or ctrl+p "Switch Docker context" changes it)'
+            f"\nConfig: {config.path}{state}"
+            '\n  keys are remapped by binding id in [keys], e.g. "images.delete" = "x"'
+            f"\nLog:    {log_path()}"
+            f"\nBinding ids here: images.<name>, names: {ids}"
+        )
+
+    def action_context(self) -> None:
+        """Switch Docker context: pick one, reconnect, reload (the app does the work)."""
+        self.deck.action_switch_context()
+
+    def show_connecting(self, host: str) -> None:
+        """Empty the list and say which daemon is being reached (on start and on a switch)."""
+        self.info = None
+        self.images, self.usage, self.loaded = [], None, False
+        if self.is_mounted:
+            self._apply()
+            self._update_header()
+            where = f" to {host}" if host else ""
+            # In the banner: the summary line is rewritten by every list update.
+            banner = self.query_one("#banner", Static)
+            banner.update(f"⧗ Connecting{where}…")
+            banner.display = True
+
+    def hide_connecting(self) -> None:
+        """The daemon answered (or the down screen took over): drop the pending banner."""
+        if self.is_mounted:
+            banner = self.query_one("#banner", Static)
+            if str(banner.content).startswith("⧗ Connecting"):
+                banner.display = False
 
     def action_quit(self) -> None:
         """Leave imagedeck."""
@@ -469,7 +514,20 @@ class ImagesScreen(Screen[None]):
         """Remove this tag; on the last tag, confirm deleting the image as `d` does."""
         from tui.modals.delete import cleanup_controller
 
-        cleanup_controller(self).untag(self.current_row())
+        row = self.current_row()
+        if self.deck.config.confirm_untag and row is not None and row.tagged:
+            # confirm_untag (config): ask for every untag, not only for an image's last tag.
+            from tui.modals.confirm import ConfirmDialog
+
+            def answered(ok: bool | None) -> None:
+                if ok:
+                    cleanup_controller(self).untag(row)
+
+            body = f"Remove the tag {row.reference} from {row.image.short_id}?"
+            dialog = ConfirmDialog(f"Untag {row.reference}?", body, confirm_label="Untag")
+            self.app.push_screen(dialog, answered)
+            return
+        cleanup_controller(self).untag(row)
 
     def action_inspect(self) -> None:
         """Inspect JSON."""

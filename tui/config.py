@@ -1,0 +1,218 @@
+"""The user's configuration file: ``$XDG_CONFIG_HOME/imagedeck/config.toml``.
+
+Every setting is optional; a missing file is an empty configuration. Nothing is silently
+ignored: a wrong type, an unknown setting, an unknown binding id or a key Textual cannot bind
+becomes a *problem*, and the app lists the problems in a notification at start.
+
+.. code-block:: toml
+
+    theme = "textual-light"          # any Textual theme name (ctrl+p, "Theme" lists them)
+    default_sort = "size"            # size | unique | created | repository
+    hidden_columns = ["shared"]      # any of: id created size unique shared containers
+    confirm_untag = true             # ask before `u` removes a tag that is not the last one
+
+    [keys]                           # binding id = key(s); `?` lists the ids of the list
+    "images.delete" = "x"
+    "images.context" = "ctrl+o"
+    "table.down" = "down,j,n"
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import pkgutil
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SORTS = ("size", "unique", "created", "repository")
+HIDEABLE_COLUMNS = ("id", "created", "size", "unique", "shared", "containers")
+SETTINGS = ("theme", "default_sort", "hidden_columns", "confirm_untag", "keys")
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+# Where the classes with BINDINGS live (their ids are what [keys] may name).
+BINDING_PACKAGES = ("tui.screens", "tui.modals", "tui.widgets")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings of one config file, with the problems found while reading it."""
+
+    path: Path
+    keys: Mapping[str, str] = field(default_factory=dict)
+    theme: str | None = None
+    default_sort: str | None = None
+    hidden_columns: frozenset[str] = frozenset()
+    confirm_untag: bool = False
+    problems: tuple[str, ...] = ()
+    exists: bool = False
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/imagedeck/config.toml`` (default ``~/.config/imagedeck/config.toml``)."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or ""
+    # The XDG spec: a relative value is invalid and must be ignored.
+    root = Path(base) if os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".config"
+    return root / "imagedeck" / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the file at ``path`` (default :func:`config_path`); never raises."""
+    path = path or config_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path=path)
+    except OSError as exc:
+        return Config(path=path, problems=(f"cannot read {path}: {exc.strerror}",))
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return Config(path=path, problems=(f"{path} is not valid TOML: {exc}",), exists=True)
+    return parse_config(data, path)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    """Check every setting of a parsed TOML document; unusable ones become problems."""
+    problems: list[str] = []
+    for name in data:
+        if name not in SETTINGS:
+            problems.append(f"unknown setting {name!r} (known: {', '.join(SETTINGS)})")
+
+    theme = data.get("theme")
+    if theme is not None and not isinstance(theme, str):
+        problems.append("theme must be a string (a Textual theme name)")
+        theme = None
+
+    sort = data.get("default_sort")
+    if sort is not None and sort not in SORTS:
+        problems.append(f"default_sort {sort!r} is not one of {', '.join(SORTS)}")
+        sort = None
+
+    hidden: set[str] = set()
+    columns = data.get("hidden_columns", [])
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        problems.append("hidden_columns must be a list of column ids")
+        columns = []
+    for column in columns:
+        if column in HIDEABLE_COLUMNS:
+            hidden.add(column)
+        else:
+            problems.append(
+                f"hidden_columns: {column!r} cannot be hidden "
+                f"(choose from {', '.join(HIDEABLE_COLUMNS)})"
+            )
+
+    confirm_untag = data.get("confirm_untag", False)
+    if not isinstance(confirm_untag, bool):
+        problems.append("confirm_untag must be true or false")
+        confirm_untag = False
+
+    keys: dict[str, str] = {}
+    table = data.get("keys", {})
+    if not isinstance(table, dict):
+        problems.append('[keys] must be a table of "binding.id" = "key"')
+        table = {}
+    for binding_id, keyspec in table.items():
+        if not isinstance(keyspec, str) or not keyspec.strip():
+            problems.append(f'keys: {binding_id!r} must be a key string such as "x" or "ctrl+x"')
+            continue
+        bad = [k for k in split_keys(keyspec) if not valid_key(k)]
+        if bad:
+            problems.append(f"keys: {binding_id!r} = {keyspec!r}: not a key: {', '.join(bad)}")
+            continue
+        keys[binding_id] = ",".join(split_keys(keyspec))
+
+    return Config(
+        path=path,
+        keys=keys,
+        theme=theme,
+        default_sort=sort,
+        hidden_columns=frozenset(hidden),
+        confirm_untag=confirm_untag,
+        problems=tuple(problems),
+        exists=True,
+    )
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+
+def split_keys(keyspec: str) -> list[str]:
+    """``"x, ctrl+d"`` -> ``["x", "ctrl+d"]`` (a lone ``","`` is the comma key)."""
+    if keyspec.strip() == ",":
+        return ["comma"]
+    return [k.strip() for k in keyspec.split(",") if k.strip()]
+
+
+def valid_key(key: str) -> bool:
+    """Can Textual bind ``key``? A character, a key name (``f5``, ``pageup``,
+    ``question_mark``), optionally with modifiers (``ctrl+shift+up``)."""
+    from textual.keys import Keys, key_to_character
+
+    *mods, base = key.split("+")
+    if not base or any(m not in MODIFIERS for m in mods):
+        return False
+    if len(base) == 1:
+        return base.isprintable() and not base.isspace()
+    return base in {k.value for k in Keys} or key_to_character(base) is not None
+
+
+def known_bindings(extra: Iterable[type] = ()) -> dict[type, list[Any]]:
+    """Every class with BINDINGS in imagedeck's screens, modals and widgets, with its bindings.
+
+    Imports those modules; called once at start, and only when the config remaps keys.
+    """
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+
+    classes: set[type] = set(extra)
+    for package_name in BINDING_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.iter_modules(package.__path__):
+            try:
+                module = importlib.import_module(f"{package_name}.{info.name}")
+            except Exception:  # noqa: S112 - a broken feature module must not stop the check
+                continue
+            for _, obj in inspect.getmembers(module, inspect.isclass):
+                if issubclass(obj, DOMNode) and obj.__module__ == module.__name__:
+                    classes.add(obj)
+    found: dict[type, list[Any]] = {}
+    for cls in classes:
+        bindings = [b for b in getattr(cls, "BINDINGS", []) if isinstance(b, Binding)]
+        if bindings:
+            found[cls] = bindings
+    return found
+
+
+def keymap_problems(keys: Mapping[str, str], bindings: Mapping[type, list[Any]]) -> list[str]:
+    """Unknown binding ids, and remaps that give one key two actions on the same screen."""
+    from textual.keys import _normalize_key_list
+
+    problems: list[str] = []
+    known = {b.id for group in bindings.values() for b in group if b.id}
+    for binding_id in keys:
+        if binding_id not in known:
+            problems.append(f"keys: no binding has the id {binding_id!r}")
+    for cls, group in bindings.items():
+        owners: dict[str, list[str]] = {}
+        for binding in group:
+            spec = keys.get(binding.id, binding.key) if binding.id else binding.key
+            for key in _normalize_key_list(spec).split(","):
+                owners.setdefault(key, []).append(binding.id or binding.action)
+        for key, ids in owners.items():
+            remapped = [i for i in ids if i in keys]
+            if len(ids) > 1 and remapped:
+                problems.append(
+                    f"keys: {key!r} would do two things on {cls.__name__}: {', '.join(ids)}"
+                )
+    return problems
