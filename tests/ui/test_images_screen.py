@@ -130,6 +130,11 @@ async def test_daemon_down_at_start_offers_retry_and_quit() -> None:
             lambda: "Still unreachable" in str(app.screen.query_one("#down-keys", Static).render()),
             "retry outcome",
         )
+        # Another context is one key away from the down screen too.
+        await pilot.press("C")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ContextsScreen", "switcher")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DaemonDownScreen), "down again")
         fake.down = False
         await pilot.press("r")
         await wait_for(pilot, lambda: app.screen is app.images_screen, "the list")

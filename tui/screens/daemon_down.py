@@ -28,6 +28,7 @@ class DaemonDownScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry", id="down.retry"),
+        Binding("C", "context", "Context", id="down.context", tooltip="Switch Docker context"),
         Binding("q", "quit_app", "Quit", id="down.quit"),
     ]
 
@@ -43,7 +44,7 @@ class DaemonDownScreen(Screen[None]):
             yield Static(self._host_text(), id="down-host", markup=False)
             yield Static(self._reason_text(), id="down-reason", markup=False)
             yield Static(HINTS, id="down-hints", markup=False)
-            yield Static("Press r to retry, q to quit.", id="down-keys")
+            yield Static("Press r to retry, C to switch context, q to quit.", id="down-keys")
         yield Footer()
 
     def _host_text(self) -> str:
@@ -61,7 +62,7 @@ class DaemonDownScreen(Screen[None]):
         self.query_one("#down-host", Static).update(self._host_text())
         self.query_one("#down-reason", Static).update(self._reason_text())
         self.query_one("#down-keys", Static).update(
-            "Still unreachable. Press r to retry, q to quit."
+            "Still unreachable. Press r to retry, C to switch context, q to quit."
         )
 
     def action_retry(self) -> None:
@@ -69,6 +70,11 @@ class DaemonDownScreen(Screen[None]):
         self.query_one("#down-keys", Static).update("Retrying…")
         app: ImagedeckApp = self.app  # type: ignore[assignment]
         app.retry_connect()
+
+    def action_context(self) -> None:
+        """Pick another Docker context (the app reconnects)."""
+        app: ImagedeckApp = self.app  # type: ignore[assignment]
+        app.action_switch_context()
 
     def action_quit_app(self) -> None:
         """Leave imagedeck."""
