@@ -156,7 +156,7 @@ class ImageTable(ScrollView, can_focus=True):
         self._styles: dict[tuple[bool, bool, bool, bool], Style] = {}
         # Row text by id(row); valid while the stamp (rows list, width, minute) holds.
         self._cells_cache: dict[int, str] = {}
-        self._cells_stamp: tuple[int, int, int] = (0, 0, 0)
+        self._cells_stamp: tuple[int, int, frozenset[str], int] = (0, 0, frozenset(), 0)
 
     # -- data changes ------------------------------------------------------------------------
 
@@ -233,10 +233,10 @@ class ImageTable(ScrollView, can_focus=True):
         """The text of a row after its two state cells, ``width`` - 2 cells wide (cached).
 
         Sizes and ages go through humanize; the text of a row is kept until the rows are
-        replaced (a reload), the width changes or a minute passes (so ages stay current on
-        repaints).
+        replaced (a reload), the width or the hidden columns change, or a minute passes (so
+        ages stay current on repaints).
         """
-        stamp = (id(self.model.rows), width, int(time.monotonic() // 60))
+        stamp = (id(self.model.rows), width, self.hidden, int(time.monotonic() // 60))
         if stamp != self._cells_stamp:
             self._cells_stamp = stamp
             self._cells_cache.clear()
