@@ -314,6 +314,10 @@ class ImagedeckApp(App[None]):
     def on_images_changed(self, message: ImagesChanged) -> None:
         """Forward daemon changes to the image list (it coalesces them)."""
         self.images_screen.post_message(ImagesChanged(message.events))
+        # Other open screens that show daemon state (containers) follow the same stream.
+        for screen in self.screen_stack:
+            if screen is not self.images_screen and getattr(screen, "FOLLOWS_EVENTS", False):
+                screen.post_message(ImagesChanged(message.events))
 
     def on_daemon_lost(self, message: DaemonLost) -> None:
         """Show the reconnect banner."""

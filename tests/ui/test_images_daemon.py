@@ -50,3 +50,32 @@ async def test_dead_socket_gives_the_daemon_down_screen(tmp_path) -> None:  # ty
         assert "socket does not exist" in text
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_containers_screen_follows_daemon_events(
+    sandbox: Sandbox, docker_cli: DockerCli
+) -> None:
+    from tui.screens.containers import ContainersScreen
+
+    name = f"t-ev-{uuid.uuid4().hex[:8]}"
+    app = real_app(sandbox.docker_host)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ready(pilot)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ContainersScreen), "containers")
+            screen = app.screen
+            assert isinstance(screen, ContainersScreen)
+            if not screen.show_all:
+                await pilot.press("a")
+            await wait_for(pilot, lambda: screen.loaded, "the first load")
+            docker_cli("create", "--name", name, BASE_IMAGE, "true", check=True)
+            await wait_for(
+                pilot, lambda: name in [c.name for c in screen.containers], "the new container"
+            )
+            docker_cli("rm", name, check=True)
+            await wait_for(
+                pilot, lambda: name not in [c.name for c in screen.containers], "its removal"
+            )
+    finally:
+        docker_cli("rm", "-f", name)

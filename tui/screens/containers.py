@@ -15,9 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from tui import format as fmt
+from tui.messages import ImagesChanged
 from tui.modals.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen, binding_rows
 from tui.service.errors import ImagedeckError
@@ -84,6 +86,8 @@ class ContainersScreen(Screen[None]):
         _b("escape,q", "back", "Back", "Back to the images", "containers.back"),
     ]
 
+    FOLLOWS_EVENTS = True  # the app forwards daemon events here while the screen is open
+
     def __init__(self, image_id: str | None = None, image_label: str = "") -> None:
         super().__init__()
         self.image_id = image_id
@@ -91,6 +95,7 @@ class ContainersScreen(Screen[None]):
         self.show_all = image_id is None
         self.containers: list[Container] = []
         self.loaded = False
+        self._reload_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         """Title, the table, a status line, the footer."""
@@ -126,6 +131,19 @@ class ContainersScreen(Screen[None]):
             self.post_message(ContainersLoaded(self._service().list_containers(sizes=True)))
         except ImagedeckError as exc:
             self.post_message(ContainersFailed(exc))
+
+    def on_images_changed(self, message: ImagesChanged) -> None:
+        """Container events from the app's events thread: reload once a burst settles."""
+        message.stop()
+        if not any(e.type == "container" for e in message.events):
+            return
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+        self._reload_timer = self.set_timer(0.2, self._reload_after_events)
+
+    def _reload_after_events(self) -> None:
+        self._reload_timer = None
+        self.load()
 
     def shown(self) -> list[Container]:
         """The containers the table shows."""
