@@ -164,3 +164,25 @@ async def test_cursor_move_repaints_only_two_lines() -> None:
         assert screen.model.cursor == 1
         assert len(regions) == 2 and all(len(r) == 1 and r[0].height == 1 for r in regions)
         assert table.scroll_y == 0
+
+
+class _CountingService(FakeService):
+    """Counts disk-usage requests too."""
+
+    def disk_usage(self) -> Any:
+        """As FakeService.disk_usage, counted."""
+        self.calls.append(("disk_usage", ()))
+        return super().disk_usage()
+
+
+async def test_start_asks_for_the_list_once_and_for_disk_usage_once() -> None:
+    from tui.prefetch import Prefetch
+
+    fake = _CountingService(many_images())
+    prefetch = Prefetch(lambda: fake).start_raw().start()  # type: ignore[arg-type,return-value]
+    async with make_app(fake, prefetch=prefetch).run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)
+        await pilot.pause(0.3)
+        names = [name for name, _ in fake.calls]
+        assert names.count("list_images") == 1
+        assert names.count("disk_usage") == 1

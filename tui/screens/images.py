@@ -32,6 +32,7 @@ from tui.widgets.image_table import ImageTable, header_text
 
 if TYPE_CHECKING:
     from tui.app import ImagedeckApp
+    from tui.prefetch import Prefetch
     from tui.service.cleanup import ResultLog
 
 # Events arrive in bursts (a prune deletes hundreds of images): wait for a short quiet gap,
@@ -145,22 +146,28 @@ class ImagesScreen(Screen[None]):
         """Load images and disk usage in parallel workers."""
         if self.deck.service is None:
             return
-        self.load_images()
-        self.load_usage()
+        prefetch = self.deck.take_prefetch()
+        self.load_images(prefetch)
+        if prefetch is None:
+            # The first load's disk usage comes with the prefetch: one df request at start,
+            # not two (df is the daemon's slowest answer).
+            self.load_usage()
 
     @work(thread=True, exclusive=True, group="images", exit_on_error=False)
-    def load_images(self) -> None:
-        """List images (the prefetched answer on first load)."""
-        prefetch = self.deck.take_prefetch()
+    def load_images(self, prefetch: Prefetch | None = None) -> None:
+        """List images (the prefetched answer, with its disk usage, on first load)."""
         service = self.deck.service
         try:
             if prefetch is not None:
                 images = prefetch.images.result()
                 self.post_message(ImagesLoaded(images))
                 try:
-                    self.post_message(UsageLoaded(prefetch.usage.result()))
+                    usage = prefetch.usage.result()
                 except ImagedeckError:
-                    pass
+                    if service is None:
+                        return
+                    usage = service.disk_usage()
+                self.post_message(UsageLoaded(usage))
                 return
             if service is None:
                 return
