@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -51,7 +52,13 @@ def test_daemon_down(snap_compare: Any, size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_lost_daemon_banner(snap_compare: Any, size: tuple[int, int]) -> None:
-    fake = FakeService()
+    class StuckReconnect(FakeService):
+        """The reconnect attempt hangs, so the banner keeps its first text for the picture."""
+
+        def ping(self) -> None:
+            threading.Event().wait(30)
+
+    fake = StuckReconnect()
     app = make_app(fake)
 
     async def lost(pilot: Any) -> None:

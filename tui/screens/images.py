@@ -304,7 +304,7 @@ class ImagesScreen(Screen[None]):
         _update_if_changed(self.query_one("#summary", Static), " · ".join(parts))
         _update_if_changed(
             self.query_one("#table-header", Static),
-            header_text(self.size.width or 80, self.hidden_columns),
+            header_text(self._header_width(), self.hidden_columns),
         )
 
     def marked_frees(self, rows: list[ImageRow]) -> int:
@@ -318,10 +318,15 @@ class ImagesScreen(Screen[None]):
 
         return cleanup_controller(self).marked_frees(rows)
 
+    def _header_width(self) -> int:
+        # The table's own content width: a vertical scrollbar takes a column from the rows.
+        width = self.query_one(ImageTable).scrollable_content_region.width
+        return width or self.size.width or 80
+
     def on_resize(self) -> None:
         """Re-layout the column header."""
         self.query_one("#table-header", Static).update(
-            header_text(self.size.width or 80, self.hidden_columns)
+            header_text(self._header_width(), self.hidden_columns)
         )
 
     # -- filter, sort, marks ------------------------------------------------------------------
@@ -471,9 +476,6 @@ class ImagesScreen(Screen[None]):
         """The row under the cursor."""
         return self.model.current()
 
-    def _not_yet(self, what: str) -> None:
-        self.notify(f"{what} is not available in this build yet.", severity="warning")
-
     def action_delete(self) -> None:
         """Delete marked rows or the current one (confirm, then per-item outcomes)."""
         from tui.modals.delete import cleanup_controller
@@ -538,15 +540,27 @@ class ImagesScreen(Screen[None]):
 
     def action_inspect(self) -> None:
         """Inspect JSON."""
-        self._not_yet("Inspect")
+        from tui.screens.inspect import InspectScreen
+
+        row = self.current_row()
+        if row is not None:
+            self.app.push_screen(InspectScreen(row.reference))
 
     def action_history(self) -> None:
         """History tree."""
-        self._not_yet("History")
+        from tui.screens.history import HistoryScreen
+
+        row = self.current_row()
+        if row is not None:
+            self.app.push_screen(HistoryScreen(row.reference))
 
     def action_layers(self) -> None:
         """Layer contents."""
-        self._not_yet("Layers")
+        from tui.screens.layers import LayersScreen
+
+        row = self.current_row()
+        if row is not None:
+            self.app.push_screen(LayersScreen(row.reference))
 
     def action_pull(self) -> None:
         """Pull dialog; the pull runs on the transfers screen."""
