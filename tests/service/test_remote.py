@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +190,28 @@ def test_ssh_lists_the_sandbox_images(
         assert svc.info().server_version == service.info().server_version
     finally:
         svc.close()
+
+
+def test_ssh_after_a_start_without_paramiko(remote: Remote, ssh_home: Path) -> None:
+    """A session started on a local socket hides paramiko while docker-py loads (start-up
+    speed); switching to an ssh:// daemon later in that session must still work."""
+    script = (
+        "import sys\n"
+        "from tui.prefetch import import_service\n"
+        "import_service(ssh=False)\n"
+        "import docker.api.client as c\n"
+        "assert not hasattr(c, 'SSHHTTPAdapter'), 'docker-py loaded its ssh adapter'\n"
+        "from tui.service import ImageService\n"
+        f"svc = ImageService.connect({remote.ssh_host!r}, timeout=20)\n"
+        "print(len(svc.list_images()))\n"
+    )
+    env = {**os.environ, "HOME": str(ssh_home)}
+    env.pop("DOCKER_HOST", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) > 5
 
 
 def test_ssh_unknown_host_key_is_refused(remote: Remote, ssh_home: Path) -> None:

@@ -283,6 +283,8 @@ def open_api(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
         # checked here against known_hosts (see _harden_ssh).
         kwargs["use_ssh_client"] = False
     try:
+        if endpoint.host.startswith("ssh://"):
+            _ensure_ssh_adapter()
         api = _DaemonClient(**kwargs)
     except Exception as exc:  # docker-py, requests, paramiko and ssl raise their own classes
         reason = explain_connect_error(exc, tls=endpoint.tls is not None)
@@ -290,6 +292,24 @@ def open_api(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
     if endpoint.host.startswith("ssh://"):
         _harden_ssh(api, endpoint)
     return api
+
+
+def _ensure_ssh_adapter() -> None:
+    """Give docker-py its ssh adapter if it was imported without paramiko.
+
+    A session started on a local socket imports docker-py with paramiko hidden (start-up
+    speed, see tui.prefetch.import_service); docker-py then leaves ``SSHHTTPAdapter`` out of
+    its client module. Switching to an ssh:// context later must still work, so the adapter is
+    imported now and handed to the client module. Without paramiko installed the ImportError
+    surfaces as the usual "ssh:// needs paramiko" message.
+    """
+    import docker.api.client as client_module
+
+    if hasattr(client_module, "SSHHTTPAdapter"):
+        return
+    from docker.transport.sshconn import SSHHTTPAdapter
+
+    client_module.SSHHTTPAdapter = SSHHTTPAdapter
 
 
 def _harden_ssh(api: docker.APIClient, endpoint: Endpoint) -> None:
