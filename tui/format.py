@@ -37,6 +37,25 @@ def age(when: datetime, now: datetime | None = None) -> str:
     return str(humanize.naturaltime(now - when))
 
 
+def age_short(when: datetime, width: int = 13) -> str:
+    """``age`` when it fits in ``width`` cells, else a compact form ("50 min ago", "2 years ago").
+
+    The list's CREATED column is narrow so the table fits 80 columns.
+    """
+    text = age(when)
+    if len(text) <= width:
+        return text
+    seconds = (clock() - when).total_seconds()
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} hours ago"
+    if seconds < 86400 * 365:
+        return f"{int(seconds // 86400)} days ago"
+    years = int(seconds // (86400 * 365))
+    return f"{years} year{'s' if years > 1 else ''} ago"
+
+
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """A sort key that orders numbers inside text as numbers: 1, 2, 10 (not 1, 10, 2)."""
     parts: list[tuple[int, int | str]] = []

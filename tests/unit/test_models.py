@@ -74,3 +74,20 @@ def test_old_daemons_none_digest_is_not_a_reference() -> None:
     rows = image_rows(image)
     assert rows[0].reference == "c" * 12
     assert not rows[0].tagged
+
+
+def test_short_ages_fit_the_created_column() -> None:
+    saved = fmt.clock
+    fmt.clock = lambda: T0
+    try:
+        for delta, expected in [
+            (timedelta(days=5), "5 days ago"),
+            (timedelta(minutes=50), "50 min ago"),
+            (timedelta(hours=23), "23 hours ago"),
+            (timedelta(days=700), "1 year ago"),
+            (timedelta(days=1100), "3 years ago"),
+        ]:
+            assert fmt.age_short(T0 - delta) == expected
+            assert len(fmt.age_short(T0 - delta)) <= 13
+    finally:
+        fmt.clock = saved

@@ -86,7 +86,7 @@ def cell_text(row: ImageRow, column_id: str) -> str:
     if column_id == "id":
         return image.short_id
     if column_id == "created":
-        return fmt.age(image.created)
+        return fmt.age_short(image.created)
     if column_id == "size":
         return fmt.size(image.size)
     if column_id == "unique":
