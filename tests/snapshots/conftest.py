@@ -17,3 +17,12 @@ def fixed_clock() -> Iterator[None]:
     fmt.clock = lambda: EPOCH
     yield
     fmt.clock = saved
+
+
+@pytest.fixture(autouse=True)
+def steady_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cursors stay visible: a blink caught mid-way would make a snapshot differ run to run."""
+    from textual.widgets import Input, TextArea
+
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)

@@ -40,13 +40,15 @@ def test_transfers_panel(snap_compare: Any, size: tuple[int, int]) -> None:
             lambda: slow.event is not None and slow.event.overall.bytes_done == 8_000_000,
             "slow half-way",
         )
+        # Let late messages (notifications of the ended transfers, list reloads) land first.
+        await pilot.pause(0.3)
         for transfer, seconds in ((done, 14), (slow, 8), (missing, 1), (push, 3)):
             transfer.started = FROZEN - seconds
         app.clear_notifications()
-        screen.query_one(f"#transfer-{slow.id}", TransferView).focus()
+        screen.query_one(f"#transfer-{slow.id}", TransferView).focus(scroll_visible=False)
         for view in screen.query(TransferView):
             view.refresh(layout=True)
-        await pilot.pause()
+        await pilot.pause(0.2)
 
     assert snap_compare(make_app(TransferFake()), terminal_size=size, run_before=transfers)
 
