@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
 from tui import format as fmt
+from tui.modals.delete import RemovalFinished, RemovalProgress
 from tui.service.cleanup import Outcome, PruneOptions, PrunePlan, ResultLog, parse_age
 from tui.service.errors import ImagedeckError
 
@@ -37,28 +38,6 @@ class PlanFailed(Message):
     def __init__(self, error: ImagedeckError) -> None:
         super().__init__()
         self.error = error
-
-
-class PruneProgress(Message):
-    """Removing item ``done + 1`` of ``total``; a newer one replaces a queued one."""
-
-    def __init__(self, done: int, total: int, current: str) -> None:
-        super().__init__()
-        self.done = done
-        self.total = total
-        self.current = current
-
-    def can_replace(self, message: Message) -> bool:
-        """Only the newest progress matters."""
-        return isinstance(message, PruneProgress)
-
-
-class PruneFinished(Message):
-    """The removal of the previewed set ended."""
-
-    def __init__(self, log: ResultLog) -> None:
-        super().__init__()
-        self.log = log
 
 
 def preview_text(plan: PrunePlan, width: int = 72) -> Text:
@@ -293,19 +272,19 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
                     for c in plan.candidates[index:]
                 )
                 break
-            self.post_message(PruneProgress(index, total, candidate.label))
+            self.post_message(RemovalProgress(index, total, candidate.label))
             log.outcomes.append(service.remove_image_fully(candidate.image))
         removed = [o.image_id for o in log.outcomes if o.status == "deleted"]
         log.freed = plan.freed_by(removed).bytes
-        self.post_message(PruneFinished(log))
+        self.post_message(RemovalFinished(log))
 
-    def on_prune_progress(self, message: PruneProgress) -> None:
+    def on_removal_progress(self, message: RemovalProgress) -> None:
         """Which image is being removed."""
         self.query_one("#prune-summary", Static).update(
             f"Removing {message.done + 1}/{message.total}: {message.current}…"
         )
 
-    def on_prune_finished(self, message: PruneFinished) -> None:
+    def on_removal_finished(self, message: RemovalFinished) -> None:
         """The outcome report: what went, what failed and why, the space reclaimed."""
         self.result = message.log
         log = message.log
