@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui.config import Config, config_path
@@ -84,6 +85,8 @@ class ImagedeckApp(App[None]):
         self._events: EventStream | None = None
         self._events_lock = threading.Lock()
         self._events_stop: threading.Event | None = None
+        self._connect_started = False
+        self._connect_fallback: Timer | None = None
         self.images_screen = ImagesScreen()
         if self.config.default_sort:
             from tui.listmodel import SORT_IDS
@@ -97,7 +100,15 @@ class ImagedeckApp(App[None]):
         """Apply the configuration, show the image list and connect in the background."""
         self._apply_config()
         self.push_screen(self.images_screen)
-        self.connect()
+        if self._prefetch is not None and self._prefetch.has_early:
+            # The list asked for with the standard library is shown first; docker-py (a fifth
+            # of a second of imports that would compete with the first frame for the GIL) is
+            # loaded and connected right after that frame. A slow answer does not hold the
+            # connection up for long.
+            self.images_screen.load_early(self._prefetch)
+            self._connect_fallback = self.set_timer(1.0, self.connect_once)
+        else:
+            self.connect_once()
         # The pending state names the daemon; skipped when the (prefetched) answer won the race.
         self.call_after_refresh(self._show_pending)
 
@@ -136,6 +147,15 @@ class ImagedeckApp(App[None]):
         prefetch, self._prefetch = self._prefetch, None
         return prefetch
 
+    def connect_once(self) -> None:
+        """Start the first connection (after the early list's frame, or its fallback timer)."""
+        if self._connect_fallback is not None:
+            self._connect_fallback.stop()
+            self._connect_fallback = None
+        if not self._connect_started:
+            self._connect_started = True
+            self.connect()
+
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect(self) -> None:
         """Connect to the daemon (in a thread) and report Connected or ConnectFailed."""
@@ -144,6 +164,7 @@ class ImagedeckApp(App[None]):
         log.info("connecting to %s", self.host_hint)
         try:
             if prefetch is not None:
+                prefetch.start()  # imports docker-py in its thread, then connects
                 service = prefetch.service.result()
                 info = prefetch.info.result()
             else:

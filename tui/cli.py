@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from tui import __version__
+
+if TYPE_CHECKING:
+    from tui.service import ImageService
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,29 +59,25 @@ def run_tui(
     log_level: str = "info",
 ) -> int:
     """Start the requests, then import Textual and run the app."""
-    # The daemon requests start first, so they overlap with the imports: for a local socket
-    # the image list is asked for with the stdlib before docker-py is imported; the service's
-    # own requests start once it is (docker-py must not be imported by two threads at once),
-    # and overlap with Textual's imports.
+    # For a local socket the image list is asked for with the standard library at once, and
+    # the first frame shows it before docker-py (a fifth of a second of imports) is loaded:
+    # the app's connect worker imports docker-py and connects while the list is on screen.
     from tui.prefetch import Prefetch, import_service, local_socket
 
+    unix_socket = local_socket(host, context)
+
     def factory() -> ImageService:
+        import_service(ssh=unix_socket is None)
+        from tui.service import ImageService
+
         return ImageService.connect(host, context)
 
-    unix_socket = local_socket(host, context)
     prefetch = Prefetch(factory, unix_socket=unix_socket).start_raw()
-
-    import_service(ssh=unix_socket is None)
-    from tui.service import ImageService
-    from tui.service.connection import resolve_endpoint
-    from tui.service.errors import ImagedeckError
-
-    prefetch.start()
-
-    try:
-        host_hint = resolve_endpoint(host, context).description
-    except ImagedeckError:
-        host_hint = host or context or os.environ.get("DOCKER_HOST", "")
+    if unix_socket is not None:
+        host_hint = f"unix://{unix_socket}"
+    else:
+        host_hint = host or (f"context {context}" if context else "")
+        host_hint = host_hint or os.environ.get("DOCKER_HOST", "") or "the current context"
 
     from pathlib import Path
 

@@ -35,6 +35,13 @@ class ImagesLoaded(Message):
 
 
 @dataclass
+class EarlyLoaded(Message):
+    """The first image list, asked for without docker-py (None when that failed)."""
+
+    images: list[Image] | None
+
+
+@dataclass
 class UsageLoaded(Message):
     """Disk usage arrived (shared sizes, container counts, real layer size)."""
 

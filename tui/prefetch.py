@@ -47,6 +47,15 @@ class Prefetch:
         self._socket = unix_socket
         # The raw /images/json answers (all, dangling), when asked for with the stdlib.
         self._raw: Future[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = Future()
+        # The same answer parsed without docker-py, for a first frame before it has loaded.
+        self.early: Future[list[Image]] = Future()
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    @property
+    def has_early(self) -> bool:
+        """True when an early (docker-py free) image list is being asked for."""
+        return self._socket is not None
 
     def start_raw(self) -> Prefetch:
         """Ask for the image list with the standard library now (local socket only).
@@ -55,15 +64,21 @@ class Prefetch:
         """
         if self._socket is not None:
             threading.Thread(target=self._run_raw, name="prefetch-raw", daemon=True).start()
+        else:
+            self.early.set_exception(LookupError("no local socket to ask without docker-py"))
         return self
 
     def start(self) -> Prefetch:
-        """Connect and run the service's requests on daemon threads; returns self.
+        """Connect and run the service's requests on daemon threads; returns self (once).
 
-        Call after ``tui.service`` has been imported: docker-py's package has import cycles
-        that break when two threads import it at once.
+        The factory imports docker-py in that thread. docker-py's package has import cycles
+        that break when two threads import it at once, so nothing else may import it meanwhile:
+        the app calls this from its connect worker and waits for ``service``.
         """
-        threading.Thread(target=self._run, name="prefetch", daemon=True).start()
+        with self._start_lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="prefetch", daemon=True).start()
         return self
 
     def _run_raw(self) -> None:
@@ -74,6 +89,12 @@ class Prefetch:
             self._raw.set_result((everything, dangling))
         except BaseException as exc:  # any failure: the service asks again
             self._raw.set_exception(exc)
+            self.early.set_exception(exc)
+            return
+        try:
+            self.early.set_result(_parse(everything, dangling))
+        except Exception as exc:
+            self.early.set_exception(exc)
 
     def _run(self) -> None:
         try:
@@ -98,11 +119,7 @@ class Prefetch:
             return None
         try:
             everything, dangling = self._raw.result(timeout=RAW_TIMEOUT)
-            # The service layer's own parser, so both paths give identical images.
-            from tui.service.images import _image_from_api
-
-            ids = {str(item.get("Id", "")) for item in dangling}
-            return [_image_from_api(item, str(item.get("Id", "")) in ids) for item in everything]
+            return _parse(everything, dangling)
         except Exception:
             return None
 
@@ -116,12 +133,12 @@ def import_service(*, ssh: bool) -> None:
     adapter out), and paramiko stays importable afterwards for anyone who needs it.
     """
     if ssh or "paramiko" in sys.modules or "docker" in sys.modules:
-        import tui.service
+        import tui.service.facade
 
         return
     sys.modules["paramiko"] = None  # type: ignore[assignment]  # import raises ImportError
     try:
-        import tui.service  # noqa: F401
+        import tui.service.facade  # noqa: F401
     finally:
         del sys.modules["paramiko"]
 
@@ -181,6 +198,14 @@ def _get_json(path: str, url: str) -> Any:
         return json.loads(body)
     finally:
         connection.close()
+
+
+def _parse(everything: list[dict[str, Any]], dangling: list[dict[str, Any]]) -> list[Image]:
+    # The service layer's own parser (docker-py free), so every path gives identical images.
+    from tui.service.models import image_from_api
+
+    ids = {str(item.get("Id", "")) for item in dangling}
+    return [image_from_api(item, str(item.get("Id", "")) in ids) for item in everything]
 
 
 def _fill(future: Future[Any], call: Callable[[], Any]) -> None:

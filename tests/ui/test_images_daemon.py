@@ -45,9 +45,13 @@ async def test_dead_socket_gives_the_daemon_down_screen(tmp_path) -> None:  # ty
     app = real_app(host)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DaemonDownScreen), "down screen")
-        text = " ".join(str(w.render()) for w in app.screen.query(Static))
-        assert host in text
-        assert "socket does not exist" in text
+
+        def shown() -> str:
+            return " ".join(str(w.render()) for w in app.screen.query(Static))
+
+        # The screen is pushed before it has composed its text: wait for the words.
+        await wait_for(pilot, lambda: host in shown(), "the host on screen")
+        assert "socket does not exist" in shown()
         await pilot.press("q")
     assert app.return_code == 0
 

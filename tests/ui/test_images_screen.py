@@ -121,9 +121,13 @@ async def test_daemon_down_at_start_offers_retry_and_quit() -> None:
     app = make_app(fake)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DaemonDownScreen), "down screen")
-        body = " ".join(str(w.render()) for w in app.screen.query(Static))
-        assert "unix:///fake/docker.sock" in body
-        assert "connection refused" in body
+
+        def shown() -> str:
+            return " ".join(str(w.render()) for w in app.screen.query(Static))
+
+        # The screen is pushed before it has composed its text: wait for the words.
+        await wait_for(pilot, lambda: "unix:///fake/docker.sock" in shown(), "the host")
+        assert "connection refused" in shown()
         await pilot.press("r")
         await wait_for(
             pilot,
@@ -154,3 +158,32 @@ async def test_help_lists_every_key() -> None:
         assert "/ " in body and "? " in body
         await pilot.press("escape")
         assert pilot.app.screen is screen
+
+
+async def test_early_list_is_shown_before_the_service_connects() -> None:
+    """The stdlib-fetched list is on screen while docker-py still loads and connects."""
+    import threading
+
+    from tui.app import ImagedeckApp
+    from tui.prefetch import Prefetch
+
+    fake = FakeService()
+    gate = threading.Event()
+
+    def factory() -> FakeService:
+        gate.wait(10)  # docker-py still importing, the daemon still connecting
+        return fake
+
+    # Another socket than the service's: the service then lists the images itself.
+    prefetch = Prefetch(factory, unix_socket="/early/docker.sock")  # type: ignore[arg-type]
+    prefetch.early.set_result(fake.list_images())
+    app = ImagedeckApp(factory, host_hint="unix:///fake/docker.sock", prefetch=prefetch)  # type: ignore[arg-type]
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.images_screen
+        await wait_for(pilot, lambda: screen.loaded, "the early list")
+        assert app.service is None
+        assert "demo/alias:one" in refs(screen)
+        gate.set()
+        await wait_for(pilot, lambda: app.service is fake, "the connection")
+        await wait_for(pilot, lambda: screen.usage is not None, "disk usage")
+        assert "demo/alias:one" in refs(screen)

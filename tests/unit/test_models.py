@@ -64,9 +64,9 @@ def test_formatting() -> None:
 
 
 def test_old_daemons_none_digest_is_not_a_reference() -> None:
-    from tui.service.images import _image_from_api
+    from tui.service.models import image_from_api
 
-    image = _image_from_api(
+    image = image_from_api(
         {"Id": "sha256:" + "c" * 64, "RepoTags": None, "RepoDigests": ["<none>@<none>"]},
         dangling=True,
     )

@@ -18,6 +18,7 @@ from tui.listmodel import ImageListModel
 from tui.messages import (
     DaemonBack,
     DaemonLost,
+    EarlyLoaded,
     ImagesChanged,
     ImagesLoaded,
     LoadFailed,
@@ -25,8 +26,15 @@ from tui.messages import (
 )
 from tui.screens.help import HelpScreen, binding_rows
 from tui.service.errors import ImagedeckError
-from tui.service.images import summarize, with_usage
-from tui.service.models import DaemonInfo, DiskUsage, Image, ImageRow, ImageSummary
+from tui.service.models import (
+    DaemonInfo,
+    DiskUsage,
+    Image,
+    ImageRow,
+    ImageSummary,
+    summarize,
+    with_usage,
+)
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.image_table import ImageTable, header_text
 
@@ -174,6 +182,23 @@ class ImagesScreen(Screen[None]):
             self.post_message(ImagesLoaded(service.list_images()))
         except ImagedeckError as exc:
             self.post_message(LoadFailed(exc))
+
+    @work(thread=True, exclusive=True, group="early", exit_on_error=False)
+    def load_early(self, prefetch: Prefetch) -> None:
+        """The first frame's list: the prefetched answer, before the service has connected."""
+        try:
+            images: list[Image] | None = prefetch.early.result(timeout=30)
+        except Exception:  # no early answer (it failed): the service loads the list
+            images = None
+        self.post_message(EarlyLoaded(images))
+
+    def on_early_loaded(self, message: EarlyLoaded) -> None:
+        """Show the early list, then let the app connect once that frame is out."""
+        if message.images is not None and not self.loaded:
+            self.images = message.images
+            self.loaded = True
+            self._apply()
+        self.call_after_refresh(self.deck.connect_once)
 
     @work(thread=True, exclusive=True, group="usage", exit_on_error=False)
     def load_usage(self) -> None:

@@ -1,22 +1,26 @@
-"""Image methods of the service: list, disk usage, inspect, tag, remove, save, events."""
+"""Image methods of the service: list, disk usage, inspect, tag, remove, save, events.
+
+``with_usage``, ``summarize`` and ``image_from_api`` live in ``models`` (no docker-py import,
+so the list can be shown before docker-py is loaded) and are re-exported here.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from typing import Any, BinaryIO, cast
 
 from tui.service.core import ServiceBase, container_ids_in
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, NotFound
 from tui.service.models import (
-    NONE,
     DaemonEvent,
     DaemonInfo,
     DiskUsage,
     Image,
-    ImageSummary,
     from_timestamp,
+    image_from_api,
+    summarize,
+    with_usage,
 )
 from tui.service.reference import parse
 
@@ -49,7 +53,7 @@ class ImagesMixin(ServiceBase):
         with self.translate("list images"):
             raw = self.api.images()
             dangling = set(self.api.images(filters={"dangling": True}, quiet=True))
-        return [_image_from_api(item, item.get("Id", "") in dangling) for item in raw]
+        return [image_from_api(item, item.get("Id", "") in dangling) for item in raw]
 
     def disk_usage(self) -> DiskUsage:
         """Shared sizes and container counts per image, and the real size of all layers."""
@@ -210,32 +214,6 @@ class ChunkReader(io.RawIOBase):
         return n
 
 
-def _image_from_api(item: dict[str, Any], dangling: bool) -> Image:
-    labels = item.get("Labels") or {}
-    return Image(
-        id=str(item.get("Id", "")),
-        repo_tags=tuple(item.get("RepoTags") or ()),
-        # Old daemons report untagged images' digests as "<none>@<none>": not a reference.
-        repo_digests=tuple(
-            d for d in item.get("RepoDigests") or () if not d.startswith(f"{NONE}@")
-        ),
-        created=from_timestamp(item.get("Created")),
-        size=int(item.get("Size") or 0),
-        dangling=dangling,
-        shared_size=_known(item.get("SharedSize")),
-        containers=_known(item.get("Containers")),
-        labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
-        parent_id=str(item.get("ParentId") or ""),
-    )
-
-
-def _known(value: Any) -> int | None:
-    # /images/json reports -1 for "not computed".
-    if value is None or int(value) < 0:
-        return None
-    return int(value)
-
-
 def _conflict_message(
     reference: str, daemon: str, holders: tuple[Holder, ...], children: bool
 ) -> str:
@@ -247,35 +225,4 @@ def _conflict_message(
     return f"{reference} is used by {names}."
 
 
-def with_usage(images: list[Image], usage: DiskUsage | None) -> list[Image]:
-    """The images with SharedSize and Containers filled in from disk usage."""
-    if usage is None:
-        return images
-    merged = []
-    for image in images:
-        shared, containers = usage.images.get(image.id, (-1, -1))
-        merged.append(
-            replace(
-                image,
-                shared_size=shared if shared >= 0 else image.shared_size,
-                containers=containers if containers >= 0 else image.containers,
-            )
-        )
-    return merged
-
-
-def summarize(images: list[Image], usage: DiskUsage | None) -> ImageSummary:
-    """Count, logical total, real layer disk use, and reclaimable space (as `docker system df`).
-
-    Reclaimable is the real layer size minus what images in use by containers hold uniquely.
-    """
-    logical = sum(i.size for i in images)
-    tags = sum(max(len(i.tags), 1) for i in images)
-    if usage is None:
-        return ImageSummary(len(images), tags, logical, None, None)
-    used = 0
-    for image in images:
-        if image.containers and image.unique_size is not None:
-            used += image.unique_size
-    disk = usage.layers_size
-    return ImageSummary(len(images), tags, logical, disk, max(disk - used, 0))
+__all__ = ["ChunkReader", "EventStream", "ImagesMixin", "image_from_api", "summarize", "with_usage"]

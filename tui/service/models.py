@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from typing import Any
 
 NONE = "<none>"
 
@@ -162,3 +163,64 @@ class DaemonInfo:
 def from_timestamp(seconds: float | int | None) -> datetime:
     """A UTC datetime from a Unix timestamp (0 when missing)."""
     return datetime.fromtimestamp(float(seconds or 0), tz=timezone.utc)
+
+
+def image_from_api(item: dict[str, Any], dangling: bool) -> Image:
+    """An Image from one entry of the daemon's ``/images/json`` answer."""
+    labels = item.get("Labels") or {}
+    return Image(
+        id=str(item.get("Id", "")),
+        repo_tags=tuple(item.get("RepoTags") or ()),
+        # Old daemons report untagged images' digests as "<none>@<none>": not a reference.
+        repo_digests=tuple(
+            d for d in item.get("RepoDigests") or () if not d.startswith(f"{NONE}@")
+        ),
+        created=from_timestamp(item.get("Created")),
+        size=int(item.get("Size") or 0),
+        dangling=dangling,
+        shared_size=_known(item.get("SharedSize")),
+        containers=_known(item.get("Containers")),
+        labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+        parent_id=str(item.get("ParentId") or ""),
+    )
+
+
+def _known(value: Any) -> int | None:
+    # /images/json reports -1 for "not computed".
+    if value is None or int(value) < 0:
+        return None
+    return int(value)
+
+
+def with_usage(images: list[Image], usage: DiskUsage | None) -> list[Image]:
+    """The images with SharedSize and Containers filled in from disk usage."""
+    if usage is None:
+        return images
+    merged = []
+    for image in images:
+        shared, containers = usage.images.get(image.id, (-1, -1))
+        merged.append(
+            replace(
+                image,
+                shared_size=shared if shared >= 0 else image.shared_size,
+                containers=containers if containers >= 0 else image.containers,
+            )
+        )
+    return merged
+
+
+def summarize(images: list[Image], usage: DiskUsage | None) -> ImageSummary:
+    """Count, logical total, real layer disk use, and reclaimable space (as `docker system df`).
+
+    Reclaimable is the real layer size minus what images in use by containers hold uniquely.
+    """
+    logical = sum(i.size for i in images)
+    tags = sum(max(len(i.tags), 1) for i in images)
+    if usage is None:
+        return ImageSummary(len(images), tags, logical, None, None)
+    used = 0
+    for image in images:
+        if image.containers and image.unique_size is not None:
+            used += image.unique_size
+    disk = usage.layers_size
+    return ImageSummary(len(images), tags, logical, disk, max(disk - used, 0))
