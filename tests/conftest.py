@@ -72,7 +72,7 @@ def _unavailable(message: str) -> None:
     """Fail under CI (a missing daemon is a broken build there), skip elsewhere."""
     if os.environ.get("CI") == "true":
         pytest.fail(message, pytrace=False)
-    pytest.skip(f"{message}; run `scripts/sandbox start` (and the tests via `make test`)")
+    pytest.skip(f"{message} (not CI: there this fails); run `scripts/sandbox start` or `make test`")
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.ui.fake import EPOCH, FakeService, make_app
+from tests.ui.pilot import ready, wait_for
 from tui.modals.delete import ConflictDialog, DeleteDialog, ResultsLogScreen
 from tui.modals.prune import PruneWizard
 from tui.modals.tag import TagDialog
@@ -182,25 +183,6 @@ class CleanupFake(FakeService):
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-async def ready(pilot: Any) -> ImagesScreen:
-    """Wait until the list and its usage columns are loaded."""
-    for _ in range(250):
-        await pilot.pause(0.02)
-        screen = pilot.app.images_screen
-        if screen.loaded and screen.usage is not None:
-            return screen
-    raise AssertionError("the list never loaded")
-
-
-async def wait_for(pilot: Any, condition: Any, what: str) -> None:
-    """Poll ``condition`` while the app runs."""
-    for _ in range(250):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def go_to(pilot: Any, screen: ImagesScreen, reference: str) -> None:

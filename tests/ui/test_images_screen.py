@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.widgets import Static
 
 from tests.ui.fake import FakeService, make_app
+from tests.ui.pilot import ready, refs, wait_for
 from tui.screens.daemon_down import DaemonDownScreen
 from tui.screens.help import HelpScreen
 from tui.screens.images import ImagesScreen
-
-
-async def ready(pilot: Any) -> ImagesScreen:
-    """Wait until the list and its usage columns are loaded."""
-    for _ in range(200):
-        await pilot.pause(0.02)
-        screen = pilot.app.images_screen
-        if screen.loaded and screen.usage is not None:
-            return screen
-    raise AssertionError("the list never loaded")
-
-
-async def wait_for(pilot: Any, condition: Any, what: str) -> None:
-    """Poll ``condition`` while the app runs."""
-    for _ in range(250):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def refs(screen: ImagesScreen) -> list[str]:
-    return [row.reference for row in screen.model.visible]
 
 
 def text_of(screen: ImagesScreen, selector: str) -> str:

@@ -1,0 +1,31 @@
+"""Helpers for pilot tests: wait for the list, wait for a condition, read the rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tui.screens.images import ImagesScreen
+
+
+async def ready(pilot: Any) -> ImagesScreen:
+    """Wait until the list and its usage columns are loaded."""
+    for _ in range(250):
+        await pilot.pause(0.02)
+        screen = pilot.app.images_screen
+        if screen.loaded and screen.usage is not None:
+            return screen
+    raise AssertionError("the list never loaded")
+
+
+async def wait_for(pilot: Any, condition: Any, what: str) -> None:
+    """Poll ``condition`` while the app runs."""
+    for _ in range(250):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def refs(screen: ImagesScreen) -> list[str]:
+    """The references of the rows the list shows, in order."""
+    return [row.reference for row in screen.model.visible]
