@@ -45,9 +45,9 @@ class Prefetch:
         self.usage: Future[DiskUsage] = Future()
         self._factory = factory
         self._socket = unix_socket
-        # The raw /images/json answers (all, dangling), when asked for with the stdlib.
-        self._raw: Future[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = Future()
-        # The same answer parsed without docker-py, for a first frame before it has loaded.
+        # The /images/json answers (all, dangling) asked for with the stdlib and parsed without
+        # docker-py: the first frame's list, and the service's first list when it is the same
+        # daemon (parsed once, used twice).
         self.early: Future[list[Image]] = Future()
         self._started = False
         self._start_lock = threading.Lock()
@@ -86,14 +86,8 @@ class Prefetch:
         try:
             everything = _get_json(self._socket, "/images/json")
             dangling = _get_json(self._socket, _DANGLING)
-            self._raw.set_result((everything, dangling))
-        except BaseException as exc:  # any failure: the service asks again
-            self._raw.set_exception(exc)
-            self.early.set_exception(exc)
-            return
-        try:
             self.early.set_result(_parse(everything, dangling))
-        except Exception as exc:
+        except BaseException as exc:  # any failure: the service asks again
             self.early.set_exception(exc)
 
     def _run(self) -> None:
@@ -118,8 +112,7 @@ class Prefetch:
         if self._socket is None or service.endpoint.host != f"unix://{self._socket}":
             return None
         try:
-            everything, dangling = self._raw.result(timeout=RAW_TIMEOUT)
-            return _parse(everything, dangling)
+            return self.early.result(timeout=RAW_TIMEOUT)
         except Exception:
             return None
 

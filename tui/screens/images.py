@@ -213,6 +213,8 @@ class ImagesScreen(Screen[None]):
 
     def on_images_loaded(self, message: ImagesLoaded) -> None:
         """New rows: keep cursor, marks and filter."""
+        if self.loaded and message.images is self.images:
+            return  # the service's first list is the early one already on screen
         self.images = message.images
         self.loaded = True
         self._apply()
