@@ -31,6 +31,12 @@ class Shot:
     host: str | None = None
 
 
+def build_form_keys(context: str, tag: str) -> tuple[str, ...]:
+    """Open the build form (`b`), replace the context directory, and type one tag."""
+    to_context = ("shift+tab",) * 3 + ("ctrl+a", "ctrl+k")
+    return ("b", *to_context, *context, "tab", "tab", "tab", *tag)
+
+
 SHOTS: list[Shot] = [
     Shot("images", ()),
     Shot("images-filter", ("slash", "d", "e", "m", "o", "slash", "a", "p", "p")),
@@ -57,39 +63,10 @@ SHOTS: list[Shot] = [
     # Build and commit (issue 6). The build shot is the tutorial's Dockerfile failing cleanly
     # (no network: "Cannot pull centos:6.7"), so nothing is created; the commit dialog is not
     # confirmed.
-    Shot(
-        "build-form",
-        (
-            "b",
-            "shift+tab",
-            "shift+tab",
-            "shift+tab",
-            "ctrl+a",
-            "ctrl+k",
-            *"tests/fixtures/build-multi",
-            "tab",
-            "tab",
-            "tab",
-            *"demo/built:1.0",
-        ),
-        wait=1.0,
-    ),
+    Shot("build-form", build_form_keys("tests/fixtures/build-multi", "demo/built:1.0")),
     Shot(
         "build-log-tutorial",
-        (
-            "b",
-            "shift+tab",
-            "shift+tab",
-            "shift+tab",
-            "ctrl+a",
-            "ctrl+k",
-            *"tests/fixtures/tutorial",
-            "tab",
-            "tab",
-            "tab",
-            *"runoob/centos:6.7",
-            "ctrl+s",
-        ),
+        (*build_form_keys("tests/fixtures/tutorial", "runoob/centos:6.7"), "ctrl+s"),
         wait=3.0,
     ),
     Shot(

@@ -50,14 +50,15 @@ def test_daemon_down(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(app, terminal_size=size, run_before=down)
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_lost_daemon_banner(snap_compare: Any, size: tuple[int, int]) -> None:
-    class StuckReconnect(FakeService):
-        """The reconnect attempt hangs, so the banner keeps its first text for the picture."""
+class StuckReconnect(FakeService):
+    """The reconnect attempt hangs, so the banner keeps its first text for the picture."""
 
-        def ping(self) -> None:
-            threading.Event().wait(30)
+    def ping(self) -> None:
+        threading.Event().wait(30)
 
+
+def lost_daemon_app() -> tuple[Any, Any]:
+    """An app whose daemon drops after the list loaded, and a run_before showing the banner."""
     fake = StuckReconnect()
     app = make_app(fake)
 
@@ -68,4 +69,10 @@ def test_lost_daemon_banner(snap_compare: Any, size: tuple[int, int]) -> None:
         banner = screen.query_one("#banner")
         await wait_for(pilot, lambda: banner.display, "the banner")
 
+    return app, lost
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lost_daemon_banner(snap_compare: Any, size: tuple[int, int]) -> None:
+    app, lost = lost_daemon_app()
     assert snap_compare(app, terminal_size=size, run_before=lost)

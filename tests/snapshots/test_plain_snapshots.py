@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.snapshots.test_images_snapshots import lost_daemon_app
 from tests.ui.fake import FakeService, make_app
 from tests.ui.test_contexts import context_app
 from tests.ui.test_images_screen import ready, wait_for
@@ -75,14 +76,5 @@ def test_plain_daemon_down(snap_compare: Any) -> None:
 
 
 def test_plain_lost_daemon_banner(snap_compare: Any) -> None:
-    fake = FakeService()
-    app = make_app(fake)
-
-    async def lost(pilot: Any) -> None:
-        screen = await ready(pilot)
-        fake.down = True
-        fake.drop_connection()
-        banner = screen.query_one("#banner")
-        await wait_for(pilot, lambda: banner.display, "the banner")
-
+    app, lost = lost_daemon_app()
     assert snap_compare(app, terminal_size=SIZE, run_before=lost)
