@@ -368,17 +368,22 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
+async def open_run_dialog(pilot: Any, reference: str) -> tuple[Any, Any]:
+    """Select ``reference`` in the list and press `r`; the list screen and the run dialog."""
+    images = await ready(pilot)
+    images.select_after_load(reference)
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
+    return images, pilot.app.screen
+
+
 async def test_r_runs_the_image_with_its_own_command(
     captured: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app(TransferFake())
     monkeypatch.setattr(app, "suspend", nullcontext)
     async with app.run_test(size=(120, 40)) as pilot:
-        images = await ready(pilot)
-        images.select_after_load("demo/app:1.0")
-        await pilot.press("r")
-        await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
-        dialog = pilot.app.screen
+        images, dialog = await open_run_dialog(pilot, "demo/app:1.0")
         await until(pilot, lambda: dialog.query_one("#run-command").value == "sh", "default cmd")
         await pilot.press("enter")
         await until(pilot, lambda: bool(captured), "docker run")
@@ -394,11 +399,7 @@ async def test_run_with_a_command_and_without_rm(
     app = make_app(TransferFake())
     monkeypatch.setattr(app, "suspend", nullcontext)
     async with app.run_test(size=(120, 40)) as pilot:
-        images = await ready(pilot)
-        images.select_after_load("demo/app:1.0")
-        await pilot.press("r")
-        await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
-        dialog = pilot.app.screen
+        _images, dialog = await open_run_dialog(pilot, "demo/app:1.0")
         await until(pilot, lambda: dialog.query_one("#run-command").value == "sh", "default cmd")
         dialog.query_one("#run-command").value = "echo 'hi there'"
         dialog.query_one("#run-remove").value = False
@@ -433,10 +434,7 @@ async def test_run_pulls_a_missing_image_first(
 async def test_run_without_suspend_support_says_so() -> None:
     # The headless test driver cannot suspend, like textual-web: a message, no crash.
     async with make_app(TransferFake()).run_test(size=(120, 40)) as pilot:
-        images = await ready(pilot)
-        images.select_after_load("demo/app:1.0")
-        await pilot.press("r")
-        await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
+        images, _dialog = await open_run_dialog(pilot, "demo/app:1.0")
         await pilot.press("enter")
         await until(
             pilot,
@@ -449,10 +447,7 @@ async def test_run_without_suspend_support_says_so() -> None:
 async def test_run_without_docker_cli_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("tui.modals.run.shutil.which", lambda name: None)
     async with make_app(TransferFake()).run_test(size=(120, 40)) as pilot:
-        images = await ready(pilot)
-        images.select_after_load("demo/app:1.0")
-        await pilot.press("r")
-        await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
+        _images, _dialog = await open_run_dialog(pilot, "demo/app:1.0")
         await pilot.press("enter")
         await until(
             pilot,
