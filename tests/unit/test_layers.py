@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import random
 import tarfile
 import threading
@@ -24,7 +25,22 @@ from tui.service.layers import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DIVE_ARCHIVE = PROJECT_ROOT / "../shared/fixtures/dive/test-docker-image.tar"
+# shared/ lies beside the project's checkout (as CI lays it out); IMAGEDECK_SHARED_DIR points
+# elsewhere for a clone that has no shared/ beside it.
+SHARED_DIR = Path(os.environ.get("IMAGEDECK_SHARED_DIR") or PROJECT_ROOT / "../shared")
+DIVE_ARCHIVE = SHARED_DIR / "fixtures/dive/test-docker-image.tar"
+
+
+@pytest.fixture
+def dive_archive() -> Path:
+    """dive's test archive; a missing shared/ is a failure that says where it looked."""
+    if not DIVE_ARCHIVE.is_file():
+        pytest.fail(
+            f"dive's test archive is not at {DIVE_ARCHIVE.resolve()}: shared/ must lie beside "
+            "the checkout, or set IMAGEDECK_SHARED_DIR",
+            pytrace=False,
+        )
+    return DIVE_ARCHIVE
 
 
 class ReadOnly:
@@ -170,8 +186,8 @@ def build_archive(layout: str, gzip_layers: bool, seed: int = 0) -> bytes:
 # --- dive's own archive --------------------------------------------------------------------------
 
 
-def test_dive_archive_figures_equal_dive() -> None:
-    analysis = analyze_path(DIVE_ARCHIVE)
+def test_dive_archive_figures_equal_dive(dive_archive: Path) -> None:
+    analysis = analyze_path(dive_archive)
     assert analysis.efficiency == 0.9844212134184309
     assert analysis.size_bytes == 1220598
     assert analysis.user_size_bytes == 66237
@@ -185,8 +201,8 @@ def test_dive_archive_figures_equal_dive() -> None:
     assert analysis.layers[2].command == "RUN mkdir -p /root/example/really/nested"
 
 
-def test_dive_archive_json_via_cli(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([str(DIVE_ARCHIVE), "--json"]) == 0
+def test_dive_archive_json_via_cli(dive_archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(dive_archive), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["efficiency"] == 0.9844212134184309
     assert document["size_bytes"] == 1220598
