@@ -1,9 +1,10 @@
 """Which daemon to talk to, and how: --host, --context, DOCKER_HOST, DOCKER_CONTEXT, config.
 
-Transports: ``unix://``, ``tcp://`` (TLS from ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH`` or from
-a context's TLS material), ``ssh://user@host[:port]`` through docker-py's paramiko transport
-(the ``ssh`` extra). Over ssh an unknown host key is refused: only keys in the user's
-``~/.ssh/known_hosts`` are accepted, and the check is made before any request is sent.
+Transports: ``unix://``, ``tcp://`` (TLS decided exactly as the docker CLI decides it, see
+:func:`env_tls`, or from a context's TLS material), ``ssh://user@host[:port]`` through
+docker-py's paramiko transport (the ``ssh`` extra). Over ssh an unknown host key is refused:
+only keys in the user's ``~/.ssh/known_hosts`` are accepted, and the check is made before any
+request is sent.
 
 Docker contexts are read from the user's Docker config directory (``DOCKER_CONFIG`` or
 ``~/.docker``) the way the Docker CLI stores them (``contexts/meta/<sha256>/meta.json`` and
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,6 @@ from typing import Any
 import docker
 from docker.errors import DockerException
 from docker.tls import TLSConfig
-from docker.utils import kwargs_from_env
 
 from tui.service.errors import DaemonUnreachable
 
@@ -46,12 +47,21 @@ class Endpoint:
     tls: Any = None
 
     @property
+    def verified(self) -> bool:
+        """False for TLS that does not check the daemon's certificate (DOCKER_TLS without
+        DOCKER_TLS_VERIFY, a context made with ``skip-tls-verify``); True otherwise."""
+        return self.tls is None or bool(getattr(self.tls, "verify", False))
+
+    @property
     def description(self) -> str:
-        """A short human text: the host (never a password), and the context when one was used."""
-        host = scrub_url(self.host)
+        """A short human text: the host (never a password), the context when one was used, and
+        a warning when the daemon's TLS certificate is not checked (the header shows this)."""
+        text = scrub_url(self.host)
         if self.context and self.context != DEFAULT_CONTEXT:
-            return f"{host} (context {self.context})"
-        return host
+            text = f"{text} (context {self.context})"
+        if not self.verified:
+            text = f"{text} ⚠ TLS NOT VERIFIED"
+        return text
 
 
 @dataclass(frozen=True)
@@ -161,7 +171,7 @@ def list_contexts(environ: Mapping[str, str] | None = None) -> list[ContextInfo]
             scrub_url(default_host),
             "DOCKER_HOST" if env.get("DOCKER_HOST") else "the local daemon",
             current == DEFAULT_CONTEXT,
-            tls=bool(env.get("DOCKER_TLS_VERIFY")),
+            tls=bool(env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_TLS")),
         )
     ]
     meta_dir = docker_config_dir(env) / "contexts" / "meta"
@@ -219,15 +229,52 @@ def resolve_endpoint(
     return Endpoint(host=DEFAULT_HOST, source="default")
 
 
+def env_tls(host: str, env: Mapping[str, str]) -> TLSConfig | None:
+    """TLS for ``host`` from the environment, by the docker CLI's rules (cli/flags/options.go).
+
+    Checked against docker 28.2 and Debian's 20.10 in tests/service/test_remote.py:
+
+    - TLS is on when ``DOCKER_TLS_VERIFY`` or ``DOCKER_TLS`` is non-empty (any value: ``0`` and
+      ``false`` count as set); ``DOCKER_CERT_PATH`` alone does NOT turn it on (plain HTTP);
+    - the daemon's certificate is verified only when ``DOCKER_TLS_VERIFY`` is non-empty;
+    - the files are ``ca.pem``, ``cert.pem``, ``key.pem`` in ``DOCKER_CERT_PATH``, else in the
+      Docker config directory (``DOCKER_CONFIG`` or ``~/.docker``);
+    - with TLS on, a missing ``ca.pem`` is an error even without verification (whatever the
+      host); a missing ``cert.pem`` or ``key.pem`` means no client certificate;
+    - only a ``tcp://`` daemon is spoken to over TLS (docker 28 ignores TLS on unix and ssh).
+
+    docker-py's ``kwargs_from_env`` differs (a cert path alone gives unverified TLS, and
+    ``DOCKER_TLS`` is ignored), which is why it is not used.
+    """
+    verify = bool(env.get("DOCKER_TLS_VERIFY"))
+    if not (verify or env.get("DOCKER_TLS")):
+        return None
+    cert_path = env.get("DOCKER_CERT_PATH")
+    directory = Path(cert_path) if cert_path else docker_config_dir(env)
+    ca, cert, key = (directory / name for name in ("ca.pem", "cert.pem", "key.pem"))
+    try:
+        with ca.open("rb"):
+            pass
+    except OSError as exc:
+        variable = "DOCKER_TLS_VERIFY" if verify else "DOCKER_TLS"
+        raise DaemonUnreachable(
+            scrub_url(host),
+            f"{variable} turns TLS on, but the CA certificate {ca} cannot be read "
+            f"({exc.strerror or exc}); set DOCKER_CERT_PATH to the directory holding ca.pem, "
+            "cert.pem and key.pem (the docker CLI refuses this too)",
+        ) from exc
+    if not host.startswith("tcp://"):
+        return None
+    client_cert = (str(cert), str(key)) if cert.exists() and key.exists() else None
+    try:
+        return TLSConfig(client_cert=client_cert, ca_cert=str(ca), verify=verify)
+    except DockerException as exc:
+        raise DaemonUnreachable(scrub_url(host), f"TLS settings: {exc}") from exc
+
+
 def _from_host(host: str, source: str, env: Mapping[str, str]) -> Endpoint:
-    """``host`` with TLS from the environment when DOCKER_TLS_VERIFY / DOCKER_CERT_PATH ask."""
-    tls = None
-    if host.startswith("tcp://") and (env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_CERT_PATH")):
-        try:
-            tls = kwargs_from_env(environment={**env, "DOCKER_HOST": host}).get("tls")
-        except DockerException as exc:
-            raise DaemonUnreachable(scrub_url(host), f"TLS settings: {exc}") from exc
-    return Endpoint(host=host, source=source, tls=tls)
+    """``host`` with TLS from the environment (DOCKER_TLS_VERIFY, DOCKER_TLS, DOCKER_CERT_PATH)."""
+    return Endpoint(host=host, source=source, tls=env_tls(host, env))
 
 
 def _from_context(name: str, source: str, env: Mapping[str, str]) -> Endpoint:
@@ -278,6 +325,12 @@ def open_api(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
     kwargs: dict[str, Any] = {"base_url": endpoint.host, "version": "auto", "timeout": timeout}
     if endpoint.tls is not None:
         kwargs["tls"] = endpoint.tls
+    if not endpoint.verified:
+        # The user chose unchecked TLS (the header says so); urllib3 would otherwise print a
+        # warning on stderr, under the UI, for every request.
+        import urllib3
+
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     if endpoint.host.startswith("ssh://"):
         # Paramiko, not the ssh binary: no shell or ssh_config surprises, and host keys are
         # checked here against known_hosts (see _harden_ssh).
