@@ -510,3 +510,17 @@ def _fake_commit(
 FakeService.build_request = _fake_build_request  # type: ignore[attr-defined]
 FakeService.build = _fake_build  # type: ignore[attr-defined]
 FakeService.commit = _fake_commit  # type: ignore[attr-defined]
+
+
+# -- worker failures (issue 11, point 10) ---------------------------------------------------
+# The freed-space sum of marked rows asks the service for layer data in a worker; the plain
+# fake has none (the list then keeps the df estimate, as with a daemon that cannot answer).
+
+
+def _fake_layers_for(self: FakeService, images: Any, sized: Any) -> dict[str, Any]:
+    """As ImageService.layers_for, with no layer data: callers keep the df estimate."""
+    self._check()
+    return {}
+
+
+FakeService.layers_for = _fake_layers_for  # type: ignore[attr-defined]

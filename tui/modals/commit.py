@@ -13,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
+from tui.screens.base import BaseDialog
 from tui.service.build import check_changes
 from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.reference import parse
@@ -41,7 +42,7 @@ class CommitFailed(Message):
         self.error = error
 
 
-class CommitDialog(ModalScreen["tuple[str, str] | None"]):
+class CommitDialog(BaseDialog["tuple[str, str] | None"]):
     """Target reference (checked as you type), message, author, changes, pause.
 
     Dismisses with (reference, image ID) after a successful commit, None when cancelled.
@@ -165,12 +166,8 @@ class CommitDialog(ModalScreen["tuple[str, str] | None"]):
         self, reference: str, message: str, author: str, changes: list[str], pause: bool
     ) -> None:
         """Ask the daemon (no widgets here)."""
-        service = self.deck.service
-        if service is None:
-            self.post_message(CommitFailed(ImagedeckError("Not connected to a Docker daemon.")))
-            return
         try:
-            image_id = service.commit(
+            image_id = self.service.commit(
                 self.container_id, reference, message, author, changes, pause=pause
             )
         except ImagedeckError as exc:

@@ -8,11 +8,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.screens.base import BaseDialog
 
-class ConfirmDialog(ModalScreen[bool]):
+
+class ConfirmDialog(BaseDialog[bool]):
     """Asks before something that cannot be undone; dismisses with True only on `y` or OK.
 
     ``body`` is shown in a scrolling area so a long list never pushes the buttons off an 80x24

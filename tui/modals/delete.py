@@ -16,13 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widget import Widget
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from tui import format as fmt
 from tui.modals.confirm import ConfirmDialog
+from tui.screens.base import BaseDialog, ServiceWidget, failure_text
 from tui.service.cleanup import (
     DeleteItem,
     DeletePlan,
@@ -32,7 +32,9 @@ from tui.service.cleanup import (
     ResultLog,
     approximate_freed,
     freed_space,
+    mark_not_attempted,
     plan_delete,
+    remove_each,
 )
 from tui.service.errors import ImagedeckError
 from tui.service.models import Image, ImageRow
@@ -42,13 +44,6 @@ if TYPE_CHECKING:
 
 Choice = Literal["cancel", "containers", "force"]
 MAX_LOGS = 20
-
-
-def _service(node: Widget | ModalScreen[Any]) -> Any:
-    service = getattr(node.app, "service", None)
-    if service is None:
-        raise ImagedeckError("Not connected to a Docker daemon yet.")
-    return service
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -140,7 +135,7 @@ def freed_text(freed: Freed, computing: bool) -> str:
     return f"Space that comes back: about {fmt.size(freed.bytes)} (some layer sizes estimated)"
 
 
-class DeleteDialog(ModalScreen["ResultLog | None"]):
+class DeleteDialog(BaseDialog["ResultLog | None"]):
     """Lists every reference that goes (untag or delete) and the space that comes back.
 
     Opens with focus on Cancel; Esc cancels; `y` confirms. While the removal runs the dialog
@@ -166,6 +161,9 @@ class DeleteDialog(ModalScreen["ResultLog | None"]):
         self.freed = approximate_freed(plan.removed_ids, images)
         self.running = False
         self._stop = threading.Event()
+        # Filled by the removal worker item by item, so a failure mid-way still has the
+        # outcomes so far to report (see worker_failed).
+        self.results = ResultLog("Delete")
 
     def compose(self) -> ComposeResult:
         """Title, the plan, space, status line, Cancel (focused) and Delete."""
@@ -195,7 +193,7 @@ class DeleteDialog(ModalScreen["ResultLog | None"]):
     @work(thread=True, exclusive=True, group="delete-freed", exit_on_error=False)
     def compute_freed(self) -> None:
         """Layer-exact space (inspect and history of the images involved)."""
-        service = _service(self)
+        service = self.service
         layers = service.layers_for(self.images, self.plan.removed_ids)
         self.post_message(FreedComputed(freed_space(self.plan.removed_ids, self.images, layers)))
 
@@ -232,23 +230,41 @@ class DeleteDialog(ModalScreen["ResultLog | None"]):
 
     @work(thread=True, exclusive=True, group="delete-run", exit_on_error=False)
     def run_removal(self) -> None:
-        """Each item in turn; a failure is recorded and the next item goes on."""
-        service = _service(self)
-        log = ResultLog("Delete")
-        total = len(self.plan.items)
-        for index, item in enumerate(self.plan.items):
-            if self._stop.is_set():
-                log.stopped_early = True
-                log.outcomes.extend(
-                    Outcome(i.reference, "skipped", "stopped before this item", i.image.id)
-                    for i in self.plan.items[index:]
-                )
-                break
-            self.post_message(RemovalProgress(index, total, item.reference))
-            log.outcomes.append(service.remove_reference(item))
+        """Each item in turn; a failure is recorded and the next item goes on.
+
+        A daemon that stops answering ends the loop: the rest is marked "not attempted".
+        """
+        service = self.service
+        log = self.results
+        remove_each(
+            log,
+            self.plan.items,
+            service.remove_reference,
+            lambda item: (item.reference, item.image.id),
+            self._stop,
+            lambda done, total, current: self.post_message(RemovalProgress(done, total, current)),
+        )
         if log.outcomes and all(o.ok for o in log.outcomes) and self.freed.exact:
             log.freed = self.freed.bytes
         self.post_message(RemovalFinished(log))
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """Hand control back: the space line says why; a broken removal ends with what it did."""
+        if worker.group == "delete-freed":
+            self.query_one("#delete-freed", Static).update(
+                f"Space that comes back: about {fmt.size(self.freed.bytes)} "
+                f"(could not check shared layers: {failure_text(error)})"
+            )
+            return
+        if worker.group != "delete-run":
+            return
+        self.running = False
+        for button in self.query(Button):
+            button.disabled = False
+        done = {o.subject for o in self.results.outcomes}
+        rest = [(i.reference, i.image.id) for i in self.plan.items if i.reference not in done]
+        mark_not_attempted(self.results, rest, f"not attempted: {failure_text(error)}")
+        self.dismiss(self.results)
 
     def on_removal_progress(self, message: RemovalProgress) -> None:
         """Which item runs now."""
@@ -310,7 +326,7 @@ def conflict_text(outcome: Outcome) -> Text:
     return text
 
 
-class ConflictDialog(ModalScreen[Choice]):
+class ConflictDialog(BaseDialog[Choice]):
     """The tutorial's `docker rmi` conflict, with the ways out: containers then image, force.
 
     Cancel is focused and is what Esc answers. Force is a separate choice that asks again,
@@ -366,10 +382,15 @@ class ConflictDialog(ModalScreen[Choice]):
     def load_children(self) -> None:
         """Which images are built on this one."""
         try:
-            children = _service(self).child_images(self.outcome.image_id)
+            children = self.service.child_images(self.outcome.image_id)
         except ImagedeckError as exc:
             children = [f"(could not list them: {exc})"]
         self.post_message(ChildrenLoaded(children))
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """The children lookup broke: say so instead of "Looking for child images…"."""
+        if worker.group == "conflict-children":
+            self.post_message(ChildrenLoaded([f"(could not list them: {failure_text(error)})"]))
 
     def on_children_loaded(self, message: ChildrenLoaded) -> None:
         """List the children."""
@@ -402,7 +423,7 @@ def force_warning(outcome: Outcome) -> str:
 # -- the results log --------------------------------------------------------------------------
 
 
-class ResultsLogScreen(ModalScreen["Outcome | None"]):
+class ResultsLogScreen(BaseDialog["Outcome | None"]):
     """The outcomes of recent deletes and cleanups, newest first; Enter on a conflict resolves."""
 
     CSS_PATH = "confirm.tcss"
@@ -464,7 +485,7 @@ class ResolveFinished(Message):
         self.log = log
 
 
-class CleanupController(Widget):
+class CleanupController(ServiceWidget):
     """Hidden helper on the images screen: runs the cleanup flows and keeps the results log."""
 
     def __init__(self) -> None:
@@ -493,7 +514,7 @@ class CleanupController(Widget):
         images = self._images()
         needed = set(plan.removed_ids) | {i.id for i in images if i.shared_size != 0}
         missing = needed - set(self.layer_data) - self._asked
-        if missing and self.app.service is not None:  # type: ignore[attr-defined]
+        if missing and self.has_service:
             self._asked |= missing
             self.load_layers(images, set(plan.removed_ids), frozenset(missing))
         if needed - set(self.layer_data):
@@ -504,14 +525,11 @@ class CleanupController(Widget):
     def load_layers(self, images: list[Image], sized: set[str], asked: frozenset[str]) -> None:
         """Inspect (and read the history of) the images a freed-space sum needs."""
         wanted = [i for i in images if i.id in asked]
-        service = getattr(self.app, "service", None)
-        layers_for = getattr(service, "layers_for", None)
         layers: dict[str, ImageLayers] = {}
-        if layers_for is not None:
-            try:
-                layers = layers_for(wanted, sized & asked)
-            except ImagedeckError:
-                pass  # the summary keeps the df estimate; a delete recomputes it anyway
+        try:
+            layers = self.service.layers_for(wanted, sized & asked)
+        except ImagedeckError:
+            pass  # the summary keeps the df estimate; a delete recomputes it anyway
         self.post_message(LayersLoaded(layers, asked))
 
     def on_layers_loaded(self, message: LayersLoaded) -> None:
@@ -592,7 +610,7 @@ class CleanupController(Widget):
     @work(thread=True, exclusive=True, group="cleanup-resolve", exit_on_error=False)
     def run_resolution(self, outcome: Outcome, choice: Choice) -> None:
         """Containers then image, or force: the outcome goes to the log."""
-        service = _service(self)
+        service = self.service
         if choice == "containers":
             log = ResultLog("Remove containers, then image")
             log.outcomes.extend(service.remove_with_containers(outcome.subject, outcome.holders))
@@ -632,7 +650,7 @@ class CleanupController(Widget):
     def run_untag(self, item: DeleteItem) -> None:
         """One untag, reported like a delete."""
         log = ResultLog("Untag")
-        log.outcomes.append(_service(self).remove_reference(item))
+        log.outcomes.append(self.service.remove_reference(item))
         self.post_message(ResolveFinished(log))
 
     # -- results log ---------------------------------------------------------------------------

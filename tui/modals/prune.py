@@ -15,12 +15,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
+from textual.worker import Worker
 
 from tui import format as fmt
 from tui.modals.delete import RemovalFinished, RemovalProgress
-from tui.service.cleanup import Outcome, PruneOptions, PrunePlan, ResultLog, parse_age
+from tui.screens.base import BaseDialog, failure_text
+from tui.service.cleanup import (
+    PruneOptions,
+    PrunePlan,
+    ResultLog,
+    mark_not_attempted,
+    parse_age,
+    remove_each,
+)
 from tui.service.errors import ImagedeckError
 
 
@@ -78,7 +86,7 @@ def preview_summary(plan: PrunePlan) -> str:
     return "\n".join(lines)
 
 
-class PruneWizard(ModalScreen["ResultLog | None"]):
+class PruneWizard(BaseDialog["ResultLog | None"]):
     """Options → preview (exact list and space) → removal of that list → outcome report.
 
     Esc cancels at the options and the preview (nothing removed); during the removal it stops
@@ -100,6 +108,8 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
         self.stage = "options"  # options → previewing → preview → running → done
         self.plan: PrunePlan | None = None
         self.result: ResultLog | None = None
+        # The running cleanup's outcomes so far (kept for a worker that fails mid-way).
+        self.results: ResultLog | None = None
         self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -215,10 +225,8 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
     @work(thread=True, exclusive=True, group="prune-plan", exit_on_error=False)
     def compute_plan(self, options: PruneOptions) -> None:
         """The service lists, filters and sizes the candidates."""
-        service: Any = getattr(self.app, "service", None)
         try:
-            if service is None:
-                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            service = self.service
             self.post_message(PlanReady(service.plan_prune(options)))
         except ImagedeckError as exc:
             self.post_message(PlanFailed(exc))
@@ -261,22 +269,33 @@ class PruneWizard(ModalScreen["ResultLog | None"]):
     @work(thread=True, exclusive=True, group="prune-run", exit_on_error=False)
     def run_plan(self, plan: PrunePlan) -> None:
         """Each previewed image in turn (children first), never forced."""
-        service: Any = getattr(self.app, "service", None)
-        log = ResultLog(f"Cleanup ({plan.options.describe()})")
-        total = len(plan.candidates)
-        for index, candidate in enumerate(plan.candidates):
-            if self._stop.is_set() or service is None:
-                log.stopped_early = True
-                log.outcomes.extend(
-                    Outcome(c.label, "skipped", "stopped before this image", c.image.id)
-                    for c in plan.candidates[index:]
-                )
-                break
-            self.post_message(RemovalProgress(index, total, candidate.label))
-            log.outcomes.append(service.remove_image_fully(candidate.image))
+        service = self.service
+        log = self.results = ResultLog(f"Cleanup ({plan.options.describe()})")
+        remove_each(
+            log,
+            plan.candidates,
+            lambda candidate: service.remove_image_fully(candidate.image),
+            lambda candidate: (candidate.label, candidate.image.id),
+            self._stop,
+            lambda done, total, current: self.post_message(RemovalProgress(done, total, current)),
+            stopped="stopped before this image",
+        )
         removed = [o.image_id for o in log.outcomes if o.status == "deleted"]
         log.freed = plan.freed_by(removed).bytes
         self.post_message(RemovalFinished(log))
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """Hand control back: a failed preview returns to the options with the reason, a
+        failed run ends with what it did and the rest marked "not attempted"."""
+        reason = failure_text(error)
+        if worker.group == "prune-plan":
+            self.post_message(PlanFailed(ImagedeckError(reason)))
+        elif worker.group == "prune-run" and self.plan is not None:
+            log = self.results or ResultLog(f"Cleanup ({self.plan.options.describe()})")
+            done = {o.image_id for o in log.outcomes}
+            rest = [(c.label, c.image.id) for c in self.plan.candidates if c.image.id not in done]
+            mark_not_attempted(log, rest, f"not attempted: {reason}")
+            self.post_message(RemovalFinished(log))
 
     def on_removal_progress(self, message: RemovalProgress) -> None:
         """Which image is being removed."""

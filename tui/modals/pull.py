@@ -9,9 +9,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from tui.screens.base import BaseDialog
 from tui.service.reference import InvalidReference, parse
 
 #: Platforms offered as a hint (any os/arch[/variant] is accepted).
@@ -48,7 +48,7 @@ def check_platform(text: str) -> str | None:
     return None
 
 
-class PullDialog(ModalScreen[PullRequest | None]):
+class PullDialog(BaseDialog[PullRequest | None]):
     """Reference, all tags, platform; Enter pulls, Esc cancels."""
 
     CSS_PATH = "pull.tcss"

@@ -22,9 +22,9 @@ from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from tui.screens.base import BaseDialog
 from tui.service.errors import ImagedeckError, NotFound
 from tui.service.reference import InvalidReference, parse
 from tui.service.transfers import command_text, default_command, docker_run_argv
@@ -51,7 +51,7 @@ class _Defaults(Message):
     present: bool
 
 
-class RunDialog(ModalScreen[RunRequest | None]):
+class RunDialog(BaseDialog[RunRequest | None]):
     """Image, command, remove on exit; Enter runs, Esc cancels."""
 
     CSS_PATH = "run.tcss"
@@ -89,11 +89,8 @@ class RunDialog(ModalScreen[RunRequest | None]):
     @work(thread=True, exclusive=True, group="run-defaults", exit_on_error=False)
     def load_defaults(self, image: str) -> None:
         """Inspect the image for its entrypoint and command."""
-        service: Any = getattr(self.app, "service", None)
-        if service is None:
-            return
         try:
-            entrypoint, cmd = default_command(service.inspect_image(image))
+            entrypoint, cmd = default_command(self.service.inspect_image(image))
         except NotFound:
             self.post_message(_Defaults(image, [], [], present=False))
             return

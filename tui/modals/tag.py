@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from tui.screens.base import BaseDialog
 from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.reference import parse
 
@@ -49,7 +49,7 @@ class TagFailed(Message):
         self.error = error
 
 
-class TagDialog(ModalScreen["str | None"]):
+class TagDialog(BaseDialog["str | None"]):
     """Prefilled with the current reference; Enter tags when valid; Esc cancels.
 
     Dismisses with the full new reference (``name:tag``) once the daemon has applied it.
@@ -125,10 +125,8 @@ class TagDialog(ModalScreen["str | None"]):
     @work(thread=True, exclusive=True, group="tag", exit_on_error=False)
     def apply_tag(self, target: str) -> None:
         """Ask the daemon (the service checks the grammar again)."""
-        service: Any = getattr(self.app, "service", None)
         try:
-            if service is None:
-                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            service = self.service
             service.tag(self.source, target)
         except ImagedeckError as exc:
             self.post_message(TagFailed(exc))

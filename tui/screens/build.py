@@ -27,7 +27,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import (
     Button,
@@ -41,6 +41,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from tui.screens.base import BaseDialog, BaseScreen
 from tui.service.build import (
     TERMINAL_EVENTS,
     BuildError,
@@ -194,7 +195,7 @@ FIELDS = (
 )
 
 
-class BuildScreen(Screen[None]):
+class BuildScreen(BaseScreen[None]):
     """The build form with the Dockerfile beside it (below it on narrow terminals)."""
 
     CSS_PATH = "build.tcss"
@@ -446,7 +447,7 @@ class BuildScreen(Screen[None]):
         self.dismiss()
 
 
-class PathPicker(ModalScreen[Path | None]):
+class PathPicker(BaseDialog[Path | None]):
     """A directory tree to choose the build context."""
 
     CSS_PATH = "build.tcss"
@@ -507,7 +508,7 @@ class _DirsOnly(DirectoryTree):
         return sorted((p for p in paths if p.is_dir()), key=lambda p: (p.name.startswith("."), p))
 
 
-class RecentBuilds(ModalScreen["BuildRun | None"]):
+class RecentBuilds(BaseDialog["BuildRun | None"]):
     """This session's builds, newest first; Enter reopens a log."""
 
     CSS_PATH = "build.tcss"
@@ -551,7 +552,7 @@ class RecentBuilds(ModalScreen["BuildRun | None"]):
 # -- the log ---------------------------------------------------------------------------------
 
 
-class BuildLogScreen(Screen[None]):
+class BuildLogScreen(BaseScreen[None]):
     """A build's live log: header with step counter and times, the log, a search line."""
 
     CSS_PATH = "build.tcss"
@@ -811,7 +812,7 @@ class BuildLogScreen(Screen[None]):
         show_recent(self)
 
 
-class CancelBuildDialog(ModalScreen[bool]):
+class CancelBuildDialog(BaseDialog[bool]):
     """Cancel the running build? Focus starts on "Keep building"; Esc keeps it running."""
 
     CSS_PATH = "build.tcss"
@@ -856,7 +857,7 @@ class CancelBuildDialog(ModalScreen[bool]):
         self.dismiss(True)
 
 
-class SaveLogDialog(ModalScreen["str | None"]):
+class SaveLogDialog(BaseDialog["str | None"]):
     """Where to save the log (the default is under the XDG state directory)."""
 
     CSS_PATH = "build.tcss"

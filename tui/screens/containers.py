@@ -8,19 +8,19 @@ with the reason. `c` (binding id ``containers.commit``) is commit, which lives i
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from tui import format as fmt
 from tui.messages import ImagesChanged
 from tui.modals.confirm import ConfirmDialog
+from tui.screens.base import BaseScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.service.errors import ImagedeckError
 from tui.service.models import Container
@@ -66,7 +66,7 @@ def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True
     return Binding(key, action, short, show=show, id=bid, tooltip=long)
 
 
-class ContainersScreen(Screen[None]):
+class ContainersScreen(BaseScreen[None]):
     """Containers (optionally only those of one image), with remove and commit."""
 
     CSS_PATH = "containers.tcss"
@@ -118,17 +118,11 @@ class ContainersScreen(Screen[None]):
 
     # -- data ----------------------------------------------------------------------------------
 
-    def _service(self) -> Any:
-        service = getattr(self.app, "service", None)
-        if service is None:
-            raise ImagedeckError("Not connected to a Docker daemon yet.")
-        return service
-
     @work(thread=True, exclusive=True, group="containers", exit_on_error=False)
     def load(self) -> None:
         """List containers with their sizes (the daemon walks their files: a thread)."""
         try:
-            self.post_message(ContainersLoaded(self._service().list_containers(sizes=True)))
+            self.post_message(ContainersLoaded(self.service.list_containers(sizes=True)))
         except ImagedeckError as exc:
             self.post_message(ContainersFailed(exc))
 
@@ -237,7 +231,7 @@ class ContainersScreen(Screen[None]):
     def remove_worker(self, container: Container) -> None:
         """Never forced: a container that started meanwhile is refused by the service."""
         try:
-            self._service().remove_container(container.id, name=container.name)
+            self.service.remove_container(container.id, name=container.name)
         except ImagedeckError as exc:
             self.post_message(ContainersFailed(exc))
             return

@@ -12,10 +12,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.screens.base import BaseDialog
 from tui.service.connection import DEFAULT_CONTEXT, ContextInfo
 
 IN_USE = "▸"
@@ -37,7 +37,7 @@ def context_label(info: ContextInfo, in_use: bool) -> str:
     return f"{marker} {info.name}  {info.host}{note}"
 
 
-class ContextsScreen(ModalScreen[str | None]):
+class ContextsScreen(BaseDialog[str | None]):
     """Lists the Docker contexts; Enter picks one, Esc keeps the current daemon."""
 
     CSS_PATH = "contexts.tcss"

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui.screens.base import BaseScreen
 from tui.service.errors import DaemonUnreachable, ImagedeckError
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ HINTS = (
 )
 
 
-class DaemonDownScreen(Screen[None]):
+class DaemonDownScreen(BaseScreen[None]):
     """Says which host could not be reached and why; `r` retries, `q` quits."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -7,9 +7,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.screens.base import BaseDialog
 from tui.widgets.image_table import DANGLING_SYMBOL, IN_USE_SYMBOL, MARK_SYMBOL
 
 _KEY_NAMES = {
@@ -43,7 +43,7 @@ def key_label(keys: str) -> str:
     return " ".join(labels)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(BaseDialog[None]):
     """Lists every binding of the screen it was opened from; Esc, q or ? closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -11,11 +11,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tui import format as fmt
+from tui.screens.base import BaseScreen
 from tui.service.errors import ImagedeckError
 from tui.service.history import HistoryEntry, ImageHistory
 
@@ -49,7 +49,7 @@ class _Row:
     entry: HistoryEntry | None
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(BaseScreen[None]):
     """The history tree of one image; `f` toggles full (--no-trunc) text, Esc goes back."""
 
     CSS_PATH = "history.tcss"
@@ -104,10 +104,8 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def load(self) -> None:
         """Read the history in a thread; the result comes back as a message."""
-        service = self.deck.service
         try:
-            if service is None:
-                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            service = self.service
             self.post_message(HistoryLoaded(service.history(self.reference)))
         except ImagedeckError as exc:
             self.post_message(HistoryFailed(exc))

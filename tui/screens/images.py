@@ -9,7 +9,6 @@ from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
@@ -24,6 +23,7 @@ from tui.messages import (
     LoadFailed,
     UsageLoaded,
 )
+from tui.screens.base import BaseScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.service.errors import ImagedeckError
 from tui.service.models import (
@@ -68,7 +68,7 @@ def _b(
     return Binding(key, action, short, show=show, id=bid, tooltip=long, key_display=display or None)
 
 
-class ImagesScreen(Screen[None]):
+class ImagesScreen(BaseScreen[None]):
     """The main screen: the image list with its summary line."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

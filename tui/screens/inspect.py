@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from tui.screens.base import BaseScreen
 from tui.service.errors import ImagedeckError
 from tui.widgets.json_tree import (
     JsonNode,
@@ -54,7 +54,7 @@ def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True
     return Binding(key, action, short, show=show, id=bid, tooltip=long)
 
 
-class InspectScreen(Screen[None]):
+class InspectScreen(BaseScreen[None]):
     """The inspect JSON of one image as a lazy tree, a raw view, a path query and a search."""
 
     CSS_PATH = "inspect.tcss"
@@ -117,10 +117,8 @@ class InspectScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
     def load(self) -> None:
         """Inspect in a thread; the result comes back as a message."""
-        service = self.deck.service
         try:
-            if service is None:
-                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            service = self.service
             self.post_message(InspectLoaded(service.inspect_image(self.reference)))
         except ImagedeckError as exc:
             self.post_message(InspectFailed(exc))

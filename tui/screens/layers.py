@@ -13,11 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tui import format as fmt
+from tui.screens.base import BaseScreen
 from tui.service.errors import ImagedeckError
 from tui.service.layers import AnalysisCancelled, ChangeKind, FileNode, ImageAnalysis
 
@@ -76,7 +76,7 @@ def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True
     return Binding(key, action, short, show=show, id=bid, tooltip=long)
 
 
-class LayersScreen(Screen[None]):
+class LayersScreen(BaseScreen[None]):
     """Per-layer changes, the aggregated file tree, efficiency and the worst offenders."""
 
     CSS_PATH = "layers.tcss"
@@ -149,10 +149,8 @@ class LayersScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="layers", exit_on_error=False)
     def analyze(self) -> None:
         """Stream the image through the engine in a thread; progress and result as messages."""
-        service = self.deck.service
         try:
-            if service is None:
-                raise ImagedeckError("Not connected to a Docker daemon yet.")
+            service = self.service
 
             def progress(done: int, total: int | None) -> None:
                 self.post_message(LayersProgress(done, total))

@@ -17,10 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
 
 from tui import format as fmt
+from tui.safe_text import scrub, visible
+from tui.screens.base import BaseScreen
 from tui.service.errors import ImagedeckError
 from tui.service.transfers import SearchResult, split_registry_term
 
@@ -41,7 +42,7 @@ def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True
     return Binding(key, action, short, show=show, id=bid, tooltip=long)
 
 
-class SearchScreen(Screen[None]):
+class SearchScreen(BaseScreen[None]):
     """Query, filters, results; Enter or p pulls the highlighted result."""
 
     CSS_PATH = "search.tcss"
@@ -153,7 +154,10 @@ class SearchScreen(Screen[None]):
                     notes.append(f"{len(listed)} from the catalog of {registry[0]}")
                     errors.clear()  # the catalog answered: the missing search is no news
                 results += listed[: max(limit - len(results), 0)]
-        self.post_message(SearchDone(query, results, "; ".join(notes), " ".join(errors)))
+        # Registry answers are anyone's text: made safe here, in the thread.
+        self.post_message(
+            SearchDone(query, scrub(results), "; ".join(notes), visible(" ".join(errors)))
+        )
 
     def on_search_done(self, message: SearchDone) -> None:
         """Fill the table, or say what went wrong."""
@@ -167,10 +171,11 @@ class SearchScreen(Screen[None]):
         width = max(self.size.width - name_width - 26, 12)
         for index, result in enumerate(self.results):
             table.add_row(
-                result.name,
-                fmt.ellipsize(result.description, width),
+                # Text, never str: DataTable parses str cells as markup.
+                Text(result.name),
+                Text(fmt.ellipsize(" ".join(result.description.split()), width)),
                 Text(str(result.stars), justify="right"),
-                "[OK]" if result.official else "",
+                Text("[OK]" if result.official else ""),
                 key=str(index),
             )
         status = self.query_one("#search-status", Static)

@@ -19,9 +19,9 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui.screens.base import BaseScreen
 from tui.service.errors import Cancelled, ImagedeckError
 from tui.service.transfers import TransferEvent, familiar, now
 from tui.widgets.progress import (
@@ -72,7 +72,7 @@ def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True
     return Binding(key, action, short, show=show, id=bid, tooltip=long)
 
 
-class TransfersScreen(Screen[None]):
+class TransfersScreen(BaseScreen[None]):
     """Pulls and pushes with per-layer bars; Esc cancels the focused one."""
 
     CSS_PATH = "transfers.tcss"

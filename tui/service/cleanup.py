@@ -18,17 +18,17 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from tui.service.core import ServiceBase
-from tui.service.errors import Conflict, Holder, ImagedeckError, NotFound
+from tui.service.errors import Conflict, DaemonUnreachable, Holder, ImagedeckError, NotFound
 from tui.service.models import Image, ImageRow, image_rows
 
 Action = Literal["delete", "untag"]
-Status = Literal["deleted", "untagged", "removed", "failed", "skipped"]
+Status = Literal["deleted", "untagged", "removed", "failed", "skipped", "not attempted"]
 PruneMode = Literal["dangling", "unused"]
 
 
@@ -254,18 +254,20 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """True unless the item failed."""
-        return self.status not in ("failed",)
+        """True unless the item failed (or was never tried after the daemon went away)."""
+        return self.status not in ("failed", "not attempted")
 
     @property
     def conflict(self) -> bool:
         """True when the failure is a conflict the conflict dialog can explain."""
         return self.status == "failed" and (bool(self.holders) or self.children)
+    #: The daemon could not be reached: a bulk removal stops here (the rest is not attempted).
+    unreachable: bool = False
 
     def line(self) -> str:
         """One line for the results log."""
         mark = {"deleted": "✓", "untagged": "✓", "removed": "✓", "failed": "✗", "skipped": "·"}
-        text = f"{mark[self.status]} {self.status:<8} {self.subject}"
+        text = f"{mark.get(self.status, '·')} {self.status:<8} {self.subject}"
         return f"{text} — {self.detail}" if self.detail else text
 
 
@@ -289,7 +291,7 @@ class ResultLog:
     def summary(self) -> str:
         """One sentence: '2 deleted, 1 untagged, 1 failed'."""
         counts = self.counts()
-        order = ("deleted", "removed", "untagged", "failed", "skipped")
+        order = ("deleted", "removed", "untagged", "failed", "skipped", "not attempted")
         parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
         text = ", ".join(parts) or "nothing done"
         if self.stopped_early:
@@ -307,6 +309,53 @@ def parse_age(text: str) -> timedelta | None:
     """``"24h"``, ``"7d"``, ``"2w"``, ``"90m"`` as a timedelta; empty means no limit.
 
     Raises ValueError with a sentence a person can act on.
+NOT_ATTEMPTED = "not attempted: the daemon stopped answering"
+
+ItemT = TypeVar("ItemT")
+
+
+def remove_each(
+    log: ResultLog,
+    items: Sequence[ItemT],
+    remove: Callable[[ItemT], Outcome],
+    subject: Callable[[ItemT], tuple[str, str]],
+    stop: threading.Event,
+    progress: Callable[[int, int, str], object] | None = None,
+    stopped: str = "stopped before this item",
+) -> None:
+    """Remove ``items`` one after the other into ``log`` (the delete and cleanup loops).
+
+    ``subject`` gives an item's (name, image ID) for the outcomes of items never tried. The
+    loop stops before the next item when ``stop`` is set (those are "skipped"), and after an
+    item the daemon could not be reached for: trying the rest against a dead daemon only
+    piles up identical failures, so they are marked "not attempted".
+    """
+    total = len(items)
+    for index, item in enumerate(items):
+        if stop.is_set():
+            log.stopped_early = True
+            log.outcomes.extend(
+                Outcome(name, "skipped", stopped, image_id)
+                for name, image_id in map(subject, items[index:])
+            )
+            return
+        if progress is not None:
+            progress(index, total, subject(item)[0])
+        outcome = remove(item)
+        log.outcomes.append(outcome)
+        if outcome.unreachable:
+            mark_not_attempted(log, [subject(i) for i in items[index + 1 :]])
+            return
+
+
+def mark_not_attempted(
+    log: ResultLog, rest: Iterable[tuple[str, str]], reason: str = NOT_ATTEMPTED
+) -> None:
+    """Record the (name, image ID) items a stopped removal never tried."""
+    log.stopped_early = True
+    log.outcomes.extend(Outcome(name, "not attempted", reason, image_id) for name, image_id in rest)
+
+
     """
     if not text.strip():
         return None
@@ -498,7 +547,13 @@ class CleanupMixin(ServiceBase):
                 children=exc.children,
             )
         except ImagedeckError as exc:
-            return Outcome(item.reference, "failed", str(exc), item.image.id)
+            return Outcome(
+                item.reference,
+                "failed",
+                str(exc),
+                item.image.id,
+                unreachable=isinstance(exc, DaemonUnreachable),
+            )
         deleted = any(kind == "Deleted" for kind, _ in report)
         if deleted:
             return Outcome(item.reference, "deleted", "", item.image.id)
@@ -549,7 +604,13 @@ class CleanupMixin(ServiceBase):
                 subject, "failed", str(exc), image.id, holders=exc.holders, children=exc.children
             )
         except ImagedeckError as exc:
-            return Outcome(subject, "failed", str(exc), image.id)
+            return Outcome(
+                subject,
+                "failed",
+                str(exc),
+                image.id,
+                unreachable=isinstance(exc, DaemonUnreachable),
+            )
         return Outcome(subject, "deleted", "", image.id, freed=image.unique_size)
 
     def remove_with_containers(self, reference: str, holders: Sequence[Holder]) -> list[Outcome]:

@@ -90,3 +90,10 @@ class BuildFailed(ImagedeckError):
 
 class DaemonError(ImagedeckError):
     """Any other error the daemon answered with; the message is the daemon's, in full."""
+
+
+class NotConnected(ImagedeckError):
+    """A screen asked for the service before the app connected (or after it lost it)."""
+
+    def __init__(self) -> None:
+        super().__init__("Not connected to a Docker daemon yet.")

@@ -1,0 +1,135 @@
+"""Base classes for screens, dialogs and helper widgets: a typed service, one failure path.
+
+Each base gives ``self.service`` (the app's service, typed; raises ``NotConnected`` when the
+app has none yet or lost it) and routes every failed worker through ``route_worker_failure``:
+the failure is logged with its traceback (tui/logs.py), shown in a readable notification that
+is never parsed as markup, and handed to the node's ``worker_failed`` hook, where a stateful
+dialog gives control back (re-enables its buttons, ends with a partial result, replaces
+"checking…" with the reason).
+
+Textual posts ``Worker.StateChanged`` only to the node that owns the worker (the message does
+not bubble), so the App's handler never hears a screen's workers: every node that starts
+workers derives from one of these bases.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState
+
+from tui.logs import get_logger, log_path
+from tui.service.errors import ImagedeckError, NotConnected
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.dom import DOMNode
+
+    from tui.service import ImageService
+
+ResultT = TypeVar("ResultT")
+log = get_logger("workers")
+
+
+def app_service(app: App[Any]) -> ImageService:
+    """The app's connected service; raises NotConnected when there is none."""
+    service: ImageService | None = getattr(app, "service", None)
+    if service is None:
+        raise NotConnected()
+    return service
+
+
+def failure_text(error: BaseException | None) -> str:
+    """What the user reads: the service's sentence, or a short unexpected-error line."""
+    if isinstance(error, ImagedeckError):
+        return str(error)
+    name = type(error).__name__ if error is not None else "unknown error"
+    detail = f"{name}: {error}" if error is not None and str(error) else name
+    return f"Unexpected error ({detail}). The traceback is in {log_path()}."
+
+
+def route_worker_failure(node: DOMNode, event: Worker.StateChanged) -> bool:
+    """Log, show and hand back a failed worker of ``node``; False for other state changes."""
+    if event.state != WorkerState.ERROR:
+        return False
+    worker = event.worker
+    error = worker.error
+    where = f"{type(node).__name__}.{worker.name or worker.group}"
+    if isinstance(error, ImagedeckError):
+        log.warning("%s failed: %s", where, error)
+    else:
+        exc_info = (type(error), error, error.__traceback__) if error is not None else None
+        log.error("%s failed unexpectedly", where, exc_info=exc_info)
+    node.app.notify(failure_text(error), title="Error", severity="error", timeout=10, markup=False)
+    hook = getattr(node, "worker_failed", None)
+    if callable(hook):
+        try:
+            hook(worker, error)
+        except Exception:  # a broken hook must not hide the first failure
+            log.exception("%s: worker_failed hook failed", where)
+    return True
+
+
+class BaseScreen(Screen[ResultT]):
+    """A full screen with a typed service and routed worker failures."""
+
+    @property
+    def service(self) -> ImageService:
+        """The app's service (raises NotConnected)."""
+        return app_service(self.app)
+
+    @property
+    def has_service(self) -> bool:
+        """True when the app has a service."""
+        return getattr(self.app, "service", None) is not None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every failed worker of this screen: logged, shown, handed to ``worker_failed``."""
+        route_worker_failure(self, event)
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """Give control back after ``worker`` failed (override; the default does nothing)."""
+
+
+class BaseDialog(ModalScreen[ResultT]):
+    """A modal dialog with a typed service and routed worker failures."""
+
+    @property
+    def service(self) -> ImageService:
+        """The app's service (raises NotConnected)."""
+        return app_service(self.app)
+
+    @property
+    def has_service(self) -> bool:
+        """True when the app has a service."""
+        return getattr(self.app, "service", None) is not None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every failed worker of this dialog: logged, shown, handed to ``worker_failed``."""
+        route_worker_failure(self, event)
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """Give control back after ``worker`` failed (override; the default does nothing)."""
+
+
+class ServiceWidget(Widget):
+    """A widget that runs workers (a hidden controller): typed service, routed failures."""
+
+    @property
+    def service(self) -> ImageService:
+        """The app's service (raises NotConnected)."""
+        return app_service(self.app)
+
+    @property
+    def has_service(self) -> bool:
+        """True when the app has a service."""
+        return getattr(self.app, "service", None) is not None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every failed worker of this widget: logged, shown, handed to ``worker_failed``."""
+        route_worker_failure(self, event)
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """Give control back after ``worker`` failed (override; the default does nothing)."""
