@@ -251,6 +251,8 @@ class Outcome:
     holders: tuple[Holder, ...] = ()
     children: bool = False
     freed: int | None = None
+    #: The daemon could not be reached: a bulk removal stops here (the rest is not attempted).
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -261,8 +263,6 @@ class Outcome:
     def conflict(self) -> bool:
         """True when the failure is a conflict the conflict dialog can explain."""
         return self.status == "failed" and (bool(self.holders) or self.children)
-    #: The daemon could not be reached: a bulk removal stops here (the rest is not attempted).
-    unreachable: bool = False
 
     def line(self) -> str:
         """One line for the results log."""
@@ -299,16 +299,6 @@ class ResultLog:
         return text
 
 
-# -- prune plans ------------------------------------------------------------------------------
-
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_age(text: str) -> timedelta | None:
-    """``"24h"``, ``"7d"``, ``"2w"``, ``"90m"`` as a timedelta; empty means no limit.
-
-    Raises ValueError with a sentence a person can act on.
 NOT_ATTEMPTED = "not attempted: the daemon stopped answering"
 
 ItemT = TypeVar("ItemT")
@@ -356,6 +346,16 @@ def mark_not_attempted(
     log.outcomes.extend(Outcome(name, "not attempted", reason, image_id) for name, image_id in rest)
 
 
+# -- prune plans ------------------------------------------------------------------------------
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_age(text: str) -> timedelta | None:
+    """``"24h"``, ``"7d"``, ``"2w"``, ``"90m"`` as a timedelta; empty means no limit.
+
+    Raises ValueError with a sentence a person can act on.
     """
     if not text.strip():
         return None
