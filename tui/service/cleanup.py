@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 from tui.service.core import ServiceBase
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, ImagedeckError, NotFound
 from tui.service.models import Image, ImageRow, image_rows
+from tui.service.sizes import CONTAINERD_WHY, ImageStore, layer_costs, store_from_info
 
 Action = Literal["delete", "untag"]
 Status = Literal["deleted", "untagged", "removed", "failed", "skipped", "not attempted"]
@@ -42,6 +43,8 @@ class ImageLayers:
     image_id: str
     chain: tuple[str, ...]
     sizes: tuple[int, ...] | None = None
+    # The containerd store's compressed content total (`image inspect` Size); None elsewhere.
+    content: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Freed:
 
     bytes: int
     exact: bool
+    why: str = ""  # why it is an estimate, in words ("" when exact or unknown)
 
 
 def chain_ids(diff_ids: Sequence[str]) -> tuple[str, ...]:
@@ -107,6 +111,12 @@ def freed_space(
     gone = set(removed)
     by_id = {i.id: i for i in images}
     exact = True
+    why = ""
+    # Per layer: its size, or on the containerd store its snapshot plus its compressed blob
+    # (worked out from image totals, so an estimate: see sizes.layer_costs).
+    costs = layer_costs(layers.values())
+    if any(known.content is not None for known in layers.values()):
+        exact, why = False, CONTAINERD_WHY
     held: set[str] = set()
     for image in images:
         if image.id in gone:
@@ -130,8 +140,8 @@ def freed_space(
         for chain, size in zip(known.chain, known.sizes, strict=True):
             if chain not in held and chain not in counted:
                 counted.add(chain)
-                total += size
-    return Freed(total, exact)
+                total += costs.get(chain, size)
+    return Freed(total, exact, why if not exact else "")
 
 
 def approximate_freed(removed: Iterable[str], images: Sequence[Image]) -> Freed:
@@ -487,6 +497,7 @@ class CleanupMixin(ServiceBase):
 
     _layer_cache: dict[str, ImageLayers]
     _layer_lock: threading.Lock
+    _image_store: ImageStore | None
 
     def _cache(self) -> dict[str, ImageLayers]:
         # Image IDs are content hashes: an ID's layers never change, so the cache never expires.
@@ -494,6 +505,16 @@ class CleanupMixin(ServiceBase):
             self._layer_cache = {}
             self._layer_lock = threading.Lock()
         return self._layer_cache
+
+    def image_store(self) -> ImageStore:
+        """Which image store the daemon uses (asked once per connection)."""
+        store: ImageStore | None = getattr(self, "_image_store", None)
+        if store is None:
+            with self.translate("ask the daemon which image store it uses"):
+                info = self.api.info()
+            store = store_from_info(info, str(self.api.api_version))
+            self._image_store = store
+        return store
 
     def image_layers(self, image_id: str, *, sizes: bool = True) -> ImageLayers:
         """One image's chain IDs and (with ``sizes``) its layer sizes from the history."""
@@ -504,12 +525,15 @@ class CleanupMixin(ServiceBase):
         with self.translate(f"inspect {image_id[7:19]}", image_id):
             data = self.api.inspect_image(image_id)
         diff_ids = list((data.get("RootFS") or {}).get("Layers") or [])
+        # On the containerd store inspect's Size is the compressed content (blobs), history's
+        # sizes are the unpacked snapshots: a delete frees both.
+        content = int(data.get("Size") or 0) if self.image_store().containerd else None
         layer_sizes: tuple[int, ...] | None = None
         if sizes:
             with self.translate(f"read the history of {image_id[7:19]}", image_id):
                 history = self.api.history(image_id)
             layer_sizes = sizes_from_history(history, len(diff_ids))
-        result = ImageLayers(image_id, chain_ids(diff_ids), layer_sizes)
+        result = ImageLayers(image_id, chain_ids(diff_ids), layer_sizes, content)
         with self._layer_lock:
             cache[image_id] = result
         return result

@@ -23,6 +23,7 @@ from tui.service.models import (
     with_usage,
 )
 from tui.service.reference import parse
+from tui.service.sizes import usage_from_layers
 
 
 class ImagesMixin(ServiceBase):
@@ -65,7 +66,36 @@ class ImagesMixin(ServiceBase):
                 int(item.get("SharedSize", -1)),
                 int(item.get("Containers", -1)),
             )
-        return DiskUsage(layers_size=int(df.get("LayersSize") or 0), images=per_image)
+        usage = DiskUsage(layers_size=int(df.get("LayersSize") or 0), images=per_image)
+        store = self.image_store()  # type: ignore[attr-defined]
+        if store.df_shared_trusted:
+            return usage
+        return self._usage_from_layers(df, usage, store)
+
+    def _usage_from_layers(self, df: dict[str, Any], usage: DiskUsage, store: Any) -> DiskUsage:
+        """Shared sizes, disk use and reclaimable space worked out from each image's layers.
+
+        Newer engines' df counts an image's own untagged parents as sharers (overlay2, API
+        1.44+) or leaves the content store out (containerd store): see tui/service/sizes.py.
+        """
+        sizes = {str(i["Id"]): int(i.get("Size") or 0) for i in df.get("Images") or []}
+        layers = {}
+        for image_id in sizes:
+            try:
+                layers[image_id] = self.image_layers(image_id)  # type: ignore[attr-defined]
+            except NotFound:
+                continue  # removed meanwhile
+        used = [i for i, (_, containers) in usage.images.items() if containers > 0]
+        computed = usage_from_layers(list(sizes), sizes, layers, used)
+        per_image = dict(usage.images)
+        for image_id, shared in computed.shared.items():
+            per_image[image_id] = (shared, per_image.get(image_id, (-1, -1))[1])
+        return DiskUsage(
+            layers_size=computed.on_disk if store.containerd else usage.layers_size,
+            images=per_image,
+            reclaimable=computed.reclaimable,
+            estimate=store.estimates,
+        )
 
     def inspect_image(self, reference: str) -> dict[str, Any]:
         """The full `docker inspect` JSON of an image."""

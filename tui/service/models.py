@@ -98,6 +98,11 @@ class DiskUsage:
 
     layers_size: int
     images: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Set when the figures were worked out from layer chains (engines whose df answer is not
+    # what a delete frees, see tui/service/sizes.py): what removing unused images frees, and
+    # why the figures are estimates ("" when exact).
+    reclaimable: int | None = None
+    estimate: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,4 +228,6 @@ def summarize(images: list[Image], usage: DiskUsage | None) -> ImageSummary:
         if image.containers and image.unique_size is not None:
             used += image.unique_size
     disk = usage.layers_size
+    if usage.reclaimable is not None:
+        return ImageSummary(len(images), tags, logical, disk, usage.reclaimable)
     return ImageSummary(len(images), tags, logical, disk, max(disk - used, 0))
