@@ -99,6 +99,10 @@ class ImagedeckApp(App[None]):
     def on_mount(self) -> None:
         """Apply the configuration, show the image list and connect in the background."""
         self._apply_config()
+        from tui.logs import problem as log_problem
+
+        if (why := log_problem()) is not None:  # e.g. a symlinked state directory
+            self.notify(why, title="Log file", severity="warning", timeout=30, markup=False)
         self.push_screen(self.images_screen)
         if self._prefetch is not None and self._prefetch.has_early:
             # The list asked for with the standard library is shown first; docker-py (a fifth

@@ -84,7 +84,11 @@ def run_tui(
     from tui.config import load_config
     from tui.logs import setup_logging
 
-    setup_logging(log_level)
+    if setup_logging(log_level) is None:
+        from tui.logs import problem
+
+        # Also in the UI (a notification); here it stays in the terminal after the UI is gone.
+        print(f"imagedeck: {problem()}", file=sys.stderr)
     config = load_config(Path(config_file).expanduser() if config_file else None)
 
     from tui.app import ImagedeckApp

@@ -1,9 +1,12 @@
 """The log file: ``$XDG_STATE_HOME/imagedeck/imagedeck.log`` (default ``~/.local/state``).
 
 The directory is created 0700 and the file 0600: host names, image names and error texts are
-nobody else's business. Credentials never reach it: every record passes :class:`Scrubber`,
-which hides URL passwords, HTTP auth headers (``Authorization``, ``X-Registry-Auth``), JSON
-``password``/``auth``/``identitytoken`` fields and PEM private keys.
+nobody else's business. Neither is opened through a symbolic link (:mod:`tui.safefs`): a
+linked state directory or log file turns logging off, and :func:`problem` says why.
+
+Credentials never reach it: every record passes :class:`Scrubber`, which hides URL passwords,
+HTTP auth headers (``Authorization``, ``X-Registry-Auth``), JSON ``password``/``auth``/
+``identitytoken`` fields and PEM private keys.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+
+from tui.safefs import app_state_dir, open_log, state_home
 
 LOGGER_NAME = "imagedeck"
 LEVELS = ("debug", "info", "warning", "error")
@@ -64,36 +69,38 @@ class Scrubber(logging.Filter):
         return True
 
 
+_problem: str | None = None
+
+
+def problem() -> str | None:
+    """Why the last :func:`setup_logging` left logging off (None when it is on)."""
+    return _problem
+
+
 def log_path(environ: Mapping[str, str] | None = None) -> Path:
     """``$XDG_STATE_HOME/imagedeck/imagedeck.log`` (default ``~/.local/state/imagedeck/``)."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME") or ""
-    root = (
-        Path(base) if os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".local/state"
-    )
-    return root / "imagedeck" / "imagedeck.log"
+    return app_state_dir(environ) / "imagedeck.log"
 
 
 def setup_logging(level: str = "info", path: Path | None = None) -> Path | None:
     """Send imagedeck's (and docker-py's, paramiko's) records to the private log file.
 
-    Returns the file's path, or None when it cannot be created (logging is then off: a
-    read-only home must not stop the UI).
+    Returns the file's path, or None when it cannot be opened safely (logging is then off and
+    :func:`problem` holds the reason: a read-only home or a planted link must not stop the UI).
+    ``path`` (tests) is checked from its grandparent down, as the default is from the XDG
+    state home down.
     """
+    global _problem
+    base = state_home() if path is None else path.parent.parent
     path = path or log_path()
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        # Created with 0600 from the start (not chmod-ed after), so it is never readable by others.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-        if path.stat().st_size > MAX_BYTES:
-            path.replace(path.with_suffix(".log.1"))
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
+        fd = open_log(path, MAX_BYTES, base)
+    except OSError as exc:
+        _problem = f"logging is off: {exc}"
         return None
+    _problem = None
+    stream = os.fdopen(fd, "a", encoding="utf-8")
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Scrubber())
     numeric = getattr(logging, level.upper(), logging.INFO)

@@ -41,6 +41,8 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from tui.modals.confirm import ConfirmDialog
+from tui.safefs import app_state_dir, existing_mode, write_text
 from tui.screens.base import BaseDialog, BaseScreen
 from tui.service.build import (
     TERMINAL_EVENTS,
@@ -79,28 +81,7 @@ RECENT_BUILDS = 20
 
 def state_dir() -> Path:
     """``$XDG_STATE_HOME/imagedeck`` (``~/.local/state/imagedeck`` by default)."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return Path(base) / "imagedeck"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only (0600; directories 0700).
-
-    Build logs can hold build args and internal hostnames, so they are never world-readable,
-    even when the file existed with wider permissions.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            fd = -1
-            handle.write(text)
-    finally:
-        if fd != -1:
-            os.close(fd)
+    return app_state_dir()
 
 
 # -- the session's builds --------------------------------------------------------------------
@@ -796,16 +777,47 @@ class BuildLogScreen(BaseScreen[None]):
         self.app.push_screen(SaveLogDialog(str(default)), chosen)
 
     @work(thread=True, exclusive=True, group="build-save", exit_on_error=False)
-    def save_log(self, path: Path, text: str) -> None:
-        """Write the log in a thread (a slow disk must not stall the UI)."""
+    def save_log(self, path: Path, text: str, overwrite: bool = False) -> None:
+        """Write the log in a thread (a slow disk must not stall the UI).
+
+        A new file is created 0600. An existing one is replaced only after the user said yes
+        (``overwrite``), and keeps its mode; nothing is written through a symbolic link.
+        """
         try:
-            write_private(path, text)
+            write_text(path, text, overwrite=overwrite)
+        except FileExistsError:
+            self.app.call_from_thread(self._ask_overwrite, path, text, existing_mode(path))
+            return
         except OSError as exc:
             self.app.call_from_thread(
-                self.notify, f"Could not save the log: {exc}", severity="error"
+                self.notify, f"Could not save the log: {exc}", severity="error", markup=False
             )
             return
-        self.app.call_from_thread(self.notify, f"Saved the log to {path}", timeout=5)
+        self.app.call_from_thread(self.notify, f"Saved the log to {path}", timeout=5, markup=False)
+
+    def _ask_overwrite(self, path: Path, text: str, mode: int | None) -> None:
+        """The file exists: overwrite it only if the user says so (focus starts on Cancel)."""
+        shown = f" (mode {mode:04o})" if mode is not None else ""
+        warning = ""
+        if mode is not None and mode & 0o077:
+            warning = (
+                f"Others can read it (mode {mode:04o}) and overwriting keeps that mode; build "
+                "logs can hold build args and internal host names."
+            )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.save_log(path, text, overwrite=True)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Overwrite the file?",
+                f"{path} already exists{shown}. Replace its content with this build log?",
+                confirm_label="Overwrite",
+                warning=warning,
+            ),
+            answer,
+        )
 
     def action_recent(self) -> None:
         """The builds of this session."""
