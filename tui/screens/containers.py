@@ -8,7 +8,7 @@ with the reason. `c` (binding id ``containers.commit``) is commit, which lives i
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,11 +16,12 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker
 
 from tui import format as fmt
 from tui.messages import ImagesChanged
 from tui.modals.confirm import ConfirmDialog
-from tui.screens.base import BaseScreen
+from tui.screens.base import BaseScreen, failure_text
 from tui.screens.help import HelpScreen, binding_rows
 from tui.service.errors import ImagedeckError
 from tui.service.models import Container
@@ -171,6 +172,11 @@ class ContainersScreen(BaseScreen[None]):
         if not rows:
             status = "No containers" + ("" if self.show_all else " use this image") + "."
         self.query_one("#containers-status", Static).update(status)
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure is reported like a service error."""
+        if worker.group in ("containers", "containers-remove"):
+            self.post_message(ContainersFailed(ImagedeckError(failure_text(error))))
 
     def on_containers_failed(self, message: ContainersFailed) -> None:
         """Say why in the status line and as a notification."""

@@ -1,0 +1,205 @@
+"""Every worker failure reaches one place (issue 11, points 8 and 10), against the fake service.
+
+An unexpected exception in a worker of any screen or dialog is logged with its traceback, shown
+in a notification that is never parsed as markup, and hands control back: the delete dialog
+ends with a partial result, "checking shared layers…" ends with a reason, screens stop saying
+"Loading…". A bulk removal stops at an unreachable daemon and marks the rest "not attempted".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from tests.ui.fake import FakeService, make_app
+from tests.ui.pilot import ready, wait_for
+from tests.ui.test_cleanup_fake import CleanupFake, go_to, text
+from tui.modals.delete import DeleteDialog
+from tui.service.cleanup import ResultLog
+
+# Markup that would end the app with a MarkupError (or vanish) if it were parsed.
+BOOM = "boom [/x] [bold]"
+
+
+def notified(app: Any, needle: str) -> list[Any]:
+    """Notifications whose message holds ``needle``."""
+    return [n for n in app._notifications if needle in str(n.message)]
+
+
+def traceback_logged(caplog: pytest.LogCaptureFixture, needle: str) -> bool:
+    """A record of imagedeck's logger carries the traceback of an error holding ``needle``."""
+    for record in caplog.records:
+        if not record.name.startswith("imagedeck") or record.exc_info is None:
+            continue
+        formatted = logging.Formatter().formatException(record.exc_info)
+        if "Traceback" in formatted and needle in formatted:
+            return True
+    return False
+
+
+class Exploding(CleanupFake):
+    """Every lookup a screen makes raises an unexpected error (not an ImagedeckError)."""
+
+    def history(self, reference: str) -> Any:
+        """Raises."""
+        raise RuntimeError(BOOM)
+
+    def inspect_image(self, reference: str) -> dict[str, Any]:
+        """Raises (the run dialog and inspect screen use it)."""
+        raise RuntimeError(BOOM)
+
+    def list_containers(self, *, sizes: bool = True, image_id: str | None = None) -> list[Any]:
+        """Raises."""
+        raise RuntimeError(BOOM)
+
+    def analyze_layers(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises."""
+        raise RuntimeError(BOOM)
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises."""
+        raise RuntimeError(BOOM)
+
+
+@pytest.mark.parametrize(
+    ("keys", "screen_name"),
+    [
+        (["h"], "HistoryScreen"),
+        (["i"], "InspectScreen"),
+        (["l"], "LayersScreen"),
+        (["c"], "ContainersScreen"),
+        (["s", *"busybox", "enter"], "SearchScreen"),
+        (["r"], "RunDialog"),
+    ],
+)
+async def test_an_unexpected_worker_error_is_logged_shown_and_the_screen_answers(
+    keys: list[str], screen_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="imagedeck")
+    app = make_app(Exploding())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, "demo/app:1.2")
+        await pilot.press(*keys)
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), f"the failure on {screen_name}")
+        assert type(app.screen).__name__ == screen_name
+        note = notified(app, BOOM)[0]
+        assert note.markup is False  # shown as written, never parsed
+        assert "RuntimeError" in note.message
+        assert traceback_logged(caplog, BOOM)
+        # Control is back: the screen still answers and leaves with Esc (a field that has
+        # the focus takes the first Esc).
+        for _ in range(3):
+            if app.screen is screen:
+                break
+            await pilot.press("escape")
+            await pilot.pause(0.05)
+        assert app.screen is screen
+
+
+class FailingRemoval(CleanupFake):
+    """The second removal raises an unexpected error; layer data cannot be read at all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.removals = 0
+
+    def remove_reference(self, item: Any) -> Any:
+        """The first goes through; the second raises."""
+        self.removals += 1
+        if self.removals == 2:
+            raise RuntimeError(BOOM)
+        return CleanupFake.remove_reference(self, item)
+
+    def layers_for(self, images: Any, sized: Any) -> Any:
+        """Raises (the dialog's exact freed-space check)."""
+        raise RuntimeError(BOOM)
+
+
+async def mark_and_delete(pilot: Any, references: list[str]) -> DeleteDialog:
+    """Mark ``references``, press d, return the dialog."""
+    screen = pilot.app.images_screen
+    for reference in references:
+        await go_to(pilot, screen, reference)
+        await pilot.press("space")
+    await pilot.press("d")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, DeleteDialog), "the dialog")
+    dialog = pilot.app.screen
+    assert isinstance(dialog, DeleteDialog)
+    return dialog
+
+
+async def test_delete_dialog_ends_with_the_partial_result_when_its_worker_breaks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="imagedeck")
+    fake = FailingRemoval()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        dialog = await mark_and_delete(pilot, ["demo/app:1.2", "demo/app:2.0", "demo/app:10.0"])
+        # "checking shared layers…" ends with the reason instead of staying for good.
+        await wait_for(
+            pilot,
+            lambda: "could not check shared layers" in text(dialog.query_one("#delete-freed")),
+            "the freed-space reason",
+        )
+        assert "checking shared layers" not in text(dialog.query_one("#delete-freed"))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is app.images_screen, "the dialog to end")
+        controller = app.images_screen.query_one("#cleanup-controller")
+        log: ResultLog = controller.logs[0]
+        statuses = [o.status for o in log.outcomes]
+        assert statuses[0] in ("deleted", "untagged")
+        assert statuses[1:] == ["not attempted", "not attempted"]
+        assert all(BOOM in o.detail for o in log.outcomes[1:])
+        assert log.stopped_early
+        assert traceback_logged(caplog, BOOM)
+        assert notified(app, BOOM)
+        # Control is back on the list: keys work.
+        await pilot.press("L")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ResultsLogScreen", "L")
+
+
+class DaemonDiesMidDelete(CleanupFake):
+    """The daemon stops answering after the first removal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def remove_image(self, reference: str, **kwargs: Any) -> list[tuple[str, str]]:
+        """Counts every request; the second and later meet a dead daemon."""
+        self.asked.append(reference)
+        if len(self.asked) >= 2:
+            self.down = True
+        return CleanupFake.remove_image(self, reference, **kwargs)
+
+
+async def test_bulk_delete_stops_at_a_dead_daemon_and_marks_the_rest_not_attempted() -> None:
+    fake = DaemonDiesMidDelete()
+    app = make_app(fake)
+    refs = ["demo/app:1.0", "demo/app:1.2", "demo/app:2.0", "demo/app:10.0"]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await mark_and_delete(pilot, refs)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is app.images_screen, "the dialog to end")
+        log: ResultLog = app.images_screen.query_one("#cleanup-controller").logs[0]
+        by_status = {o.subject: o.status for o in log.outcomes}
+        assert list(by_status.values()).count("failed") == 1
+        assert list(by_status.values()).count("not attempted") == 2
+        # Nothing was tried after the daemon stopped answering.
+        assert len(fake.asked) == 2
+        assert "2 not attempted" in log.summary()
+
+
+def test_fake_service_down_is_the_unreachable_case() -> None:
+    """The fakes above rely on ``down`` raising DaemonUnreachable, as a dead socket does."""
+    from tui.service.errors import DaemonUnreachable
+
+    fake = FakeService(down=True)
+    with pytest.raises(DaemonUnreachable):
+        fake.list_images()
