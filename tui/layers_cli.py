@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from tui.safe_text import visible
 from tui.service.errors import ImagedeckError
 from tui.service.layers import ImageAnalysis, LayerAnalysisError, analyze_path, analyze_stream
 
@@ -244,8 +245,24 @@ def _human(size: float) -> str:
     return f"{size:.1f} TB"
 
 
-def _text_report(analysis: ImageAnalysis, out: TextIO, limit: int = 20) -> None:
-    write = out.write
+class _Visible:
+    """A text stream whose writes show control characters (``ESC`` as ``^[``).
+
+    The report prints file names, RUN commands and daemon errors: anyone's text, which must
+    not program the terminal that shows it. (``--json`` needs no help: ``json.dump`` escapes
+    every control and non-ASCII character.)
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text`` with its controls (newlines and tabs aside) made visible."""
+        return self.stream.write(visible(text, keep_newlines=True, keep_tabs=True))
+
+
+def _text_report(analysis: ImageAnalysis, raw_out: TextIO, limit: int = 20) -> None:
+    write = _Visible(raw_out).write
     write(f"Image: {analysis.image}\n\nLayers\n")
     write(f"  {'#':>3}  {'size':>9}  {'added':>6}  {'modif.':>6}  {'removed':>7}  command\n")
     for layer in analysis.layers:
@@ -321,7 +338,7 @@ def main(
     it comes from ``ImageService.connect(--host).save_stream``.
     """
     out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    err: Any = _Visible(stderr or sys.stderr)
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -408,7 +425,7 @@ def _report(
     if not args.ci:
         return 0
     results = evaluate_rules(analysis, rules)
-    report = err if args.json else out  # keep stdout pure JSON with --json
+    report = _Visible(err if args.json else out)  # keep stdout pure JSON with --json
     report.write("\nCI rules\n")
     for result in results:
         report.write(

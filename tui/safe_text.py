@@ -84,7 +84,13 @@ def visible(text: str, *, keep_newlines: bool = False, keep_tabs: bool = False) 
 
 
 def visible_log_line(text: str) -> str:
-    """A line of build or container output: colour sequences dropped, the rest shown, tabs kept."""
+    """A line of build or container output: colour sequences dropped, the rest shown, tabs kept.
+
+    A carriage return inside a line (progress output redrawing itself) keeps what a terminal
+    would show: the text after the last one.
+    """
+    if "\r" in text:
+        text = text.rstrip("\r").rsplit("\r", 1)[-1]
     if "\x1b" in text:
         text = SGR.sub("", text)
     return visible(text, keep_tabs=True)

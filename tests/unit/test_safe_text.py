@@ -34,6 +34,7 @@ def test_plain_and_non_latin_text_is_untouched() -> None:
 def test_log_lines_drop_colours_and_show_the_rest() -> None:
     assert visible_log_line("\x1b[91merror\x1b[0m\tx") == "error\tx"
     assert visible_log_line("\x1b]0;title\x07") == "^[]0;title^G"
+    assert visible_log_line(" 10%\r 50%\r100%\r") == "100%"
 
 
 def test_safe_is_text_with_the_controls_in_reverse() -> None:

@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.safe_text import safe
 from tui.screens.base import BaseDialog
 from tui.service.connection import DEFAULT_CONTEXT, ContextInfo
 
@@ -56,7 +57,9 @@ class ContextsScreen(BaseDialog[str | None]):
         with Vertical(id="contexts-box"):
             yield Static("Switch Docker context", id="contexts-title")
             options = [
-                Option(context_label(c, c.name == self.in_use), id=c.name) for c in self.contexts
+                # Text, never markup: a description such as "TLS [EU] build farm" is shown whole.
+                Option(safe(context_label(c, c.name == self.in_use)), id=c.name)
+                for c in self.contexts
             ]
             yield OptionList(*options, id="contexts-list")
             yield Static(
