@@ -132,7 +132,8 @@ def freed_text(freed: Freed, computing: bool) -> str:
         return f"Space that comes back: ≈ {fmt.size(freed.bytes)} (checking shared layers…)"
     if freed.exact:
         return f"Space that comes back: {fmt.size(freed.bytes)}"
-    return f"Space that comes back: about {fmt.size(freed.bytes)} (some layer sizes estimated)"
+    why = freed.why or "some layer sizes estimated"
+    return f"Space that comes back: about {fmt.size(freed.bytes)} ({why})"
 
 
 class DeleteDialog(BaseDialog["ResultLog | None"]):
@@ -244,8 +245,11 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
             self._stop,
             lambda done, total, current: self.post_message(RemovalProgress(done, total, current)),
         )
-        if log.outcomes and all(o.ok for o in log.outcomes) and self.freed.exact:
+        estimate_known = self.freed.exact or bool(self.freed.why)
+        if log.outcomes and all(o.ok for o in log.outcomes) and estimate_known:
+            # On the containerd store every figure is an estimate: shown with "about".
             log.freed = self.freed.bytes
+            log.freed_estimate = "" if self.freed.exact else self.freed.why
         self.post_message(RemovalFinished(log))
 
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
@@ -444,7 +448,7 @@ class ResultsLogScreen(BaseDialog["Outcome | None"]):
             when = log.when.astimezone().strftime("%H:%M:%S")
             head = f"{when}  {log.title}: {log.summary()}"
             if log.freed is not None:
-                head += f", {fmt.size(log.freed)} freed"
+                head += f", {log.freed_words(fmt.size)} freed"
             options.append(Option(Text(head, style="bold"), id=f"h{n}", disabled=True))
             for m, outcome in enumerate(log.outcomes):
                 key = f"o{n}-{m}"
@@ -452,7 +456,7 @@ class ResultsLogScreen(BaseDialog["Outcome | None"]):
                 line = outcome.line()
                 if outcome.conflict:
                     line += "  [Enter: ways out]"
-                options.append(Option(line, id=key))
+                options.append(Option(Text(line), id=key))  # never markup
         with Vertical(classes="dialog", id="results-dialog"):
             yield Static("Results of deletes and cleanups", classes="dialog-title")
             if options:
@@ -510,6 +514,10 @@ class CleanupController(ServiceWidget):
 
     def marked_frees(self, rows: list[ImageRow]) -> int:
         """Layer-exact space deleting ``rows`` frees; the df estimate until layers arrive."""
+        return self.marked_freed(rows).bytes
+
+    def marked_freed(self, rows: list[ImageRow]) -> Freed:
+        """What deleting ``rows`` frees, and whether that is exact (see ``marked_frees``)."""
         plan = plan_delete(rows)
         images = self._images()
         needed = set(plan.removed_ids) | {i.id for i in images if i.shared_size != 0}
@@ -518,8 +526,8 @@ class CleanupController(ServiceWidget):
             self._asked |= missing
             self.load_layers(images, set(plan.removed_ids), frozenset(missing))
         if needed - set(self.layer_data):
-            return approximate_freed(plan.removed_ids, images).bytes
-        return freed_space(plan.removed_ids, images, self.layer_data).bytes
+            return approximate_freed(plan.removed_ids, images)
+        return freed_space(plan.removed_ids, images, self.layer_data)
 
     @work(thread=True, exclusive=False, group="cleanup-layers", exit_on_error=False)
     def load_layers(self, images: list[Image], sized: set[str], asked: frozenset[str]) -> None:
@@ -564,7 +572,7 @@ class CleanupController(ServiceWidget):
         failed = [o for o in log.outcomes if o.status == "failed"]
         text = f"{log.title}: {log.summary()}"
         if log.freed:
-            text += f", {fmt.size(log.freed)} freed"
+            text += f", {log.freed_words(fmt.size)} freed"
         text += "."
         for outcome in failed[:3]:
             text += f"\n✗ {outcome.detail or outcome.subject}"

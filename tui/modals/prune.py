@@ -281,7 +281,9 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
             stopped="stopped before this image",
         )
         removed = [o.image_id for o in log.outcomes if o.status == "deleted"]
-        log.freed = plan.freed_by(removed).bytes
+        freed = plan.freed_by(removed)
+        log.freed = freed.bytes
+        log.freed_estimate = "" if freed.exact else (freed.why or "some layer sizes estimated")
         self.post_message(RemovalFinished(log))
 
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
@@ -317,7 +319,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         self.query_one("#prune-title", Static).update("Cleanup finished")
         self.query_one("#prune-summary", Static).update(
             f"{removed} image{'s' if removed != 1 else ''} removed, "
-            f"{fmt.size(log.freed or 0)} reclaimed. {log.summary().capitalize()}."
+            f"{log.freed_words(fmt.size)} reclaimed. {log.summary().capitalize()}."
         )
         self._show("done")
 

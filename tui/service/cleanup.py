@@ -290,6 +290,11 @@ class ResultLog:
     when: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     freed: int | None = None
     stopped_early: bool = False
+    freed_estimate: str = ""  # why ``freed`` is an estimate ("" when exact)
+
+    def freed_words(self, size: Callable[[int | None], str]) -> str:
+        """``12.0 MB`` or ``about 12.0 MB`` (``size`` formats bytes)."""
+        return f"{'about ' if self.freed_estimate else ''}{size(self.freed)}"
 
     def counts(self) -> dict[str, int]:
         """How many items ended in each status."""
