@@ -33,10 +33,17 @@ sandbox-start:
 sandbox-stop:
 	scripts/sandbox stop
 
-## The whole test suite: lint, types, then pytest inside the sandbox's network namespace so the
-## tests reach the private daemon, registry and search index on loopback.
-test: setup lint typecheck sandbox-start
-	scripts/sandbox exec $(BIN)/pytest $(PYTEST_ARGS)
+## The engine configurations `make test` runs the suite on, one after another (ENGINE[/STORE],
+## see scripts/sandbox); podman runs the service list/inspect/delete/prune subset. Every one:
+##   make test ENGINES="docker-20.10/overlay2 docker-26/overlay2 docker-26/containerd podman"
+## Configurations whose tests do not all pass yet stay out of the default (/work/coord/engines.md).
+ENGINES ?= docker-20.10/overlay2
+
+## The whole test suite: lint and types once, then for each of ENGINES pytest inside that
+## sandbox's network namespace (its private daemon, registry and search index on loopback),
+## each run's output labelled with its configuration; fails when any configuration fails.
+test: setup lint typecheck
+	BIN=$(BIN) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-engines $(ENGINES)
 
 screenshots: setup sandbox-start
 	scripts/sandbox exec $(BIN)/python scripts/screenshots.py

@@ -131,3 +131,76 @@ def service(sandbox: Sandbox) -> Iterator[ImageService]:
     svc = ImageService.connect(sandbox.docker_host)
     yield svc
     svc.close()
+
+
+# --- engines ------------------------------------------------------------------------------------
+
+# What `scripts/sandbox` runs (IMAGEDECK_SANDBOX_ENGINE / IMAGEDECK_SANDBOX_STORE, exported by
+# `scripts/sandbox exec`); a run outside the sandbox is the default configuration.
+DEFAULT_ENGINE = "docker-20.10"
+DEFAULT_STORE = "overlay2"
+
+# On Podman only the service layer's list/inspect/delete/prune and the sandbox's own tests run
+# (`make test` runs them as its `podman` configuration); everything else is deselected there.
+PODMAN_SUBSET = (
+    "tests/service/test_sandbox.py",
+    "tests/service/test_engines.py",
+    "tests/service/test_images_service.py",
+    "tests/service/test_cleanup_service.py",
+)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The engine and image store the sandbox daemon is (see scripts/sandbox)."""
+
+    name: str
+    """``docker-20.10``, ``docker-26`` or ``podman``."""
+    store: str
+    """``overlay2`` (the classic graph-driver store), ``containerd`` (the containerd image
+    store) or ``overlay`` (Podman's containers/storage)."""
+
+    @property
+    def podman(self) -> bool:
+        """True for Podman's Docker-compatible API."""
+        return self.name == "podman"
+
+    @property
+    def containerd(self) -> bool:
+        """True for Docker's containerd image store."""
+        return self.store == "containerd"
+
+    @property
+    def id(self) -> str:
+        """``docker-26/containerd``: the label `make test` prints, and a parameter id."""
+        return f"{self.name}/{self.store}"
+
+
+def current_engine() -> Engine:
+    """The engine this test session runs against (from the sandbox's environment)."""
+    return Engine(
+        name=os.environ.get("IMAGEDECK_SANDBOX_ENGINE") or DEFAULT_ENGINE,
+        store=os.environ.get("IMAGEDECK_SANDBOX_STORE") or DEFAULT_STORE,
+    )
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """Which engine and store the sandbox runs: tests whose expectation differs say so."""
+    return current_engine()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On Podman, keep only PODMAN_SUBSET (the rest is Docker's behaviour or engine-free)."""
+    if not current_engine().podman:
+        return
+    root = config.rootpath
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        wanted = any(path == p or path.startswith(f"{p}/") for p in PODMAN_SUBSET)
+        (kept if wanted else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -14,6 +14,7 @@ from docker.errors import ImageNotFound as DockerImageNotFound
 from docker.errors import NotFound as DockerNotFound
 
 from tui.service.connection import Endpoint, explain_connect_error, open_api, resolve_endpoint
+from tui.service.engine import EngineInfo, engine_from
 from tui.service.errors import (
     Conflict,
     DaemonError,
@@ -23,7 +24,9 @@ from tui.service.errors import (
 )
 
 _S = TypeVar("_S", bound="ServiceBase")
-_CONTAINER_IN_MESSAGE = re.compile(r"container ([0-9a-f]{12,64})")
+# Docker: "... container cc45dd0ce6f1 is using its referenced image ..."; Podman: "... image
+# used by <64-hex id>: image is in use by a container ...".
+_CONTAINER_IN_MESSAGE = re.compile(r"(?:container|image used by) ([0-9a-f]{12,64})")
 
 
 class ServiceBase:
@@ -45,6 +48,15 @@ class ServiceBase:
     def host(self) -> str:
         """The daemon address, as the header shows it."""
         return self.endpoint.description
+
+    def engine(self) -> EngineInfo:
+        """Which engine and image store the daemon is (asked once per connection)."""
+        found: EngineInfo | None = getattr(self, "_engine", None)
+        if found is None:
+            with self.translate("ask the daemon which engine it is"):
+                found = engine_from(self.api.version(), self.api.info())
+            self._engine = found
+        return found
 
     def close(self) -> None:
         """Close the client's connections."""

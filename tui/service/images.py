@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
 from tui.service.core import ServiceBase, container_ids_in
+from tui.service.engine import engine_from, normalize_df
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, NotFound
 from tui.service.models import (
     DaemonEvent,
@@ -30,15 +31,18 @@ class ImagesMixin(ServiceBase):
     """Listing, usage, inspecting, tagging and removing images."""
 
     def info(self) -> DaemonInfo:
-        """The daemon's version and name, for the header."""
+        """The daemon's version, engine and image store, for the header."""
         with self.translate("ask the daemon for its version"):
             version = self.api.version()
+            engine = engine_from(version, self.api.info())
+        self._engine = engine  # what engine() would ask for: asked once
         return DaemonInfo(
             host=self.endpoint.host,
             context=self.endpoint.context,
             server_version=str(version.get("Version", "?")),
             api_version=str(version.get("ApiVersion", "?")),
             os=str(version.get("Os", "")),
+            engine=engine.label,
         )
 
     def ping(self) -> None:
@@ -59,7 +63,7 @@ class ImagesMixin(ServiceBase):
     def disk_usage(self) -> DiskUsage:
         """Shared sizes and container counts per image, and the real size of all layers."""
         with self.translate("read disk usage"):
-            df = self.api.df()
+            df = normalize_df(self.api.df())  # Podman's IDs lack "sha256:"
         per_image: dict[str, tuple[int, int]] = {}
         for item in df.get("Images") or []:
             per_image[item["Id"]] = (

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from tui.service.engine import familiar
+
 NONE = "<none>"
 
 
@@ -163,6 +165,8 @@ class DaemonInfo:
     api_version: str
     os: str = ""
     name: str = ""
+    engine: str = ""
+    """The engine and its image store in words ("Docker 26.1.5, containerd store")."""
 
 
 def from_timestamp(seconds: float | int | None) -> datetime:
@@ -175,10 +179,11 @@ def image_from_api(item: dict[str, Any], dangling: bool) -> Image:
     labels = item.get("Labels") or {}
     return Image(
         id=str(item.get("Id", "")),
-        repo_tags=tuple(item.get("RepoTags") or ()),
+        # Names as the Docker CLI shows them (Podman writes "docker.io/" into short names).
+        repo_tags=tuple(familiar(t) for t in item.get("RepoTags") or ()),
         # Old daemons report untagged images' digests as "<none>@<none>": not a reference.
         repo_digests=tuple(
-            d for d in item.get("RepoDigests") or () if not d.startswith(f"{NONE}@")
+            familiar(d) for d in item.get("RepoDigests") or () if not d.startswith(f"{NONE}@")
         ),
         created=from_timestamp(item.get("Created")),
         size=int(item.get("Size") or 0),
