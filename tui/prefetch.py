@@ -12,12 +12,14 @@ endpoint, an error) falls back to the service's own request.
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
@@ -49,6 +51,8 @@ class Prefetch:
         # docker-py: the first frame's list, and the service's first list when it is the same
         # daemon (parsed once, used twice).
         self.early: Future[list[Image]] = Future()
+        # The daemon's time at (or just before) the early list: events start there.
+        self.early_since: float | None = None
         self._started = False
         self._start_lock = threading.Lock()
 
@@ -84,8 +88,10 @@ class Prefetch:
     def _run_raw(self) -> None:
         assert self._socket is not None
         try:
-            everything = _get_json(self._socket, "/images/json")
+            dates: list[tuple[float, float, str]] = []
+            everything = _get_json(self._socket, "/images/json", dates)
             dangling = _get_json(self._socket, _DANGLING)
+            self.early_since = _daemon_time_before(dates)
             self.early.set_result(_parse(everything, dangling))
         except BaseException as exc:  # any failure: the service asks again
             self.early.set_exception(exc)
@@ -103,6 +109,9 @@ class Prefetch:
             threading.Thread(target=_fill, args=(future, call), daemon=True).start()
         raw = self._raw_images(service)
         if raw is not None:
+            note = getattr(service, "note_first_list", None)  # test doubles may lack it
+            if self.early_since is not None and callable(note):
+                note(self.early_since)
             self.images.set_result(raw)
         else:
             _fill(self.images, service.list_images)
@@ -179,18 +188,42 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def _get_json(path: str, url: str) -> Any:
-    """GET ``url`` from the daemon at socket ``path``; the decoded JSON (raises on non-200)."""
+def _get_json(path: str, url: str, dates: list[tuple[float, float, str]] | None = None) -> Any:
+    """GET ``url`` from the daemon at socket ``path``; the decoded JSON (raises on non-200).
+
+    ``dates`` receives (local time before the request, local time at the answer, the answer's
+    ``Date`` header): see :func:`_daemon_time_before`.
+    """
     connection = _UnixConnection(path)
     try:
+        sent = time.time()
         connection.request("GET", url)
         response = connection.getresponse()
+        if dates is not None:
+            dates.append((sent, time.time(), response.getheader("Date") or ""))
         body = response.read()
         if response.status != 200:
             raise OSError(f"GET {url}: HTTP {response.status}")
         return json.loads(body)
     finally:
         connection.close()
+
+
+def _daemon_time_before(dates: list[tuple[float, float, str]]) -> float | None:
+    """The daemon's time when the request was sent, never later than it really was.
+
+    ``Date`` is truncated to the second and written before the answer arrived, so
+    ``Date - answered`` is at most the daemon clock's offset; ``sent`` plus that is at most the
+    daemon's time at sending, which is before it made the list.
+    """
+    if not dates or not dates[0][2]:
+        return None
+    sent, answered, header = dates[0]
+    try:
+        daemon = email.utils.parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return sent + (daemon - answered)
 
 
 def _parse(everything: list[dict[str, Any]], dangling: list[dict[str, Any]]) -> list[Image]:

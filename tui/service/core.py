@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import re
+import time
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import docker
 import requests
@@ -35,6 +37,63 @@ class ServiceBase:
     def __init__(self, endpoint: Endpoint, api: docker.APIClient) -> None:
         self.endpoint = endpoint
         self.api = api
+        # The daemon's clock, as far as its answers tell (Date headers): event streams start
+        # at daemon times, and the daemon and this host need not agree on the time.
+        self._clock_offset: float | None = None
+        self._first_list: float | None = None  # daemon time at or before the first list
+        self._first_list_local: float | None = None  # local time just before it
+        self._events_opened = False
+        hooks = getattr(api, "hooks", None)
+        if isinstance(hooks, dict):
+            hooks.setdefault("response", []).append(self._note_daemon_date)
+
+    def _note_daemon_date(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """A requests response hook: the daemon clock's offset from this host's, from ``Date``.
+
+        ``Date`` is truncated to the second and read after it was written, so each estimate is
+        at most the true offset; the largest seen is kept (the tightest lower bound).
+        """
+        received = time.time()
+        header = getattr(response, "headers", {}).get("Date")
+        if header:
+            try:
+                offset = email.utils.parsedate_to_datetime(header).timestamp() - received
+            except (TypeError, ValueError):
+                return response
+            if self._clock_offset is None or offset > self._clock_offset:
+                self._clock_offset = offset
+        return response
+
+    def daemon_now(self) -> float | None:
+        """The daemon's time now, never later than it really is (None before any answer)."""
+        if self._clock_offset is None:
+            return None
+        return time.time() + self._clock_offset
+
+    def mark_list_start(self) -> None:
+        """Called just before a list request: the first one is where events must start."""
+        if self._first_list is None and self._first_list_local is None:
+            self._first_list_local = time.time()
+
+    def note_first_list(self, daemon_time: float) -> None:
+        """The first list was made elsewhere (the start-up prefetch) at ``daemon_time``."""
+        if self._first_list is None:
+            self._first_list = daemon_time
+
+    def events_since(self) -> float | None:
+        """Where an event stream opened now must start (a daemon time), so nothing is lost.
+
+        The first stream starts at the moment of the first list: a tag made between that list
+        and the stream's opening is replayed by the daemon instead of lost. Later streams (a
+        reconnect, which reloads the list anyway) start now. None: the daemon's clock is not
+        known yet; the stream then starts when the daemon receives it.
+        """
+        first, self._events_opened = not self._events_opened, True
+        if first and self._first_list is not None:
+            return self._first_list
+        if first and self._first_list_local is not None and self._clock_offset is not None:
+            return self._first_list_local + self._clock_offset
+        return self.daemon_now()
 
     @classmethod
     def connect(

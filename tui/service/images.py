@@ -55,6 +55,7 @@ class ImagesMixin(ServiceBase):
 
         Dangling is what the daemon's ``dangling=true`` filter says, not "every untagged row".
         """
+        self.mark_list_start()
         with self.translate("list images"):
             raw = self.api.images()
             dangling = set(self.api.images(filters={"dangling": True}, quiet=True))
@@ -177,9 +178,18 @@ class ImagesMixin(ServiceBase):
         return cast(BinaryIO, io.BufferedReader(reader, 1 << 20))
 
     def open_events(self) -> EventStream:
-        """Subscribe to image and container events; close() from another thread stops it."""
+        """Subscribe to image and container events; close() from another thread stops it.
+
+        The first stream starts at the first list's moment (``events_since``): the daemon
+        replays what happened since, so a change made right after the list is not lost.
+        """
+        since = self.events_since()
         with self.translate("subscribe to daemon events"):
-            stream = self.api.events(decode=True, filters={"type": ["image", "container"]})
+            stream = self.api.events(
+                decode=True,
+                filters={"type": ["image", "container"]},
+                since=None if since is None else f"{since:.9f}",
+            )
         return EventStream(stream, self.endpoint.description)
 
 
