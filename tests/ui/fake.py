@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from tui.service.connection import Endpoint
@@ -524,3 +525,70 @@ def _fake_layers_for(self: FakeService, images: Any, sized: Any) -> dict[str, An
 
 
 FakeService.layers_for = _fake_layers_for  # type: ignore[attr-defined]
+
+
+# -- BuildKit builds and the build cache (issue 18) ------------------------------------------
+# Appended: the builder the form names (legacy unless ``fake.builder`` says otherwise) and a
+# BuildKit build that replays a real rawjson recording (tests/fixtures/rawjson) through the
+# real parser, held like the legacy script at ``build_hold_at`` until ``build_gate``.
+
+RAWJSON = Path(__file__).resolve().parents[1] / "fixtures" / "rawjson"
+
+
+def fake_buildkit_events(recording: str, request: Any = None) -> list[Any]:
+    """The events of a recorded BuildKit build; a failure or a success at the end."""
+    from tui.service.build import BuildImageId, BuildSucceeded
+    from tui.service.buildkit import RawJsonDecoder, RawJsonParser
+
+    text = (RAWJSON / f"{recording}.txt").read_text("utf-8")
+    decoder = RawJsonDecoder()
+    parser = RawJsonParser()
+    events: list[Any] = []
+    for item in decoder.feed(text) + decoder.flush():
+        events += parser.feed(item)
+    events += parser.finish()
+    if parser.error_line():
+        return [*events, parser.failure(1)]
+    image_id = "sha256:" + "bk" * 32
+    tags = tuple(request.tag_texts) if request is not None else ()
+    return [*events, BuildImageId(image_id), BuildSucceeded(image_id, tags)]
+
+
+def _fake_builder_info(self: FakeService, *, refresh: bool = False) -> Any:
+    """As ImageService.builder_info: ``self.builder``, else the legacy builder (no buildx)."""
+    from tui.service.buildkit import BuilderInfo
+
+    return getattr(self, "builder", None) or BuilderInfo(False, reason="no docker buildx plugin")
+
+
+def _fake_build_with(
+    self: FakeService, request: Any, cancel: threading.Event, builder: Any = None
+) -> Iterator[Any]:
+    """As ImageService.build_with: the BuildKit recording, or the legacy script."""
+    from tui.service.build import BuildCancelled, BuildSucceeded
+
+    info = builder or self.builder_info()  # type: ignore[attr-defined]
+    if not info.buildkit:
+        yield from self.build_request(request, cancel)  # type: ignore[attr-defined]
+        return
+    self._check()
+    self.calls.append(("build_with", (request, info)))
+    recording = getattr(self, "buildkit_recording", "d26-modern-target-final")
+    gate: threading.Event | None = getattr(self, "build_gate", None)
+    hold_at: int = getattr(self, "build_hold_at", 6)
+    for index, event in enumerate(fake_buildkit_events(recording, request)):
+        if index == hold_at and gate is not None:
+            while not gate.wait(0.02):
+                if cancel.is_set():
+                    break
+        if cancel.is_set():
+            yield BuildCancelled()
+            return
+        if isinstance(event, BuildSucceeded):
+            with self._lock:
+                self.images.append(make_image(0xBC, tuple(event.tags), age_days=0))
+        yield event
+
+
+FakeService.builder_info = _fake_builder_info  # type: ignore[attr-defined]
+FakeService.build_with = _fake_build_with  # type: ignore[attr-defined]

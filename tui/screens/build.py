@@ -42,6 +42,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from tui.modals.confirm import ConfirmDialog
+from tui.safe_text import visible
 from tui.safefs import app_state_dir, existing_mode, write_text
 from tui.screens.base import BaseDialog, BaseScreen
 from tui.service.build import (
@@ -55,6 +56,7 @@ from tui.service.build import (
     dockerfile_stages,
     parse_assignments,
 )
+from tui.service.buildkit import BuilderInfo, buildkit_features
 from tui.service.errors import ImagedeckError
 from tui.service.reference import parse
 from tui.widgets.build_log import (
@@ -97,6 +99,7 @@ class BuildRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     pending: list[tuple[float, BuildEvent]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    builder: BuilderInfo | None = None  # None: probed when the build starts
 
     @property
     def title(self) -> str:
@@ -137,6 +140,14 @@ class BuildPending(Message):
     def can_replace(self, message: Message) -> bool:
         """One pending notice per run is enough: the drain takes everything."""
         return isinstance(message, BuildPending) and message.run is self.run
+
+
+class BuilderKnown(Message):
+    """The probe found which builder a build will use."""
+
+    def __init__(self, info: BuilderInfo) -> None:
+        super().__init__()
+        self.info = info
 
 
 # -- the form --------------------------------------------------------------------------------
@@ -195,6 +206,8 @@ class BuildScreen(BaseScreen[None]):
         self.errors: dict[str, str] = {}
         self.stages: list[str] = []
         self.declared_args: list[str] = []
+        self.builder: BuilderInfo | None = None
+        self.dockerfile_text = ""
 
     @property
     def form(self) -> FormState:
@@ -225,6 +238,7 @@ class BuildScreen(BaseScreen[None]):
                     yield Checkbox("No cache", form.nocache, id="field-nocache", compact=True)
                     yield Checkbox("Always pull", form.pull, id="field-pull", compact=True)
                 yield Static("", id="build-hint", markup=False)
+                yield Static("Builder: checking…", id="build-builder", markup=False)
                 with Horizontal(classes="form-row buttons"):
                     yield Button("Build (ctrl+s)", id="start", variant="primary", compact=True)
             with VerticalScroll(id="dockerfile-pane"):
@@ -234,6 +248,7 @@ class BuildScreen(BaseScreen[None]):
 
     def on_mount(self) -> None:
         """Check the initial values and show the Dockerfile; focus the first empty field."""
+        self.probe_builder()
         self._layout_for(self.size.width)
         self.refresh_preview()
         self.validate_all()
@@ -347,8 +362,10 @@ class BuildScreen(BaseScreen[None]):
                 preview.update("")
                 return
             title.update(str(path))
+            # A Dockerfile is anyone's text: its control characters are shown, not sent.
+            shown = visible(text, keep_newlines=True, keep_tabs=True)
             preview.update(
-                Syntax(text, "docker", theme="ansi_dark", line_numbers=True, word_wrap=True)
+                Syntax(shown, "docker", theme="ansi_dark", line_numbers=True, word_wrap=True)
             )
         else:
             title.update("No Dockerfile yet")
@@ -361,7 +378,38 @@ class BuildScreen(BaseScreen[None]):
         if self.stages:
             hints.append("stages: " + " ".join(self.stages))
         self.query_one("#build-hint", Static).update("  ·  ".join(hints))
+        self.dockerfile_text = text
+        self._show_builder()
         self.validate_all()
+
+    # -- which builder -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="build-probe", exit_on_error=False)
+    def probe_builder(self) -> None:
+        """Ask (in a thread: it runs the docker CLI) whether BuildKit can be used."""
+        service = self.app.service  # type: ignore[attr-defined]
+        if service is None or not hasattr(service, "builder_info"):
+            return
+        self.post_message(BuilderKnown(service.builder_info()))
+
+    def on_builder_known(self, message: BuilderKnown) -> None:
+        """Say which builder the build will use."""
+        self.builder = message.info
+        self._show_builder()
+
+    def _show_builder(self) -> None:
+        if not self.is_mounted:
+            return
+        label = self.query_one("#build-builder", Static)
+        if self.builder is None:
+            label.update("Builder: checking…")
+            return
+        text = f"Builder: {self.builder.description}"
+        needs = buildkit_features(self.dockerfile_text)
+        if not self.builder.buildkit and needs:
+            text += f" · this Dockerfile needs BuildKit: {', '.join(needs)}"
+        label.update(text)
+        label.set_class(not self.builder.buildkit and bool(needs), "builder-warning")
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -394,7 +442,7 @@ class BuildScreen(BaseScreen[None]):
         request = self.request()
         if request is None:
             return
-        run = BuildRun(request, BuildLogModel(clock()), wall_clock())
+        run = BuildRun(request, BuildLogModel(clock()), wall_clock(), builder=self.builder)
         runs = builds_for(self.app)
         runs.insert(0, run)
         del runs[RECENT_BUILDS:]
@@ -611,7 +659,11 @@ class BuildLogScreen(BaseScreen[None]):
                 self.post_message(BuildPending(run))
             return
         try:
-            for event in service.build_request(run.request, run.cancel):
+            if hasattr(service, "build_with"):
+                events = service.build_with(run.request, run.cancel, run.builder)
+            else:
+                events = service.build_request(run.request, run.cancel)
+            for event in events:
                 if run.push(clock(), event):
                     self.post_message(BuildPending(run))
                 if isinstance(event, TERMINAL_EVENTS):
@@ -677,9 +729,15 @@ class BuildLogScreen(BaseScreen[None]):
         """Step counter, current instruction, per-step and total elapsed times, state."""
         model = self.run.model
         now = clock()
-        step = model.current
+        step = model.active
         parts = [f"Build {self.run.title}"]
-        if step.number:
+        if model.buildkit:
+            finished, known, cached = model.counter()
+            counted = f"BuildKit {finished}/{known} steps"
+            parts.append(counted + (f" ({cached} cached)" if cached else ""))
+            if step.state == "running":
+                parts.append(f"step {elapsed(step.duration(now))}")
+        elif step.number:
             parts.append(f"Step {step.number}/{step.total}")
             parts.append(f"step {elapsed(step.duration(now))}")
         parts.append(f"total {elapsed(model.duration(now))}")
@@ -694,7 +752,7 @@ class BuildLogScreen(BaseScreen[None]):
     def _status_text(self) -> Text:
         model = self.run.model
         if model.status == RUNNING:
-            instruction = model.current.instruction if model.current.number else "starting"
+            instruction = model.active.instruction if model.active.number else "starting"
             return Text(f"● running: {instruction}", style="bold")
         if model.status == SUCCEEDED:
             tags = ", ".join(model.tags) or model.image_id[:19]

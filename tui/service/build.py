@@ -98,6 +98,32 @@ class BuildError:
     detail: str = ""
     code: int | None = None
     step: BuildStep | None = None
+    # BuildKit only: the failing vertex and the Dockerfile excerpt buildx printed for it.
+    vertex: str = ""
+    excerpt: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VertexUpdate:
+    """BuildKit: a vertex (one step of the build graph) appeared or changed state.
+
+    ``state`` is ``waiting``, ``running``, ``cached``, ``done``, ``error`` or ``cancelled``;
+    ``duration`` is the daemon's own measure once the vertex completed (None while it runs).
+    """
+
+    key: str
+    name: str
+    state: str
+    duration: float | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class VertexLog:
+    """BuildKit: complete output lines of one vertex (vertices run concurrently)."""
+
+    key: str
+    lines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -118,6 +144,8 @@ class BuildCancelled:
 BuildEvent = (
     BuildStep
     | BuildOutput
+    | VertexUpdate
+    | VertexLog
     | BuildImageId
     | BuildTagged
     | BuildError

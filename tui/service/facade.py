@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tui.service.build import BuildMixin
+from tui.service.buildkit import BuildKitMixin
 from tui.service.cleanup import CleanupMixin
 from tui.service.containers import ContainersMixin
 from tui.service.history import HistoryMixin
@@ -11,6 +12,12 @@ from tui.service.transfers import TransfersMixin
 
 
 class ImageService(
-    ImagesMixin, ContainersMixin, TransfersMixin, BuildMixin, HistoryMixin, CleanupMixin
+    ImagesMixin,
+    ContainersMixin,
+    TransfersMixin,
+    BuildMixin,
+    BuildKitMixin,
+    HistoryMixin,
+    CleanupMixin,
 ):
     """Everything imagedeck asks of a Docker daemon. Create it with ``ImageService.connect``."""

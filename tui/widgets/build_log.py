@@ -16,7 +16,7 @@ import textwrap
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.safe_text import scrub, visible_log_line
 from tui.service.build import (
     BuildCancelled,
     BuildError,
@@ -37,6 +38,8 @@ from tui.service.build import (
     BuildStep,
     BuildSucceeded,
     BuildTagged,
+    VertexLog,
+    VertexUpdate,
 )
 
 PER_STEP = 20_000
@@ -68,15 +71,36 @@ class StepLog:
     collapsed: bool = False
     failed: bool = False
     error: list[str] = field(default_factory=list)
+    # BuildKit: the vertex digest, its state (waiting/running/cached/done/error/cancelled) and
+    # the Dockerfile excerpt buildx printed when it failed. Empty for the legacy builder.
+    key: str = ""
+    state: str = ""
+    excerpt: list[str] = field(default_factory=list)
 
     @property
     def header(self) -> str:
-        """``Step 3/7 : RUN make``."""
+        """``Step 3/7 : RUN make`` (legacy) or the vertex name (``[2/4] RUN make``)."""
+        if self.key:
+            return self.instruction
         return f"Step {self.number}/{self.total} : {self.instruction}"
+
+    @property
+    def finished(self) -> bool:
+        """A BuildKit step that will not change any more."""
+        return self.state in ("cached", "done", "error", "cancelled")
 
     def duration(self, now: float) -> float:
         """Seconds this step took (so far, while it runs)."""
         return (self.ended if self.ended is not None else now) - self.started
+
+
+def _safe_event(event: BuildEvent) -> BuildEvent:
+    """``event`` with its text made visible: log lines lose colours and keep tabs."""
+    lines = getattr(event, "lines", None)  # output of a step (classic) or a vertex (BuildKit)
+    if isinstance(lines, tuple):
+        shown = tuple(visible_log_line(line) for line in lines)
+        return replace(event, lines=shown)  # type: ignore[arg-type]
+    return scrub(event, keep_newlines=True, keep_tabs=False)
 
 
 class BuildLogModel:
@@ -94,6 +118,31 @@ class BuildLogModel:
         self.tags: list[str] = []
         self.error: BuildError | None = None
         self.removed: tuple[str, ...] = ()
+        self.by_key: dict[str, StepLog] = {}  # BuildKit vertices, in the order they started
+        # Vertices BuildKit announced but has not started: counted, shown once they start (as
+        # `docker buildx build` does), so the steps appear in the order they run.
+        self.waiting: dict[str, str] = {}
+
+    @property
+    def buildkit(self) -> bool:
+        """True once BuildKit vertices arrived (steps are keyed, not sequential)."""
+        return bool(self.by_key or self.waiting)
+
+    @property
+    def active(self) -> StepLog:
+        """The step to name in the header: the latest running vertex, else the last step."""
+        if self.by_key:
+            running = [s for s in self.by_key.values() if s.state == "running"]
+            if running:
+                return max(running, key=lambda s: s.started)
+        return self.current
+
+    def counter(self) -> tuple[int, int, int]:
+        """BuildKit: (finished, known, cached) vertex counts for the header."""
+        steps = list(self.by_key.values())
+        finished = sum(1 for s in steps if s.finished)
+        cached = sum(1 for s in steps if s.state == "cached")
+        return finished, len(steps) + len(self.waiting), cached
 
     def _new_step(self, number: int, total: int, instruction: str, at: float) -> StepLog:
         return StepLog(number, total, instruction, at, lines=deque(maxlen=self.per_step))
@@ -113,13 +162,22 @@ class BuildLogModel:
         return (self.ended if self.ended is not None else now) - self.started
 
     def apply(self, events: Iterable[tuple[float, BuildEvent]]) -> None:
-        """Apply a batch of (monotonic time, event) pairs in order."""
-        for at, event in events:
+        """Apply a batch of (monotonic time, event) pairs in order.
+
+        Every event is made safe here, the one way build output enters the UI: RUN steps print
+        whatever they like, and the log draws its lines as raw segments.
+        """
+        for at, raw_event in events:
+            event = _safe_event(raw_event)
             if isinstance(event, BuildOutput):
                 self._add_lines(event.lines)
             elif isinstance(event, BuildStep):
                 self.current.ended = at
                 self.steps.append(self._new_step(event.number, event.total, event.instruction, at))
+            elif isinstance(event, VertexUpdate):
+                self._vertex(at, event)
+            elif isinstance(event, VertexLog):
+                self._add_lines(event.lines, self._keyed(event.key, "", at))
             elif isinstance(event, BuildImageId):
                 self.image_id = event.image_id
             elif isinstance(event, BuildTagged):
@@ -136,8 +194,47 @@ class BuildLogModel:
                 self._fail(at, event)
         self._trim()
 
-    def _add_lines(self, lines: Iterable[str]) -> None:
-        step = self.current
+    def _keyed(self, key: str, name: str, at: float) -> StepLog:
+        step = self.by_key.get(key)
+        if step is None:
+            name = name or self.waiting.get(key, "")
+            self.waiting.pop(key, None)
+            step = self._new_step(len(self.by_key) + 1, 0, name or key[:19], at)
+            step.key = key
+            step.state = "waiting"
+            # BuildKit's bookkeeping steps (loading the Dockerfile, the context) start folded.
+            step.collapsed = name.startswith("[internal]")
+            self.by_key[key] = step
+            self.steps.append(step)
+            for other in self.by_key.values():
+                other.total = len(self.by_key)
+        return step
+
+    def _vertex(self, at: float, event: VertexUpdate) -> None:
+        if event.state == "waiting" and event.key not in self.by_key:
+            self.waiting[event.key] = event.name
+            return
+        step = self._keyed(event.key, event.name, at)
+        if event.name:
+            step.instruction = event.name
+        if event.state == "running" and step.state != "running":
+            step.started, step.ended = at, None
+        elif event.state != "running" and event.state != "waiting":
+            if step.state == "waiting":
+                step.started = at  # first seen finished (cached): no time of ours to go by
+            if event.duration is not None:
+                step.ended = step.started + event.duration
+            elif step.ended is None:
+                step.ended = at
+        step.state = event.state
+        if event.state == "error" and event.error:
+            step.failed = True
+            step.collapsed = False
+            if event.error not in step.error:
+                step.error.append(event.error)
+
+    def _add_lines(self, lines: Iterable[str], step: StepLog | None = None) -> None:
+        step = step or self.current
         before = len(step.lines)
         incoming = list(lines)
         step.lines.extend(incoming)
@@ -158,18 +255,27 @@ class BuildLogModel:
 
     def _finish(self, at: float, status: str) -> None:
         self.current.ended = self.current.ended or at
+        for step in self.by_key.values():
+            if step.state in ("running", "waiting"):
+                step.ended = step.ended or at
+                if status == CANCELLED and step.state == "running":
+                    step.state = "cancelled"
         self.ended = at
         self.status = status
 
     def _fail(self, at: float, error: BuildError) -> None:
         self._finish(at, FAILED)
         self.error = error
-        step = self.current
+        step = self.by_key.get(error.vertex) if error.vertex else None
+        if step is None:
+            step = self.current
         step.failed = True
         step.collapsed = False
         step.error = [error.message]
         if error.detail and error.detail not in error.message:
-            step.error.append(f"daemon: {error.detail}")
+            step.error.append(f"{'buildx' if self.by_key else 'daemon'}: {error.detail}")
+        # BuildKit's excerpt of the Dockerfile around the failing line, shown under the error.
+        step.excerpt = list(error.excerpt)
         # The failing step is what matters now: fold the others away.
         for other in self.steps:
             if other is not step and other.number:
@@ -185,14 +291,31 @@ class BuildLogModel:
                 out.append(f"… {step.dropped:,} earlier lines of this step were not kept")
             out.extend(step.lines)
             out.extend(f"ERROR: {line}" for line in step.error)
+            out.extend(step.excerpt)
         return "\n".join(out) + "\n"
+
+
+def _state_label(step: StepLog, now: float) -> str:
+    """The right side of a BuildKit step's header: its state and its own time."""
+    if step.state == "waiting":
+        return "waiting"
+    if step.state == "cached":
+        return "CACHED"
+    took = elapsed(step.duration(now))
+    if step.state == "running":
+        return f"● {took}"
+    if step.state == "error":
+        return f"✖ {took}"
+    if step.state == "cancelled":
+        return f"⊘ {took}"
+    return took
 
 
 @dataclass(frozen=True)
 class Row:
     """What one screen row of the log shows."""
 
-    kind: str  # "header", "dropped", "line", "error"
+    kind: str  # "header", "dropped", "line", "error", "excerpt"
     step: int  # index into model.steps
     text: str
 
@@ -317,7 +440,7 @@ class BuildLog(ScrollView, can_focus=True):
         rows = 1 if step.number else 0
         if not step.collapsed or not step.number:
             rows += (1 if step.dropped else 0) + len(step.lines)
-        rows += len(self._error_rows(step, width))
+        rows += len(self._error_rows(step, width)) + len(step.excerpt)
         return rows
 
     def _error_rows(self, step: StepLog, width: int) -> list[str]:
@@ -355,6 +478,9 @@ class BuildLog(ScrollView, can_focus=True):
         errors = self._error_rows(step, max(self.scrollable_content_region.width, 20))
         if 0 <= local < len(errors):
             return Row("error", index, errors[local])
+        local -= len(errors)
+        if 0 <= local < len(step.excerpt):
+            return Row("excerpt", index, step.excerpt[local])
         return None
 
     def header_row(self, index: int) -> int:
@@ -401,6 +527,8 @@ class BuildLog(ScrollView, can_focus=True):
             status = "✖ " if step.failed else ""
             hidden = f"  ({len(step.lines):,} lines)" if step.collapsed and step.lines else ""
             right = f"{status}{elapsed(step.duration(self.clock()))}"
+            if step.key:
+                right = _state_label(step, self.clock())
             left = f"{mark} {row.text}{hidden}"
             room = max(width - len(right) - 1, 1)
             if len(left) > room:
@@ -415,7 +543,7 @@ class BuildLog(ScrollView, can_focus=True):
         if row.kind == "error":
             style = base + self.get_component_rich_style("build-log--error")
             return Strip([Segment(row.text[:width].ljust(width), style)], width)
-        if row.kind == "dropped":
+        if row.kind in ("dropped", "excerpt"):
             style = base + self.get_component_rich_style("build-log--note")
             return Strip([Segment(row.text[:width].ljust(width), style)], width)
         return self._line_strip(row.text, width, base)

@@ -1,0 +1,127 @@
+"""Snapshots of the build form naming its builder and of BuildKit logs, at 80x24 and 120x40.
+
+The BuildKit logs replay real recordings (tests/fixtures/rawjson) through the real parser.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from tests.ui.fake import FakeService, make_app
+from tui.screens import build as build_screen
+from tui.screens.build import BuildLogScreen, BuildScreen
+from tui.service.buildkit import BuilderInfo
+from tui.widgets.build_log import FAILED, SUCCEEDED
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZES = [(80, 24), (120, 40)]
+BUILDKIT = BuilderInfo(True, version="0.13.1", name="default", driver="docker")
+
+
+@pytest.fixture(autouse=True)
+def steady(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Frozen build times, and a relative context path so the picture is the same anywhere."""
+    monkeypatch.chdir(ROOT)
+    saved = build_screen.clock
+    build_screen.clock = lambda: 100.0
+    yield
+    build_screen.clock = saved
+
+
+def _fake(builder: BuilderInfo | None, recording: str = "") -> FakeService:
+    fake = FakeService()
+    fake.builder = builder  # type: ignore[attr-defined]
+    if recording:
+        fake.buildkit_recording = recording  # type: ignore[attr-defined]
+    return fake
+
+
+async def _form(pilot: Any, context: str = "tests/fixtures/buildkit-modern") -> BuildScreen:
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if pilot.app.images_screen.loaded:
+            break
+    await pilot.press("b")
+    await pilot.pause(0.1)
+    screen = pilot.app.screen
+    assert isinstance(screen, BuildScreen)
+    screen.query_one("#field-context").value = context
+    screen.query_one("#field-tags").value = "test/modern:1 test/modern:latest"
+    screen.query_one("#field-target").value = "final"
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if screen.builder is not None and screen.stages:
+            break
+    await pilot.pause(0.3)
+    for field in screen.query(Input):
+        field.cursor_blink = False
+    screen.query_one("#field-tags").focus()
+    await pilot.pause(0.1)
+    return screen
+
+
+async def _finished(pilot: Any, status: str) -> None:
+    await _form(pilot)
+    await pilot.press("ctrl+s")
+    for _ in range(200):
+        await pilot.pause(0.02)
+        screen = pilot.app.screen
+        if isinstance(screen, BuildLogScreen) and screen.run.model.status == status:
+            break
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_form_names_buildkit(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(_fake(BUILDKIT)), terminal_size=size, run_before=_form)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_form_warns_when_the_dockerfile_needs_buildkit(
+    snap_compare: Any, size: tuple[int, int]
+) -> None:
+    assert snap_compare(make_app(_fake(None)), terminal_size=size, run_before=_form)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_buildkit_log_succeeded(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def run(pilot: Any) -> None:
+        await _finished(pilot, SUCCEEDED)
+
+    fake = _fake(BUILDKIT, "d26-modern-target-final")
+    assert snap_compare(make_app(fake), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_buildkit_log_failed_with_excerpt(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def run(pilot: Any) -> None:
+        await _finished(pilot, FAILED)
+
+    fake = _fake(BUILDKIT, "d26-fail")
+    assert snap_compare(make_app(fake), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_buildkit_log_running(snap_compare: Any, size: tuple[int, int]) -> None:
+    fake = _fake(BUILDKIT, "d26-fail")
+    fake.build_gate = threading.Event()  # type: ignore[attr-defined]
+    fake.build_hold_at = 18  # type: ignore[attr-defined]
+
+    async def running(pilot: Any) -> None:
+        await _form(pilot)
+        await pilot.press("ctrl+s")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            screen = pilot.app.screen
+            if isinstance(screen, BuildLogScreen) and len(screen.run.model.by_key) >= 5:
+                break
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(fake), terminal_size=size, run_before=running)
+    fake.build_gate.set()  # type: ignore[attr-defined]
