@@ -83,6 +83,8 @@ def preview_summary(plan: PrunePlan) -> str:
         )
     if plan.in_use:
         lines.append(f"{plan.in_use} dangling image(s) kept: containers use them.")
+    if plan.note:
+        lines.append(plan.note)
     return "\n".join(lines)
 
 

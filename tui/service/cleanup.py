@@ -444,6 +444,7 @@ class PrunePlan:
     # What the sum was computed from, to recompute it for a partial outcome.
     images: tuple[Image, ...] = field(default=(), compare=False, repr=False)
     layers: dict[str, ImageLayers] = field(default_factory=dict, compare=False, repr=False)
+    note: str = ""  # what this engine's prune does differently, in words
 
     def freed_by(self, removed: Iterable[str]) -> Freed:
         """What a subset of the plan frees (when some removals failed)."""
@@ -701,6 +702,8 @@ class CleanupMixin(ServiceBase):
             containers = self.api.containers(all=True)
             everything = self.api.images(all=True)
         used = {str(c.get("ImageID", "")) for c in containers}
+        if self.image_store().containerd:
+            return self._plan_prune_containerd(options, now, images, everything, used)
         parents = {str(i["Id"]): str(i.get("ParentId") or "") for i in everything}
         picked = select_candidates(options, images, used, now)
         in_use = 0
@@ -728,8 +731,61 @@ class CleanupMixin(ServiceBase):
             freed,
             kept_for_children,
             in_use,
-            tuple(images),
-            layers,
+            images=tuple(images),
+            layers=layers,
+        )
+
+    def _plan_prune_containerd(
+        self,
+        options: PruneOptions,
+        now: datetime,
+        images: list[Image],
+        everything: list[dict[str, Any]],
+        used: set[str],
+    ) -> PrunePlan:
+        """The containerd store's prune, as `docker image prune` does it there (moby 26.1).
+
+        Every dangling image counts, the classic builder's intermediate images too (the list hides
+        them; the CLI's prune removes them); no image is spared for having children (the store
+        has no "dependent child images" conflict: the children keep the layers, so removing such
+        a parent frees only its small manifest and config).
+        """
+        from tui.service.models import image_from_api
+
+        listed = {i.id for i in images}
+        with self.translate("list dangling images"):
+            dangling = set(self.api.images(all=True, filters={"dangling": True}, quiet=True))
+        hidden = [
+            image_from_api(item, True)
+            for item in everything
+            if str(item.get("Id", "")) not in listed and str(item.get("Id", "")) in dangling
+        ]
+        pool = images + hidden
+        picked = select_candidates(options, pool, used, now)
+        in_use = (
+            sum(1 for i in pool if i.dangling and i.id in used) if options.mode == "dangling" else 0
+        )
+        ordered = _children_first(picked)
+        layers = self.layers_for(pool, [i.id for i in ordered])
+        freed = freed_space([i.id for i in ordered], pool, layers)
+        hidden_ids = {i.id for i in hidden}
+        intermediates = sum(1 for i in ordered if i.id in hidden_ids)
+        note = "containerd image store: images other images are built on go too (their layers stay)"
+        if intermediates:
+            note = (
+                f"containerd image store: includes {intermediates} build intermediate"
+                f"{'s' if intermediates != 1 else ''} the list hides (docker image prune removes "
+                "them too); images other images are built on go too (their layers stay)"
+            )
+        return PrunePlan(
+            options,
+            tuple(PruneCandidate(i) for i in ordered),
+            freed,
+            (),
+            in_use,
+            note=note,
+            images=tuple(pool),
+            layers=layers,
         )
 
 
