@@ -305,6 +305,26 @@ class _Watcher:
         self._finished.set()
 
 
+def registry_auth_header(api: Any, name: str) -> str | None:
+    """The X-Registry-Auth header for repository ``name``, from the Docker config as it is NOW.
+
+    docker-py reads ``config.json`` once, when the client is made, and keeps it while it holds
+    any entry: a ``docker login`` (or logout) made while imagedeck runs would be ignored until
+    a restart. So the config (DOCKER_CONFIG or ~/.docker, credential stores and helpers) is
+    read again for every pull and push. The credentials go into the header only: never logged,
+    never part of a message.
+    """
+    try:
+        configs = auth.load_config(credstore_env=getattr(api, "credstore_env", None))
+        registry = auth.resolve_repository_name(name)[0]
+        found = auth.resolve_authconfig(
+            configs, registry, credstore_env=getattr(api, "credstore_env", None)
+        )
+    except (DockerException, OSError, ValueError):
+        return None
+    return auth.encode_header(found) if found else None
+
+
 # --- the mixin --------------------------------------------------------------------------------
 
 
@@ -367,11 +387,7 @@ class TransfersMixin(ServiceBase):
             raise Cancelled(what.capitalize())
         api: Any = self.api
         headers: dict[str, str] = {}
-        try:
-            # docker-py's own lookup: config.json, credential stores and helpers.
-            header = auth.get_config_header(api, auth.resolve_repository_name(ref.name)[0])
-        except DockerException:
-            header = None
+        header = registry_auth_header(api, ref.name)
         if header:
             headers["X-Registry-Auth"] = header
         url = api._url(path) if "{" not in path else path
