@@ -223,3 +223,36 @@ def _ancestors(service: ImageService, start: set[str], known: set[str]) -> set[s
         if parent:
             stack.append(parent)
     return found
+
+
+@pytest.mark.parametrize("engine_id", [ENGINE])
+def test_force_remove_of_an_image_a_stopped_container_uses(
+    engine_id: str, service: ImageService, docker_cli: DockerCli, tmp_path: Path
+) -> None:
+    """Overlay2: force deletes the image. Containerd store: force only untags (and says so)."""
+    token = uuid.uuid4().hex[:8]
+    ref = f"test/sizes-{token}-held:1"
+    (tmp_path / "x.bin").write_bytes(os.urandom(2_000_000))
+    (tmp_path / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\nCOPY x.bin /x.bin\n")
+    docker_cli("build", "-q", "-t", ref, str(tmp_path), check=True)
+    image_id = docker_cli("image", "inspect", "-f", "{{.Id}}", ref, check=True).stdout.strip()
+    container = f"sizes-{token}"
+    docker_cli("create", "--name", container, ref, "true", check=True)
+    try:
+        images = with_usage(service.list_images(), service.disk_usage())
+        image = next(i for i in images if ref in i.tags)
+        conflict = service.remove_reference(plan_delete(image_rows(image)).items[0])
+        assert conflict.conflict and conflict.containerd == current_engine().containerd
+        root = _data_root(docker_cli)
+        before = _du(root)
+        forced = service.force_remove(ref)
+        freed = before - _du(root)
+        still_there = docker_cli("image", "inspect", image_id).returncode == 0
+        if current_engine().containerd:
+            assert forced.status == "untagged" and "only untags" in forced.detail
+            assert still_there and freed <= SLACK, (engine_id, freed)
+        else:
+            assert forced.status == "deleted" and not still_there
+    finally:
+        docker_cli("rm", "-f", container)
+        docker_cli("rmi", "-f", image_id)

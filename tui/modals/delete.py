@@ -314,6 +314,14 @@ def conflict_text(outcome: Outcome) -> Text:
             "then delete again.",
             style="yellow",
         )
+    elif outcome.holders and outcome.containerd:
+        text.append(
+            "\nr removes the stopped container"
+            f"{'s' if len(outcome.holders) != 1 else ''} above, then the image: that frees "
+            "the space.\n"
+            "f only untags it: on the containerd image store force removes the name, the "
+            "image stays as <none> for the container and nothing is freed (asks again first)."
+        )
     elif outcome.holders:
         text.append(
             "\nr removes the stopped container"
@@ -416,6 +424,13 @@ class ConflictDialog(BaseDialog[Choice]):
 def force_warning(outcome: Outcome) -> str:
     """What force leaves behind, naming the containers."""
     names = ", ".join(f"{h.name} ({h.short_id})" for h in outcome.holders)
+    if outcome.containerd:
+        return (
+            f"{names} still use{'s' if len(outcome.holders) == 1 else ''} {outcome.subject}. "
+            "On the containerd image store force only untags it: the image stays as <none> "
+            "for the container, and no space comes back. To free the space, remove the "
+            "container first (r), then the image."
+        )
     return (
         f"Force removes {outcome.subject} although {names} still "
         f"use{'s' if len(outcome.holders) == 1 else ''} it. The container stays, pointing at a "

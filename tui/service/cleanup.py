@@ -261,6 +261,8 @@ class Outcome:
     holders: tuple[Holder, ...] = ()
     children: bool = False
     freed: int | None = None
+    #: The daemon uses the containerd image store (force only untags an image a container uses).
+    containerd: bool = False
     #: The daemon could not be reached: a bulk removal stops here (the rest is not attempted).
     unreachable: bool = False
 
@@ -365,6 +367,12 @@ def mark_not_attempted(
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_AGE = timedelta(days=365 * 100)
+"""The oldest age the wizard takes ("older than")."""
+
+
+def _cut(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def parse_age(text: str) -> timedelta | None:
@@ -379,7 +387,16 @@ def parse_age(text: str) -> timedelta | None:
         raise ValueError(
             f"{text.strip()!r} is not an age: write a number and a unit, e.g. 12h, 7d or 2w."
         )
-    return timedelta(seconds=float(match.group(1)) * _AGE_UNITS[match.group(2).lower()])
+    seconds = float(match.group(1)) * _AGE_UNITS[match.group(2).lower()]
+    # Beyond this, timedelta overflows (99999999999999w) or "now minus the age" falls before
+    # year 1 (2000000d); no image is that old anyway (the Unix epoch is 1970).
+    if seconds > MAX_AGE.total_seconds():
+        raise ValueError(
+            f"{_cut(text.strip())!r} is more than {MAX_AGE.days // 365} years: no image is that"
+            " old;"
+            " write a smaller age, e.g. 52w."
+        )
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -575,6 +592,7 @@ class CleanupMixin(ServiceBase):
                 item.image.id,
                 holders=holders,
                 children=exc.children,
+                containerd=self._containerd(),
             )
         except ImagedeckError as exc:
             return Outcome(
@@ -669,7 +687,21 @@ class CleanupMixin(ServiceBase):
         except ImagedeckError as exc:
             return Outcome(reference, "failed", str(exc))
         deleted = any(kind == "Deleted" for kind, _ in report)
+        if not deleted and self._containerd():
+            return Outcome(
+                reference,
+                "untagged",
+                "forced, but the containerd image store only untags an image a container uses: "
+                "it stays as <none> and nothing is freed until that container is removed",
+                containerd=True,
+            )
         return Outcome(reference, "deleted" if deleted else "untagged", "forced")
+
+    def _containerd(self) -> bool:
+        try:
+            return self.image_store().containerd
+        except ImagedeckError:
+            return False
 
     def child_images(self, image_id: str) -> list[str]:
         """Tagged (or short IDs of) images built on ``image_id``, through hidden intermediates."""
