@@ -305,7 +305,8 @@ class ImagesScreen(BaseScreen[None]):
         elif self.deck.host_hint:
             parts.append(self.deck.host_hint)
         if info is not None:
-            parts.append(f"Docker {info.server_version}")
+            # "Docker 26.1.5, containerd store", "Podman 4.3.1" (tui/service/engine.py)
+            parts.append(info.engine or f"Docker {info.server_version}")
         if self.deck.sandbox_note:
             parts.append(self.deck.sandbox_note)
         self.query_one("#header", Static).update("  ·  ".join(parts))

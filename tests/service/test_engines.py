@@ -1,0 +1,135 @@
+"""What imagedeck says about the engine, checked on each engine against the docker CLI.
+
+``make test`` runs this file on every configuration (Docker 20.10, Docker 26 with overlay2 and
+with the containerd store, Podman). A test whose expectation differs per engine says so in its
+name; the ``engine`` fixture says which configuration runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Static
+
+from tests.conftest import BASE_IMAGE, DockerCli, Engine, Sandbox
+from tests.ui.pilot import ready, wait_for
+from tui.app import ImagedeckApp
+from tui.service import Conflict, ImageService
+
+pytestmark = pytest.mark.daemon
+
+SEEDED_PREFIXES = ("demo/", "imagedeck/", "127.0.0.1:5000/")
+
+
+def cli_json(docker_cli: DockerCli, *args: str) -> dict:  # type: ignore[type-arg]
+    """``docker ARGS --format '{{json .}}'`` decoded."""
+    return json.loads(docker_cli(*args, "--format", "{{json .}}", check=True).stdout)
+
+
+def expected_label(docker_cli: DockerCli) -> str:
+    """The header's words, worked out from `docker version` and `docker info` alone."""
+    server = cli_json(docker_cli, "version")["Server"]
+    info = cli_json(docker_cli, "info")
+    podman = [c for c in server.get("Components") or [] if c["Name"] == "Podman Engine"]
+    if podman:
+        return f"Podman {podman[0]['Version']}"
+    version = server["Version"].split("+")[0]  # Debian's "26.1.5+dfsg1"
+    statuses = dict(info.get("DriverStatus") or [])
+    containerd = "containerd.snapshotter" in statuses.get("driver-type", "")
+    return f"Docker {version}, {'containerd store' if containerd else info['Driver']}"
+
+
+def test_sandbox_setting_is_the_engine_that_answers(engine: Engine, docker_cli: DockerCli) -> None:
+    """IMAGEDECK_SANDBOX_ENGINE/STORE (what tests are told) is what the daemon is."""
+    label = expected_label(docker_cli)
+    if engine.podman:
+        assert label.startswith("Podman ")
+    else:
+        series = engine.name.removeprefix("docker-")
+        assert label.startswith(f"Docker {series}.")
+        assert label.endswith(", containerd store") == engine.containerd
+
+
+def test_info_names_engine_and_store_as_the_cli_does(
+    service: ImageService, docker_cli: DockerCli
+) -> None:
+    assert service.info().engine == expected_label(docker_cli)
+    assert service.engine().label == expected_label(docker_cli)
+
+
+async def test_header_names_engine_and_store(sandbox: Sandbox, docker_cli: DockerCli) -> None:
+    app = ImagedeckApp(lambda: ImageService.connect(sandbox.docker_host, timeout=10))
+    label = expected_label(docker_cli)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot)
+        header = app.images_screen.query_one("#header", Static)
+        await wait_for(pilot, lambda: label in str(header.render()), f"{label!r} in the header")
+        assert "Docker 4." not in str(header.render())  # Podman's version, not a Docker's
+
+
+def test_list_names_are_the_docker_clis(service: ImageService, docker_cli: DockerCli) -> None:
+    """REPOSITORY:TAG as `docker images` shows them (Podman's "docker.io/" left out)."""
+    shown = docker_cli("images", "--format", "{{.Repository}}:{{.Tag}}", check=True).stdout.split()
+    ours = [tag for image in service.list_images() for tag in image.repo_tags]
+
+    def seeded(refs: list[str]) -> set[str]:
+        # The seeded names only: other tests' scratch images come and go meanwhile.
+        return {r for r in refs if r.startswith(SEEDED_PREFIXES) and "<none>" not in r}
+
+    assert seeded(ours) == seeded(shown)
+    assert "demo/app:1.0" in ours and not any(t.startswith("docker.io/") for t in ours)
+
+
+def test_disk_usage_ids_are_the_lists(service: ImageService) -> None:
+    """df's image IDs match /images/json's (Podman's df leaves "sha256:" out)."""
+    listed = {image.id for image in service.list_images()}
+    usage = service.disk_usage()
+    assert listed <= set(usage.images)
+    assert all(image_id.startswith("sha256:") for image_id in usage.images)
+
+
+@pytest.fixture
+def used_image(sandbox: Sandbox, docker_cli: DockerCli) -> Iterator[tuple[str, str]]:
+    """A one-tag image of its own, and a stopped container made from it: (reference, name)."""
+    reference = f"test/engine-{uuid.uuid4().hex[:8]}:v1"
+    name = f"ideck-engine-{uuid.uuid4().hex[:8]}"
+    dockerfile = f"FROM {BASE_IMAGE}\nLABEL org.imagedeck.test={reference}\n"
+    subprocess.run(
+        ["docker", "-H", sandbox.docker_host, "build", "-q", "-t", reference, "-"],
+        input=dockerfile,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        timeout=300,
+    )
+    docker_cli("create", "--name", name, reference, "true", check=True)
+    yield reference, name
+    docker_cli("rm", "-f", name)
+    docker_cli("rmi", "-f", reference)
+
+
+def test_conflict_names_the_container_on_every_engine(
+    service: ImageService, used_image: tuple[str, str]
+) -> None:
+    reference, name = used_image
+    with pytest.raises(Conflict) as caught:
+        service.remove_image(reference)
+    assert [holder.name for holder in caught.value.holders] == [name]
+    assert caught.value.holders[0].status in ("created", "exited", "configured")
+    assert name in str(caught.value)
+
+
+def test_forced_remove_keeps_the_container_on_docker_removes_it_on_podman(
+    engine: Engine, service: ImageService, docker_cli: DockerCli, used_image: tuple[str, str]
+) -> None:
+    """Docker leaves the container pointing at a bare image ID; Podman removes it too."""
+    reference, name = used_image
+    service.remove_image(reference, force=True)
+    still_there = docker_cli("container", "inspect", name).returncode == 0
+    assert still_there is not engine.podman
