@@ -188,7 +188,9 @@ class ImagesMixin(ServiceBase):
             stream = self.api.events(
                 decode=True,
                 filters={"type": ["image", "container"]},
-                since=None if since is None else f"{since:.9f}",
+                # Whole seconds, rounded down (still not after the list): every engine,
+                # Podman's compat API too, takes a plain Unix time.
+                since=None if since is None else int(since),
             )
         return EventStream(stream, self.endpoint.description)
 
