@@ -9,12 +9,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui.config import Config, config_path
 from tui.logs import get_logger
-from tui.messages import Connected, ConnectFailed, DaemonBack, DaemonLost, ImagesChanged
+from tui.messages import (
+    Connected,
+    ConnectFailed,
+    DaemonBack,
+    DaemonLost,
+    ImagesChanged,
+    LastUsedChanged,
+)
+from tui.safe_text import visible
 from tui.screens.daemon_down import DaemonDownScreen
 from tui.screens.images import ImagesScreen
 from tui.service.errors import DaemonUnreachable, ImagedeckError
@@ -28,6 +37,8 @@ if TYPE_CHECKING:
     from tui.service import ImageService
     from tui.service.connection import ContextInfo
     from tui.service.images import EventStream
+    from tui.service.lastused import LastUsedRecorder
+    from tui.service.models import DaemonEvent
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 10.0
@@ -88,11 +99,38 @@ class ImagedeckApp(App[None]):
         self._connect_started = False
         self._connect_fallback: Timer | None = None
         self.images_screen = ImagesScreen()
+        # When each image was last used, recorded per daemon (tui/service/lastused.py).
+        self.last_used: LastUsedRecorder | None = None
         if self.config.default_sort:
             from tui.listmodel import SORT_IDS
 
             self.images_screen.model.sort_index = SORT_IDS.index(self.config.default_sort)
         self.images_screen.hidden_columns = self.config.hidden_columns
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification (screens' and widgets' ``notify`` come here): never markup.
+
+        Notifications carry daemon and registry errors, references and paths: text nobody
+        checked. It is shown as written, with its control characters visible, so "Fix [keys]
+        in …" keeps its brackets and ``[/x]`` cannot end the app. ``markup`` is ignored on
+        purpose: Widget.notify passes True by default, and no message here is markup.
+        """
+        del markup
+        super().notify(
+            visible(message, keep_newlines=True),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # -- connection --------------------------------------------------------------------------
 
@@ -197,6 +235,7 @@ class ImagedeckApp(App[None]):
         self.images_screen.hide_connecting()
         self.images_screen.connected(message.info)
         self.watch_events()
+        self.open_last_used(message.service)
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
         """Show the full-screen explanation with retry and quit."""
@@ -264,6 +303,11 @@ class ImagedeckApp(App[None]):
             "Reconnect to another daemon (docker context ls) and reload",
             self.action_switch_context,
         )
+        yield SystemCommand(
+            "Disk map",
+            "Space by repository, tag and layer, sorted by what deleting frees (D)",
+            self.images_screen.action_disk_map,
+        )
 
     def handle_bindings_clash(self, clashed_bindings: set[_Binding], node: DOMNode) -> None:
         """A remapped key that collides with another binding: say so once."""
@@ -319,6 +363,7 @@ class ImagedeckApp(App[None]):
                 for event in stream:
                     if stop.is_set():
                         return
+                    self._record_use(service, event)
                     self.post_message(ImagesChanged((event,)))
                 if stop.is_set():
                     return
@@ -335,6 +380,37 @@ class ImagedeckApp(App[None]):
                     service.ping()
                 except ImagedeckError:
                     continue
+
+    @work(thread=True, exclusive=True, group="last-used", exit_on_error=False)
+    def open_last_used(self, service: ImageService) -> None:
+        """Load this daemon's last-used record and add the containers that exist now."""
+        from tui.service.lastused import LastUsedRecorder
+
+        self.last_used = None
+        try:
+            recorder = LastUsedRecorder.open(service)
+        except (ImagedeckError, OSError, AttributeError) as exc:
+            # AttributeError: a stand-in service without a daemon client (tests).
+            log.warning("last-used record not kept: %s", exc)
+            return
+        if service is self.service:
+            self.last_used = recorder
+            self.post_message(LastUsedChanged())
+
+    def _record_use(self, service: ImageService, event: DaemonEvent) -> None:
+        """A container create/start marks its image as used (on the events thread)."""
+        recorder = self.last_used
+        if recorder is None or event.type != "container":
+            return
+        try:
+            if recorder.observe(service, event):
+                self.post_message(LastUsedChanged())
+        except (ImagedeckError, OSError) as exc:
+            log.warning("last-used record: %s", exc)
+
+    def on_last_used_changed(self, _: LastUsedChanged) -> None:
+        """The LAST USED column (and an open disk map) show the new record."""
+        self.images_screen.last_used_changed()
 
     def on_images_changed(self, message: ImagesChanged) -> None:
         """Forward daemon changes to the image list (it coalesces them)."""

@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagedeck",
         description="A keyboard-driven terminal UI for Docker images.",
-        epilog="Subcommand: imagedeck layers IMAGE|ARCHIVE [--json] [--ci] (layer analysis).",
+        epilog="Subcommands: imagedeck layers IMAGE|ARCHIVE [--json] [--ci] (layer analysis); "
+        "imagedeck prune [--keep-last N] [--unused-for AGE] [--below SIZE] [--keep PATTERN] "
+        "[--dangling] [--yes] [--json] (retention rules, a dry run unless --yes).",
     )
     parser.add_argument("--version", action="version", version=f"imagedeck {__version__}")
     parser.add_argument(
@@ -47,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         from tui.layers_cli import main as layers_main
 
         return layers_main(args_list[1:])
+    if args_list and args_list[0] == "prune":
+        from tui.prune_cli import main as prune_main
+
+        return prune_main(args_list[1:])
     args = build_parser().parse_args(args_list)
     return run_tui(args.host, args.context, config_file=args.config, log_level=args.log_level)
 

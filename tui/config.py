@@ -8,8 +8,15 @@ becomes a *problem*, and the app lists the problems in a notification at start.
 
     theme = "textual-light"          # any Textual theme name (ctrl+p, "Theme" lists them)
     default_sort = "size"            # size | unique | created | repository
-    hidden_columns = ["shared"]      # any of: id created size unique shared containers
+    hidden_columns = ["shared"]      # any of: id created size unique shared containers last_used
     confirm_untag = true             # ask before `u` removes a tag that is not the last one
+
+    [prune]                          # retention rules of `imagedeck prune` and the wizard
+    keep_last = 3                    # the newest 3 tags of each repository stay
+    unused_for = "30d"               # images used in the last 30 days stay
+    below = "20GB"                   # least recently used go until the images use < 20 GB
+    keep = ["imagedeck/*", "*:release-*"]   # never touched (repository or repository:tag)
+    dangling = true                  # dangling images are candidates too
 
     [keys]                           # binding id = key(s); `?` lists the ids of the list
     "images.delete" = "x"
@@ -35,8 +42,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 SORTS = ("size", "unique", "created", "repository")
-HIDEABLE_COLUMNS = ("id", "created", "size", "unique", "shared", "containers")
-SETTINGS = ("theme", "default_sort", "hidden_columns", "confirm_untag", "keys")
+HIDEABLE_COLUMNS = ("id", "created", "size", "unique", "shared", "containers", "last_used")
+SETTINGS = ("theme", "default_sort", "hidden_columns", "confirm_untag", "keys", "prune")
+PRUNE_SETTINGS = ("keep_last", "unused_for", "below", "keep", "dangling")
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 # Where the classes with BINDINGS live (their ids are what [keys] may name).
 BINDING_PACKAGES = ("tui.screens", "tui.modals", "tui.widgets")
@@ -52,6 +60,8 @@ class Config:
     default_sort: str | None = None
     hidden_columns: frozenset[str] = frozenset()
     confirm_untag: bool = False
+    # [prune]: the retention rules, checked (see prune_problems); RetentionPolicy's fields.
+    prune: Mapping[str, Any] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     exists: bool = False
 
@@ -132,9 +142,13 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             continue
         keys[binding_id] = ",".join(split_keys(keyspec))
 
+    prune, prune_issues = parse_prune(data.get("prune", {}))
+    problems.extend(prune_issues)
+
     return Config(
         path=path,
         keys=keys,
+        prune=prune,
         theme=theme,
         default_sort=sort,
         hidden_columns=frozenset(hidden),
@@ -142,6 +156,51 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         problems=tuple(problems),
         exists=True,
     )
+
+
+# -- prune ------------------------------------------------------------------------------------
+
+
+def parse_prune(table: Any) -> tuple[dict[str, Any], list[str]]:
+    """The [prune] table's usable settings (as policy_from_text takes them) and its problems."""
+    if table == {}:
+        return {}, []
+    if not isinstance(table, dict):
+        return {}, ["[prune] must be a table (keep_last, unused_for, below, keep, dangling)"]
+    from tui.service.policy import parse_duration, parse_size
+
+    found: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, value in table.items():
+        if name not in PRUNE_SETTINGS:
+            problems.append(f"prune: unknown setting {name!r} (known: {', '.join(PRUNE_SETTINGS)})")
+        elif name == "keep_last":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                problems.append("prune: keep_last must be a whole number, 0 or more (e.g. 3)")
+            else:
+                found[name] = value
+        elif name in ("unused_for", "below"):
+            parse = parse_duration if name == "unused_for" else parse_size
+            example = '"30d"' if name == "unused_for" else '"20GB"'
+            if not isinstance(value, str):
+                problems.append(f"prune: {name} must be a string such as {example}")
+                continue
+            try:
+                parse(value)
+            except ValueError as exc:
+                problems.append(f"prune: {name}: {exc}")
+                continue
+            found[name] = value
+        elif name == "keep":
+            if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+                problems.append('prune: keep must be a list of patterns such as ["imagedeck/*"]')
+            else:
+                found[name] = tuple(value)
+        elif not isinstance(value, bool):
+            problems.append("prune: dangling must be true or false")
+        else:
+            found[name] = value
+    return found, problems
 
 
 # -- keys ---------------------------------------------------------------------------------------

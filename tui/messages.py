@@ -80,3 +80,11 @@ class DaemonLost(Message):
 
 class DaemonBack(Message):
     """The daemon answers again after DaemonLost."""
+
+
+class LastUsedChanged(Message):
+    """The last-used record was loaded or moved forward (tui/service/lastused.py)."""
+
+    def can_replace(self, message: Message) -> bool:
+        """One redraw is enough for several changes."""
+        return isinstance(message, LastUsedChanged)

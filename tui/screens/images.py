@@ -81,6 +81,7 @@ class ImagesScreen(BaseScreen[None]):
         _b("A", "clear_marks", "Clear marks", "Clear all marks", "images.clear_marks"),
         _b("d", "delete", "Delete", "Delete marked rows (or this one)", "images.delete", True),
         _b("X", "prune", "Cleanup", "Cleanup wizard (prune)", "images.prune", True),
+        _b("D", "disk_map", "Disk map", "Disk map: space by repository", "images.disk_map"),
         _b("L", "results_log", "Results", "Results of recent deletes", "images.results_log"),
         _b("t", "tag", "Tag", "Tag this image", "images.tag", True),
         _b("u", "untag", "Untag", "Remove this tag", "images.untag"),
@@ -642,3 +643,21 @@ class ImagesScreen(BaseScreen[None]):
             self.app.push_screen(ContainersScreen())
             return
         self.app.push_screen(ContainersScreen(row.image.id, row.reference))
+
+    def action_disk_map(self) -> None:
+        """Disk map: space by repository, tag and layer; marks are this list's marks."""
+        from tui.screens.diskmap import DiskMapScreen
+
+        self.app.push_screen(DiskMapScreen())
+
+    def last_used_changed(self) -> None:
+        """The last-used record changed: redraw LAST USED (and an open disk map)."""
+        recorder = self.deck.last_used
+        table = self.query_one(ImageTable)
+        table.last_used = recorder.record.get if recorder is not None else None
+        table.last_used_version += 1
+        table.refresh()
+        for screen in self.app.screen_stack:
+            refresh = getattr(screen, "last_used_changed", None)
+            if screen is not self and callable(refresh):
+                refresh()

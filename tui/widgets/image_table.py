@@ -9,7 +9,9 @@ link carries per keystroke small.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import ClassVar
 
@@ -46,6 +48,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("unique", "UNIQUE", 8, 70, right=True),
     Column("shared", "SHARED", 8, 20, right=True),
     Column("containers", "CTR", 3, 50, right=True),
+    # Given way before CREATED, so at 80 columns it shows only when the config hides another.
+    Column("last_used", "LAST USED", 10, 30),
 )
 MARK_WIDTH = 2  # mark symbol + state symbol, so state never relies on colour alone
 MARK_SYMBOL = "●"
@@ -96,6 +100,12 @@ def cell_text(row: ImageRow, column_id: str) -> str:
     if column_id == "containers":
         return "…" if image.containers is None else str(image.containers)
     return ""
+
+
+def last_used_cell(row: ImageRow, lookup: Callable[[str], datetime | None] | None) -> str:
+    """LAST USED: the day of the image's last recorded use, or "unknown" (see lastused.py)."""
+    when = lookup(row.image.id) if lookup is not None else None
+    return when.strftime("%Y-%m-%d") if when is not None else "unknown"
 
 
 def header_text(width: int, hidden: frozenset[str] = frozenset()) -> str:
@@ -156,7 +166,11 @@ class ImageTable(ScrollView, can_focus=True):
         self._styles: dict[tuple[bool, bool, bool, bool], Style] = {}
         # Row text by id(row); valid while the stamp (rows list, width, minute) holds.
         self._cells_cache: dict[int, str] = {}
-        self._cells_stamp: tuple[int, int, frozenset[str], int] = (0, 0, frozenset(), 0)
+        self._cells_stamp: tuple[int, int, frozenset[str], int, int] = (0, 0, frozenset(), 0, 0)
+        # LAST USED: image ID -> when it was last used (tui/service/lastused.py), and a
+        # counter bumped on every change so cached row texts are redrawn.
+        self.last_used: Callable[[str], datetime | None] | None = None
+        self.last_used_version = 0
 
     # -- data changes ------------------------------------------------------------------------
 
@@ -236,7 +250,13 @@ class ImageTable(ScrollView, can_focus=True):
         replaced (a reload), the width or the hidden columns change, or a minute passes (so
         ages stay current on repaints).
         """
-        stamp = (id(self.model.rows), width, self.hidden, int(time.monotonic() // 60))
+        stamp = (
+            id(self.model.rows),
+            width,
+            self.hidden,
+            int(time.monotonic() // 60),
+            self.last_used_version,
+        )
         if stamp != self._cells_stamp:
             self._cells_stamp = stamp
             self._cells_cache.clear()
@@ -244,7 +264,10 @@ class ImageTable(ScrollView, can_focus=True):
         if text is None:
             parts = [""]
             for column, w in layout(width, self.hidden):
-                cell = fmt.ellipsize(cell_text(row, column.id), w)
+                if column.id == "last_used":
+                    cell = last_used_cell(row, self.last_used)
+                else:
+                    cell = fmt.ellipsize(cell_text(row, column.id), w)
                 parts.append(cell.rjust(w) if column.right else cell.ljust(w))
             text = " ".join(parts)[: max(width - MARK_WIDTH, 0)].ljust(width - MARK_WIDTH)
             self._cells_cache[id(row)] = text

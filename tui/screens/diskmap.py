@@ -1,0 +1,478 @@
+"""`D`: the disk map. Space by repository as bars, ncdu-like, sorted by what deleting frees.
+
+Three levels: repositories → a repository's tags (created, last used, containers, unique) → an
+image's layers and which other images hold each. Marks are the list's marks (the same row
+keys), so what is marked here is marked on the list and the other way round; ``d`` opens the
+same delete dialog. Figures come from :mod:`tui.diskmap_model` (the service's one "what
+deleting this frees" computation); they are df estimates until the layers have loaded.
+
+The list is a Line-API ScrollView that draws only the visible lines, so 10,000 tags open at
+once; the figures are computed in a worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.segment import Segment
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from tui import format as fmt
+from tui.diskmap_model import DiskMap, Entry, build_map, layer_entries, tag_entries
+from tui.listmodel import row_key
+from tui.messages import ImagesChanged
+from tui.safe_text import visible
+from tui.screens.base import BaseScreen
+from tui.service.models import Image, with_usage
+
+if TYPE_CHECKING:
+    from tui.app import ImagedeckApp
+    from tui.screens.images import ImagesScreen
+
+# Lines that are not images (the build cache) come from these: each takes the service and
+# returns Entry(kind="extra", ...) lines, drawn among the repositories by what they free.
+EXTRA_SOURCES: list[Callable[[Any], list[Entry]]] = []
+RELOAD_QUIET = 0.5
+BAR_CHARS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A bar ``width`` cells wide, filled to ``fraction`` in eighths of a cell."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (BAR_CHARS[part] if part else "")
+    return text.ljust(width)[:width]
+
+
+@dataclass
+class Level:
+    """One level of the drill-down: its title, entries and cursor."""
+
+    title: str
+    entries: list[Entry]
+    cursor: int = 0
+    parent_key: str = ""  # the repository or tag this level opened from
+
+
+class MapReady(Message):
+    """The map's figures (``exact``: after the layers loaded)."""
+
+    def __init__(self, disk_map: DiskMap, final: bool) -> None:
+        super().__init__()
+        self.disk_map = disk_map
+        self.final = final
+
+
+class BarList(ScrollView, can_focus=True):
+    """The entries of one level, one line each; draws only what is visible."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="diskmap.up_line"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="diskmap.down_line"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="diskmap.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="diskmap.page_down"),
+        Binding("home,g", "jump(0)", "First", show=False, id="diskmap.first"),
+        Binding("end,G", "jump(-1)", "Last", show=False, id="diskmap.last"),
+    ]
+    COMPONENT_CLASSES = {"bar-list--cursor", "bar-list--marked", "bar-list--bar"}
+    DEFAULT_CSS = """
+    BarList { height: 1fr; scrollbar-size-vertical: 1; }
+    BarList > .bar-list--cursor { background: $accent 40%; text-style: bold; }
+    BarList:focus > .bar-list--cursor { background: $accent; color: $text; }
+    BarList > .bar-list--marked { color: $warning; text-style: bold; }
+    BarList > .bar-list--bar { color: $success; }
+    """
+
+    def __init__(self, screen: DiskMapScreen, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.owner = screen
+        self.level: Level = Level("", [])
+
+    def show(self, level: Level) -> None:
+        """Draw ``level`` (after a drill, a step up or new figures)."""
+        self.level = level
+        level.cursor = min(level.cursor, max(len(level.entries) - 1, 0))
+        self.virtual_size = Size(self.size.width, len(level.entries))
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def current(self) -> Entry | None:
+        """The entry under the cursor."""
+        level = self.level
+        if 0 <= level.cursor < len(level.entries):
+            return level.entries[level.cursor]
+        return None
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y``: mark, frees, bar, logical size, name and details."""
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_y) + y
+        entries = self.level.entries
+        if index >= len(entries):
+            return Strip.blank(width, self.rich_style)
+        entry = entries[index]
+        top = max((e.frees for e in entries), default=0) or 1
+        mark = self.owner.mark_symbol(entry)
+        style = self.rich_style
+        if mark.strip():
+            style += self.get_component_rich_style("bar-list--marked", partial=True)
+        if index == self.level.cursor:
+            style += self.get_component_rich_style("bar-list--cursor", partial=True)
+        bar_width = 20 if width >= 110 else 12
+        frees = fmt.size(entry.frees) + ("" if entry.exact else "~")
+        head = f"{mark} {frees.rjust(9)} "
+        bar_style = style + self.get_component_rich_style("bar-list--bar", partial=True)
+        tail = f" {fmt.size(entry.logical).rjust(9)}  {self.owner.describe(entry)}"
+        room = max(width - len(head) - bar_width, 0)
+        segments = [
+            Segment(head, style),
+            Segment(bar(entry.frees / top, bar_width), bar_style),
+            Segment(fmt.ellipsize(tail, room).ljust(room), style),
+        ]
+        return Strip(segments, width).crop(0, width)
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = int(self.scroll_y)
+        cursor = self.level.cursor
+        if cursor < top:
+            self.scroll_to(y=cursor, animate=False, immediate=True)
+        elif cursor >= top + height:
+            self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        """Move by ``delta`` lines."""
+        if self.level.entries:
+            self.level.cursor = max(0, min(len(self.level.entries) - 1, self.level.cursor + delta))
+            self._scroll_cursor_into_view()
+            self.refresh()
+            self.owner.update_status()
+
+    def action_page(self, direction: int) -> None:
+        """Move by a screenful."""
+        self.action_cursor(direction * max(self.scrollable_content_region.height - 1, 1))
+
+    def action_jump(self, index: int) -> None:
+        """First (0) or last (-1) line."""
+        if self.level.entries:
+            self.level.cursor = index % len(self.level.entries)
+            self._scroll_cursor_into_view()
+            self.refresh()
+            self.owner.update_status()
+
+    def on_resize(self) -> None:
+        """Keep the scroll size in step."""
+        self.virtual_size = Size(self.size.width, len(self.level.entries))
+
+
+class DiskMapScreen(BaseScreen[None]):
+    """Where the space goes: repositories, their tags, an image's layers."""
+
+    CSS_PATH = "diskmap.tcss"
+    FOLLOWS_EVENTS = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,right,l", "open", "Open", id="diskmap.open", tooltip="Open the line"),
+        Binding("backspace,left,h", "up", "Up", id="diskmap.up", tooltip="One level up"),
+        Binding("space", "mark", "Mark", id="diskmap.mark", tooltip="Mark (shared with list)"),
+        Binding("d", "delete", "Delete", id="diskmap.delete", tooltip="Delete marked rows"),
+        Binding("A", "clear_marks", "Clear marks", id="diskmap.clear_marks", show=False),
+        Binding("R", "reload", "Reload", id="diskmap.reload", show=False),
+        Binding("escape,q", "back", "Back", id="diskmap.back", tooltip="Up, or back to the list"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.disk_map: DiskMap | None = None
+        self.final = False
+        self.levels: list[Level] = []
+        self._reload_timer: Timer | None = None
+        self.opened_at = time.perf_counter()
+        self.first_content_at: float | None = None
+
+    @property
+    def deck(self) -> ImagedeckApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def images_screen(self) -> ImagesScreen:
+        """The list whose marks this map shares."""
+        return self.deck.images_screen
+
+    def compose(self) -> ComposeResult:
+        """Header, path, column header, the bars, status, footer."""
+        yield Static("Disk map", id="diskmap-header", markup=False)
+        yield Static("", id="diskmap-path", markup=False)
+        yield Static("", id="diskmap-columns", markup=False)
+        yield BarList(self, id="diskmap-list")
+        yield Static("Computing…", id="diskmap-status", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Start from the images the list holds; the layers load behind."""
+        self.query_one(BarList).focus()
+        images = list(self.images_screen._merged) or with_usage(
+            self.images_screen.images, self.images_screen.usage
+        )
+        self.load(images)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="diskmap", exit_on_error=False)
+    def load(self, images: list[Image] | None = None) -> None:
+        """Figures from the list's images (df estimates), then layer-exact from the daemon."""
+        service: Any = getattr(self.app, "service", None)
+        if images is None:
+            if service is None:
+                return
+            images = with_usage(service.list_images(), service.disk_usage())
+        elif images:
+            self.post_message(MapReady(build_map(images, {}), False))
+        if service is None:
+            return
+        layers = service.layers_for(images, [i.id for i in images])
+        extras = [line for source in EXTRA_SOURCES for line in source(service)]
+        self.post_message(MapReady(build_map(images, layers, extras), True))
+
+    def on_map_ready(self, message: MapReady) -> None:
+        """Show the figures, keeping the level and the cursor on the same entries."""
+        if self.final and not message.final:
+            return
+        self.disk_map = message.disk_map
+        self.final = message.final
+        path = [(level.parent_key, level.cursor) for level in self.levels]
+        keys = [self._key_at(level) for level in self.levels]
+        self.levels = [self._top_level()]
+        for (parent_key, _), _key in zip(path[1:], keys[1:], strict=True):
+            current = self.levels[-1]
+            found = next((e for e in current.entries if e.key == parent_key), None)
+            if found is None:
+                break
+            current.cursor = current.entries.index(found)
+            child = self._child_level(found)
+            if child is None:
+                break
+            self.levels.append(child)
+        for level, key in zip(self.levels, keys, strict=False):
+            for index, entry in enumerate(level.entries):
+                if entry.key == key:
+                    level.cursor = index
+        self.query_one(BarList).show(self.levels[-1])
+        if self.first_content_at is None:
+            self.first_content_at = time.perf_counter()
+        self._update_texts()
+
+    @staticmethod
+    def _key_at(level: Level) -> str:
+        if 0 <= level.cursor < len(level.entries):
+            return level.entries[level.cursor].key
+        return ""
+
+    def _top_level(self) -> Level:
+        assert self.disk_map is not None
+        entries = sorted(
+            [*self.disk_map.repositories, *self.disk_map.extras],
+            key=lambda e: (-e.frees, -e.logical),
+        )
+        return Level("repositories", entries)
+
+    def _child_level(self, entry: Entry) -> Level | None:
+        assert self.disk_map is not None
+        if entry.kind == "repository":
+            return Level(entry.name, tag_entries(self.disk_map, entry), parent_key=entry.key)
+        if entry.kind == "tag" and entry.image is not None:
+            layers = layer_entries(self.disk_map, entry.image)
+            if not layers:
+                return None
+            title = f"{self.levels[-1].title}:{entry.name}" if self.levels else entry.name
+            return Level(title, layers, parent_key=entry.key)
+        return None
+
+    def on_images_changed(self, message: ImagesChanged) -> None:
+        """Follow the daemon: reload once a burst of events is over."""
+        message.stop()
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+        self._reload_timer = self.set_timer(RELOAD_QUIET, self._reload_now)
+
+    def _reload_now(self) -> None:
+        self._reload_timer = None
+        self.load(None)
+
+    def action_reload(self) -> None:
+        """Load again from the daemon."""
+        self.load(None)
+
+    # -- texts ---------------------------------------------------------------------------------
+
+    def describe(self, entry: Entry) -> str:
+        """The name and details of an entry (outside text made visible)."""
+        name = visible(entry.name)
+        if entry.kind == "repository":
+            return f"{name}  ({entry.count} tag{'s' if entry.count != 1 else ''})"
+        if entry.kind == "extra":
+            return name
+        if entry.kind == "layer":
+            if not entry.shared_with:
+                return f"{name} · only this image"
+            names = ", ".join(visible(n) for n in entry.shared_with[:3])
+            more = f" +{len(entry.shared_with) - 3}" if len(entry.shared_with) > 3 else ""
+            return f"{name} · shared with {names}{more}"
+        image = entry.image
+        if image is None:
+            return name
+        used = self.last_used_text(image)
+        ctr = "…" if image.containers is None else str(image.containers)
+        return (
+            f"{name}  {image.short_id} · created {fmt.age_short(image.created)} · used {used}"
+            f" · {ctr} ctr · unique {fmt.size(image.unique_size)}"
+        )
+
+    def last_used_text(self, image: Image) -> str:
+        """The image's last use as the LAST USED column writes it."""
+        from tui.diskmap_model import last_used_text
+
+        recorder = getattr(self.deck, "last_used", None)
+        if recorder is None:
+            return "unknown"
+        return last_used_text(recorder.record.get(image.id), recorder.record.since)
+
+    def mark_symbol(self, entry: Entry) -> str:
+        """● all of the entry's rows marked, ◐ some, space none."""
+        if not entry.rows:
+            return " "
+        marks = self.images_screen.model.marks
+        if not marks:
+            return " "
+        marked = sum(1 for r in entry.rows if row_key(r) in marks)
+        return "●" if marked == len(entry.rows) else "◐" if marked else " "
+
+    def _update_texts(self) -> None:
+        disk_map = self.disk_map
+        if disk_map is None:
+            return
+        approx = "" if disk_map.exact else " (~ estimated until the layers load)"
+        header = (
+            f"Disk map · images use {fmt.size(disk_map.disk)} on disk"
+            f" · logical {fmt.size(disk_map.logical)}{approx}"
+        )
+        recorder = getattr(self.deck, "last_used", None)
+        if recorder is not None:
+            header += f" · last use recorded since {recorder.record.since.strftime('%Y-%m-%d')}"
+        self.query_one("#diskmap-header", Static).update(header)
+        path = " / ".join(["/"] + [visible(level.title) for level in self.levels[1:]])
+        self.query_one("#diskmap-path", Static).update(path)
+        width = self.query_one(BarList).scrollable_content_region.width or self.size.width
+        bar_width = 20 if width >= 110 else 12
+        columns = f"  {'FREES'.rjust(9)} {'':<{bar_width}} {'LOGICAL'.rjust(9)}  NAME"
+        self.query_one("#diskmap-columns", Static).update(columns)
+        self.update_status()
+
+    def update_status(self) -> None:
+        """Marks (shared with the list) and what deleting them frees, and the keys."""
+        if not self.is_mounted:
+            return
+        marked = self.images_screen.model.marked_rows()
+        parts = []
+        if marked:
+            frees = self.images_screen.marked_frees(marked)
+            parts.append(f"{len(marked)} marked, frees {fmt.size(frees)}")
+        else:
+            parts.append("nothing marked")
+        depth = len(self.levels)
+        parts.append("enter opens" if depth < 3 else "layers of one image")
+        parts.append("space marks · d deletes · backspace up · esc back")
+        self.query_one("#diskmap-status", Static).update(" · ".join(parts))
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        """Drill into a repository (its tags) or a tag (its layers)."""
+        entry = self.query_one(BarList).current()
+        if entry is None or self.disk_map is None:
+            return
+        if entry.kind == "tag" and not self.final:
+            self.notify("The layers are still loading…", timeout=3)
+            return
+        child = self._child_level(entry)
+        if child is None:
+            return
+        self.levels.append(child)
+        self.query_one(BarList).show(child)
+        self._update_texts()
+
+    def action_up(self) -> None:
+        """One level up."""
+        if len(self.levels) > 1:
+            self.levels.pop()
+            self.query_one(BarList).show(self.levels[-1])
+            self._update_texts()
+
+    def action_back(self) -> None:
+        """Up a level, or back to the list from the top."""
+        if len(self.levels) > 1:
+            self.action_up()
+        else:
+            self.dismiss(None)
+
+    def action_mark(self) -> None:
+        """Mark or unmark the entry's rows on the list (all of a repository's tags)."""
+        bars = self.query_one(BarList)
+        entry = bars.current()
+        if entry is None or not entry.rows:
+            return
+        marks = self.images_screen.model.marks
+        keys = [row_key(r) for r in entry.rows]
+        if all(k in marks for k in keys):
+            marks.difference_update(keys)
+        else:
+            marks.update(keys)
+        self._marks_changed()
+        bars.action_cursor(1)
+
+    def action_clear_marks(self) -> None:
+        """Clear every mark (here and on the list)."""
+        self.images_screen.model.clear_marks()
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        from tui.widgets.image_table import ImageTable
+
+        screen = self.images_screen
+        screen.query_one(ImageTable).marks_changed()
+        screen._update_summary()
+        self.query_one(BarList).refresh()
+        self.update_status()
+
+    def action_delete(self) -> None:
+        """The list's delete dialog for the marked rows (or the entry under the cursor)."""
+        from tui.modals.delete import cleanup_controller
+
+        rows = self.images_screen.model.marked_rows()
+        if not rows:
+            entry = self.query_one(BarList).current()
+            rows = list(entry.rows) if entry is not None else []
+        if not rows:
+            self.notify("Nothing to delete here.", severity="warning")
+            return
+        cleanup_controller(self.images_screen).delete(rows)
+
+    def last_used_changed(self) -> None:
+        """New last-used times: redraw the tags' details."""
+        self.query_one(BarList).refresh()
+        self._update_texts()
