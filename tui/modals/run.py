@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -200,23 +201,46 @@ def run_in_terminal(app: App[Any], argv: Sequence[str]) -> int | None:
 
 
 def run_request(app: App[Any], request: RunRequest) -> None:
-    """Run ``request``: pull first when the image is missing, then hand the terminal over."""
+    """Run ``request``: pull first when the image is missing, then hand the terminal over.
+
+    When the dialog had not found out whether the daemon has the image, a worker asks (never
+    the UI thread: a daemon that hangs would freeze the whole UI until its timeout).
+    """
     service: Any = getattr(app, "service", None)
     if service is None:
         app.notify("Not connected to a Docker daemon.", severity="error")
         return
     argv = docker_run_argv(service.endpoint, request.image, request.command, remove=request.remove)
-    present = request.present
-    if present is None:
-        # A local inspect, quick; only when the dialog had not found out yet.
-        try:
-            service.inspect_image(request.image)
-            present = True
-        except NotFound:
-            present = False
-        except ImagedeckError as exc:
-            app.notify(str(exc), title="Cannot run", severity="error")
-            return
+    if request.present is None:
+        app.notify(f"Looking for {request.image} on the daemon…", timeout=3, markup=False)
+        app.run_worker(
+            partial(_find_then_run, app, service, request, argv),
+            thread=True,
+            exclusive=True,
+            group="run-check",
+            exit_on_error=False,
+        )
+        return
+    _run_or_pull(app, request, argv, request.present)
+
+
+def _find_then_run(app: App[Any], service: Any, request: RunRequest, argv: list[str]) -> None:
+    """In a worker: ask the daemon whether it has the image, then run (or pull) on the UI."""
+    try:
+        service.inspect_image(request.image)
+        present = True
+    except NotFound:
+        present = False
+    except ImagedeckError as exc:
+        app.call_from_thread(
+            app.notify, str(exc), title="Cannot run", severity="error", markup=False
+        )
+        return
+    app.call_from_thread(_run_or_pull, app, request, argv, present)
+
+
+def _run_or_pull(app: App[Any], request: RunRequest, argv: list[str], present: bool) -> None:
+    """On the UI thread: hand the terminal over, or pull first and then do so."""
     if present:
         run_in_terminal(app, argv)
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -13,9 +13,11 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import Worker
 
 from tui import format as fmt
-from tui.screens.base import BaseScreen
+from tui.safe_text import scrub, visible
+from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
 from tui.service.history import HistoryEntry, ImageHistory
 
@@ -106,7 +108,8 @@ class HistoryScreen(BaseScreen[None]):
         """Read the history in a thread; the result comes back as a message."""
         try:
             service = self.service
-            self.post_message(HistoryLoaded(service.history(self.reference)))
+            # Made safe here, in the thread: ENV values and RUN commands are anyone's text.
+            self.post_message(HistoryLoaded(scrub(service.history(self.reference))))
         except ImagedeckError as exc:
             self.post_message(HistoryFailed(exc))
 
@@ -119,13 +122,20 @@ class HistoryScreen(BaseScreen[None]):
         # The tree has no width while the loading indicator covers it: lay out first.
         self.call_after_refresh(self._rebuild)
 
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure ends the loading with its reason, as a service error does."""
+        if worker.group == "history":
+            self.post_message(HistoryFailed(ImagedeckError(failure_text(error))))
+
     def on_history_failed(self, message: HistoryFailed) -> None:
         """Say what failed where the tree would be."""
         self.error = message.error
         tree = self.query_one("#history-tree", Tree)
         tree.loading = False
         tree.clear()
-        tree.root.add_leaf(Text(f"Could not read the history: {message.error}", style="bold red"))
+        tree.root.add_leaf(
+            Text(f"Could not read the history: {visible(str(message.error))}", style="bold red")
+        )
         self.query_one("#history-header", Static).update(f"History of {self.reference}")
 
     # -- rendering -----------------------------------------------------------------------------

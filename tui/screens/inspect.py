@@ -14,8 +14,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
-from tui.screens.base import BaseScreen
+from tui.safe_text import scrub, visible
+from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
 from tui.widgets.json_tree import (
     JsonNode,
@@ -119,7 +121,8 @@ class InspectScreen(BaseScreen[None]):
         """Inspect in a thread; the result comes back as a message."""
         try:
             service = self.service
-            self.post_message(InspectLoaded(service.inspect_image(self.reference)))
+            # Made safe here, in the thread: keys and values (ENV, labels) are anyone's text.
+            self.post_message(InspectLoaded(scrub(service.inspect_image(self.reference))))
         except ImagedeckError as exc:
             self.post_message(InspectFailed(exc))
 
@@ -137,10 +140,15 @@ class InspectScreen(BaseScreen[None]):
         )
         self._say(". path query   / search   r raw JSON   y copy value   Y copy path")
 
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure ends inspecting with its reason, as a service error does."""
+        if worker.group == "inspect":
+            self.post_message(InspectFailed(ImagedeckError(failure_text(error))))
+
     def on_inspect_failed(self, message: InspectFailed) -> None:
         """Say what failed."""
         self.query_one(JsonTree).loading = False
-        self._say(f"Could not inspect {self.reference}: {message.error}", error=True)
+        self._say(f"Could not inspect {self.reference}: {visible(str(message.error))}", error=True)
 
     def _say(self, text: str, error: bool = False) -> None:
         result = self.query_one("#inspect-result", Static)
@@ -289,7 +297,9 @@ class InspectScreen(BaseScreen[None]):
             search_field.display = False
             self.query_one(JsonTree).focus()
             return
-        if query_field.has_focus:
+        # While the document loads the tree cannot take the focus: Esc then goes back at once
+        # (a daemon that does not answer must not keep the user on this screen).
+        if query_field.has_focus and not self.query_one(JsonTree).loading:
             self.query_one(JsonTree).focus()
             return
         self.app.pop_screen()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -15,9 +15,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, ProgressBar, Static, Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import Worker
 
 from tui import format as fmt
-from tui.screens.base import BaseScreen
+from tui.safe_text import safe, visible
+from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
 from tui.service.layers import AnalysisCancelled, ChangeKind, FileNode, ImageAnalysis
 
@@ -180,12 +182,17 @@ class LayersScreen(BaseScreen[None]):
             "  ·  Esc cancels"
         )
 
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure ends the analysis with its reason, as a service error does."""
+        if worker.group == "layers":
+            self.post_message(LayersFailed(ImagedeckError(failure_text(error))))
+
     def on_layers_failed(self, message: LayersFailed) -> None:
         """Say what failed in place of the progress bar."""
         self.error = message.error
         self.query_one("#layers-progress-bar").display = False
         text = self.query_one("#layers-progress-text", Static)
-        text.update(f"Could not analyse {self.reference}: {message.error}")
+        text.update(f"Could not analyse {self.reference}: {visible(str(message.error))}")
         text.add_class("error")
 
     def on_layers_loaded(self, message: LayersLoaded) -> None:
@@ -230,14 +237,16 @@ class LayersScreen(BaseScreen[None]):
         table.add_column("COMMAND", key="command")
         width = max((self.size.width or 80) - 40, 20)
         for layer in analysis.layers:
-            command = " ".join(layer.command.split()) or "(base layer)"
+            # A Text, never a str: DataTable parses str cells as markup.
+            command = safe(" ".join(layer.command.split()) or "(base layer)")
+            command.truncate(width, overflow="ellipsis")
             table.add_row(
                 Text(str(layer.index), justify="right"),
                 Text(fmt.size(layer.size_bytes), justify="right"),
                 Text(str(layer.added), justify="right", style="green"),
                 Text(str(layer.modified), justify="right", style="yellow"),
                 Text(str(layer.removed), justify="right", style="red"),
-                fmt.ellipsize(command, width),
+                command,
                 key=str(layer.index),
             )
 
@@ -252,7 +261,7 @@ class LayersScreen(BaseScreen[None]):
             table.add_row(
                 Text(fmt.size(item.cumulative_size), justify="right"),
                 Text(str(item.count), justify="right"),
-                item.path,
+                safe(item.path),
             )
         title = self.query_one("#layers-waste-title", Static)
         count = len(analysis.inefficiencies)
@@ -335,7 +344,7 @@ class LayersScreen(BaseScreen[None]):
         text.append(fmt.size(node.size).rjust(9), style="bold" if node.is_dir else "")
         text.append(f" {mark} ", style=style)
         name = node.name + ("/" if node.is_dir and node.name != "/" else "")
-        text.append(name, style=style or ("bold" if node.is_dir else ""))
+        text.append_text(safe(name, style=style or ("bold" if node.is_dir else "")))
         return text
 
     def _update_tree_title(self, building: bool = False) -> None:
