@@ -18,7 +18,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import DockerCli, Sandbox, _unavailable, ping_daemon
+from tests.conftest import DockerCli, Engine, Sandbox, _unavailable, ping_daemon
+from tui.service.engine import familiar
 
 pytestmark = pytest.mark.daemon
 
@@ -92,7 +93,12 @@ def test_multi_and_aliases_are_one_image(docker_cli: DockerCli) -> None:
     tags = json.loads(docker_cli("image", "inspect", "demo/multi:latest", check=True).stdout)[0][
         "RepoTags"
     ]
-    assert set(tags) == {"demo/multi:latest", "demo/alias:one", "demo/alias:two"}
+    # Podman writes Docker Hub's name into them (docker.io/demo/multi:latest).
+    assert {familiar(tag) for tag in tags} == {
+        "demo/multi:latest",
+        "demo/alias:one",
+        "demo/alias:two",
+    }
 
 
 def test_old_dangle_build_is_dangling(docker_cli: DockerCli) -> None:
@@ -119,10 +125,11 @@ def test_containers_states_and_images(docker_cli: DockerCli) -> None:
     )
     stopped, running = inspect
     assert stopped["State"]["Status"] == "exited"
-    assert stopped["Config"]["Image"] == "demo/stopped:latest"
+    # familiar: Podman records the name it resolved (docker.io/demo/stopped:latest).
+    assert familiar(stopped["Config"]["Image"]) == "demo/stopped:latest"
     assert stopped["Image"] == image_id(docker_cli, "demo/stopped:latest")
     assert running["State"]["Status"] == "running"
-    assert running["Config"]["Image"] == "demo/running:latest"
+    assert familiar(running["Config"]["Image"]) == "demo/running:latest"
     assert running["Image"] == image_id(docker_cli, "demo/running:latest")
 
 
@@ -183,7 +190,11 @@ def test_search_index_answers_v1_search(sandbox: Sandbox) -> None:
     assert official["star_count"] > 1000
 
 
-def test_daemon_search_returns_index_results(sandbox: Sandbox, docker_cli: DockerCli) -> None:
+def test_daemon_search_returns_index_results_podman_prefixes_names_and_drops_stars(
+    sandbox: Sandbox, docker_cli: DockerCli, engine: Engine
+) -> None:
+    """Docker relays the index's v1 search; Podman's compat API prefixes every name with the
+    index and sends its stars as "Stars", which the docker CLI does not read (0)."""
     result = docker_cli(
         "search",
         "--no-trunc",
@@ -193,8 +204,12 @@ def test_daemon_search_returns_index_results(sandbox: Sandbox, docker_cli: Docke
         check=True,
     )
     rows = [line.split("\t") for line in result.stdout.splitlines()]
+    if engine.podman:
+        prefix = f"{sandbox.search_index}/"
+        assert all(name.startswith(prefix) and stars == "0" for name, stars, _ in rows)
+        rows = [[name.removeprefix(prefix), "-", official] for name, _, official in rows]
     expected = [
-        (name, str(stars))
+        (name, "-" if engine.podman else str(stars))
         for name, _description, stars, _official, _automated in load_search_index().CATALOGUE
         if "demo" in name
     ]
@@ -257,40 +272,145 @@ def link_names(netns: str) -> list[str]:
     return sorted(line.split(": ")[1].split("@")[0] for line in out.splitlines())
 
 
-def test_second_sandbox_leaves_host_links_alone(sandbox: Sandbox) -> None:
-    """Starting and purging another sandbox adds, removes and renames no host link."""
+CONFIGURATIONS = ("docker-20.10/overlay2", "docker-26/overlay2", "docker-26/containerd", "podman")
+
+
+def throwaway_env(config: str, name: str, directory: str) -> dict[str, str]:
+    """The environment of a throwaway sandbox of configuration ``config`` (no seeding)."""
+    engine, _, store = config.partition("/")
+    return {
+        **os.environ,
+        "IMAGEDECK_SANDBOX_NAME": name,
+        "IMAGEDECK_SANDBOX_DIR": directory,
+        "IMAGEDECK_SANDBOX_SEED": "0",
+        "IMAGEDECK_SANDBOX_ENGINE": engine,
+        "IMAGEDECK_SANDBOX_STORE": store,
+    }
+
+
+def run_script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """scripts/sandbox ARGS with ``env``."""
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.mark.parametrize("config", CONFIGURATIONS)
+def test_each_engine_starts_apart_and_leaves_host_links_alone(
+    sandbox: Sandbox, config: str
+) -> None:
+    """Start, check and purge a throwaway sandbox of each engine: the daemon that answers is
+    that engine, with its own daemon config and marker, and no host link is added, removed or
+    renamed."""
     host = host_netns(sandbox)
     host_inode = _netns_inode(host)
     assert host_inode is not None and host_inode != _netns_inode(sandbox.netns)
     name = f"linkcheck-{uuid.uuid4().hex[:6]}"
     directory = tempfile.mkdtemp(prefix="ideck-linkcheck-", dir="/var/tmp")
-    env = {
-        **os.environ,
-        "IMAGEDECK_SANDBOX_NAME": name,
-        "IMAGEDECK_SANDBOX_DIR": directory,
-        "IMAGEDECK_SANDBOX_SEED": "0",
-    }
-
-    def sandbox_script(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=90
-        )
+    env = throwaway_env(config, name, directory)
+    engine, _, store = config.partition("/")
+    podman = engine == "podman"
+    socket_path = f"{directory}/{'podman' if podman else 'docker'}.sock"
 
     before = link_names(host)
-    started = sandbox_script("start")
+    started = run_script(env, "start")
     try:
         assert started.returncode == 0, started.stderr
-        status = sandbox_script("status")
+        status = run_script(env, "status")
         assert status.returncode == 0, status.stdout
-        assert ping_daemon(f"{directory}/docker.sock") is None
-        # the second daemon made its bridge, in its own namespace
-        assert "docker0" in link_names(f"/var/run/netns/{name}")
+        assert ping_daemon(socket_path) is None
+        version = json.loads(
+            subprocess.run(
+                ["docker", "-H", f"unix://{socket_path}", "version", "--format", "{{json .}}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout
+        )["Server"]
+        components = {c["Name"]: c["Version"] for c in version.get("Components") or []}
+        if podman:
+            assert "Podman Engine" in components
+            assert Path(f"{directory}/containers.conf").is_file()
+        else:
+            assert components["Engine"].startswith(engine.removeprefix("docker-") + ".")
+            config_file = json.loads(Path(f"{directory}/daemon.json").read_text())
+            assert (config_file.get("features") or {}).get("containerd-snapshotter", False) is (
+                store == "containerd"
+            )
+            # the daemon made its bridge, in its own namespace
+            assert "docker0" in link_names(f"/var/run/netns/{name}")
+        assert Path(f"{directory}/engine").read_text().strip() == (
+            "podman/overlay" if podman else config
+        )
+        exported = run_script(env, "env").stdout
+        assert f"export IMAGEDECK_SANDBOX_ENGINE={engine}" in exported
         during = link_names(host)
     finally:
-        stopped = sandbox_script("stop", "--purge")
+        stopped = run_script(env, "stop", "--purge")
     after = link_names(host)
     assert stopped.returncode == 0, stopped.stderr
     assert before == during == after
     assert not Path(directory).exists()
     assert not Path(f"/var/run/netns/{name}").exists()
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("made", "asked"),
+    [
+        ("docker-26/containerd", "docker-26/overlay2"),
+        ("docker-26/overlay2", "docker-20.10/overlay2"),
+        ("docker-20.10/overlay2", "podman"),
+        ("podman/overlay", "docker-26/containerd"),
+    ],
+)
+def test_a_data_root_made_by_another_engine_is_refused(made: str, asked: str) -> None:
+    """The marker stops another engine or store from opening a data root; nothing starts."""
+    name = f"markcheck-{uuid.uuid4().hex[:6]}"
+    directory = tempfile.mkdtemp(prefix="ideck-markcheck-", dir="/var/tmp")
+    try:
+        Path(directory, "data").mkdir()
+        Path(directory, "engine").write_text(f"{made}\n")
+        refused = run_script(throwaway_env(asked, name, directory), "start")
+        assert refused.returncode == 1
+        assert f"was made by {made}" in refused.stderr
+        assert "refusing to reuse it" in refused.stderr
+        assert Path(directory, "engine").read_text().strip() == made
+        assert not Path(f"/var/run/netns/{name}").exists()
+        assert not Path(directory, "daemon.json").exists()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(f"{directory}.flock").unlink(missing_ok=True)
+
+
+def test_a_data_root_without_marker_is_the_system_dockers() -> None:
+    """Data roots from before the marker were made by the system's dockerd (classic store)."""
+    name = f"markcheck-{uuid.uuid4().hex[:6]}"
+    directory = tempfile.mkdtemp(prefix="ideck-markcheck-", dir="/var/tmp")
+    version = subprocess.run(
+        ["dockerd", "--version"], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+    system = "docker-26" if "version 26." in version else "docker-20.10"
+    other = "docker-20.10" if system == "docker-26" else "docker-26"
+    try:
+        Path(directory, "data", "image").mkdir(parents=True)
+        refused = run_script(throwaway_env(f"{other}/overlay2", name, directory), "start")
+        assert refused.returncode == 1
+        assert f"was made by {system}/overlay2" in refused.stderr
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(f"{directory}.flock").unlink(missing_ok=True)
+
+
+def test_containerd_store_needs_docker_26() -> None:
+    refused = run_script(
+        {
+            **os.environ,
+            "IMAGEDECK_SANDBOX_ENGINE": "docker-20.10",
+            "IMAGEDECK_SANDBOX_STORE": "containerd",
+        },
+        "status",
+    )
+    assert refused.returncode == 1
+    assert "needs IMAGEDECK_SANDBOX_ENGINE=docker-26" in refused.stderr
