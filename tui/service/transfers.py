@@ -30,11 +30,18 @@ from typing import Any
 import requests
 from docker import auth
 from docker.errors import APIError, DockerException
+from docker.errors import NotFound as DockerNotFound
 from docker.types.daemon import CancellableStream
 
 from tui.service.connection import Endpoint
 from tui.service.core import ServiceBase, daemon_text
-from tui.service.errors import Cancelled, ImagedeckError, NotFound, RegistryError
+from tui.service.errors import (
+    Cancelled,
+    DaemonUnreachable,
+    ImagedeckError,
+    NotFound,
+    RegistryError,
+)
 from tui.service.reference import Reference, parse
 
 # --- progress model ---------------------------------------------------------------------------
@@ -51,8 +58,14 @@ DONE_STATUSES = frozenset(
         "Layer already exists",
     }
 )
+#: What a layer shows when the stream ended well although the engine's last word for it was
+#: not final (the containerd image store ends pulls at "Download complete": it unpacks after
+#: the stream's layer messages and says nothing more about the layer).
+COMPLETE = "Complete"
 #: Statuses that finish a layer for good (the bar is full and stays so).
-FINAL_STATUSES = frozenset({"Pull complete", "Already exists", "Pushed", "Layer already exists"})
+FINAL_STATUSES = frozenset(
+    {"Pull complete", "Already exists", "Pushed", "Layer already exists", COMPLETE}
+)
 #: Layer statuses while bytes move (progressDetail has current/total).
 ACTIVE_STATUSES = frozenset({"Downloading", "Pushing"})
 #: Layer statuses before any byte moved.
@@ -200,6 +213,22 @@ class ProgressTracker:
         self._layers[layer_id] = LayerProgress(layer_id, status, current, total, transferred, size)
         return self._event(layer_id)
 
+    def finish(self, digest: str | None = None) -> TransferEvent:
+        """The stream ended without an error: every layer is complete, whatever its last word.
+
+        ``digest`` is the one read from the registry when the engine sent none (a push on the
+        containerd image store has no ``aux`` message).
+        """
+        for layer_id, layer in self._layers.items():
+            if layer.status not in FINAL_STATUSES and not layer.status.startswith("Mounted from"):
+                size = layer.size if layer.size is not None else layer.transferred
+                self._layers[layer_id] = LayerProgress(
+                    layer_id, COMPLETE, layer.current, layer.total, size, layer.size
+                )
+        if digest and not self.digest:
+            self.digest = digest
+        return self._event("")
+
     def _event(self, layer_id: str) -> TransferEvent:
         layers = tuple(self._layers.values())
         status = self.status
@@ -243,6 +272,8 @@ def classify_registry_error(text: str, what: str = "") -> ImagedeckError:
     if (
         "manifest unknown" in lowered
         or ("not found" in lowered and "manifest" in lowered)
+        # The containerd image store: 'failed to resolve reference "r:t": r:t: not found'.
+        or ("failed to resolve reference" in lowered and lowered.rstrip().endswith("not found"))
         or ("repository does not exist" in lowered and "denied" not in lowered)
     ):
         return NotFound(f"{prefix}not found in the registry ({text})")
@@ -404,13 +435,16 @@ class TransfersMixin(ServiceBase):
                 api._raise_for_status(response)
             except APIError as exc:
                 raise classify_registry_error(daemon_text(exc), what) from exc
-            # The same wrapping docker-py gives the events stream: keeps the response so its
-            # socket can be shut down from the watcher thread.
-            stream = CancellableStream(api._stream_helper(response, decode=True), response)
+            raw = api._stream_helper(response, decode=True)
+            # The same wrapping docker-py gives the events stream, used only for its close()
+            # (the watcher shuts the socket down). Reading goes through the raw generator:
+            # CancellableStream turns a connection that breaks into a quiet end of stream,
+            # and a killed daemon then looked like a finished transfer.
+            stream = CancellableStream(raw, response)
         watcher = _Watcher(stream, cancel)
         tracker = ProgressTracker()
         try:
-            for message in _read(stream, self.endpoint, what):
+            for message in _read(raw, self.endpoint, what, tracker, cancel):
                 if cancel.is_set():
                     break
                 event = tracker.feed(message)
@@ -421,6 +455,68 @@ class TransfersMixin(ServiceBase):
             watcher.close()
         if cancel.is_set():
             raise Cancelled(what.capitalize())
+        # The end of the stream is not success: the result must be there too.
+        digest = self._confirm(what, ref, params, headers, push=post_json, said=tracker.digest)
+        yield tracker.finish(digest if tracker.digest is None else None)
+
+    def _confirm(
+        self,
+        what: str,
+        ref: Reference,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        *,
+        push: bool,
+        said: str | None,
+    ) -> str | None:
+        """Check that a transfer the daemon ended well left its result; raise when not.
+
+        After a pull the image must exist locally; after a push the registry must have the
+        tag (asked through the daemon's ``/distribution`` endpoint with the push's credentials,
+        so any registry and login works), with the digest the push reported when it reported
+        one. Returns the registry's digest of a pushed tag.
+        """
+        api: Any = self.api
+        if push:
+            target = f"{ref.name}:{ref.tag_or_latest}"
+            with self.translate(f"{what}: ask the registry for {target}", str(ref)):
+                try:
+                    url = api._url("/distribution/{0}/json", target)
+                    answer = api._result(api._get(url, headers=headers), True)
+                except APIError as exc:
+                    raise RegistryError(
+                        f"{what}: the daemon ended the push, but the registry does not have "
+                        f"{target} ({daemon_text(exc)})"
+                    ) from exc
+            digest = str((answer.get("Descriptor") or {}).get("digest") or "") or None
+            if said and digest and said != digest:
+                raise RegistryError(
+                    f"{what}: the registry has {target} as {digest}, not the {said} just pushed"
+                )
+            return digest
+        with self.translate(f"{what}: look for the pulled image", str(ref)):
+            if "tag" not in params:  # all tags: at least one of the repository's
+                found = bool(api.images(name=ref.name, quiet=True))
+            else:
+                target = f"{ref.name}@{ref.digest}" if ref.digest else f"{ref.name}:{params['tag']}"
+                try:
+                    api.inspect_image(target)
+                    found = True
+                except DockerNotFound:
+                    found = False
+        if not found:
+            raise RegistryError(f"{what}: the daemon ended the pull, but the image is not there")
+        return None
+
+    def _registry_digest(self, ref: Reference) -> str | None:
+        """The pushed manifest's digest as the registry has it (asked through the daemon)."""
+        try:
+            with self.translate(f"ask the registry for {ref}", str(ref)):
+                answer = self.api.inspect_distribution(f"{ref.name}:{ref.tag_or_latest}")
+        except ImagedeckError:
+            return None  # the push itself went well; the digest stays unknown
+        digest = str((answer.get("Descriptor") or {}).get("digest") or "")
+        return digest or None
 
     def search(
         self,
@@ -498,14 +594,41 @@ def _search_error(text: str, term: str) -> RegistryError:
     return error if isinstance(error, RegistryError) else RegistryError(str(error))
 
 
-def _read(stream: CancellableStream, endpoint: Endpoint, what: str) -> Iterator[dict[str, Any]]:
-    """The stream's messages; a transport failure mid-way becomes a readable error."""
+def _read(
+    raw: Iterator[Any],
+    endpoint: Endpoint,
+    what: str,
+    tracker: ProgressTracker,
+    cancel: threading.Event,
+) -> Iterator[dict[str, Any]]:
+    """The stream's messages; a connection that breaks mid-way says how far the transfer got.
+
+    A daemon that dies (or is stopped and its socket reset) ends the HTTP body early, which
+    urllib3 reports as an error: that is a failed transfer, never a finished one. After a
+    cancel the socket was shut down on purpose, and the caller raises Cancelled.
+    """
     try:
-        for message in stream:
+        for message in raw:
             if isinstance(message, dict):
                 yield message
-    except (requests.exceptions.RequestException, OSError) as exc:
-        raise RegistryError(f"{what}: the connection to {endpoint.description} broke") from exc
+    except Exception as exc:  # urllib3's ProtocolError, requests' errors, OSError, bad JSON
+        if cancel.is_set():
+            return
+        raise DaemonUnreachable(endpoint.description, broke_at(what, tracker)) from exc
+
+
+def broke_at(what: str, tracker: ProgressTracker) -> str:
+    """ "pull x: the connection to the daemon broke at layer 3/4 (2 complete)" and the like."""
+    overall = tracker.overall()
+    if not overall.layers:
+        where = "before any layer moved"
+    elif overall.layers_done >= overall.layers:
+        where = f"after all {overall.layers} layers, before the daemon said it was done"
+    else:
+        where = (
+            f"at layer {overall.layers_done + 1}/{overall.layers} ({overall.layers_done} complete)"
+        )
+    return f"{what}: the connection to the daemon broke {where}; it did not finish"
 
 
 # --- v2 registry catalog (stdlib only) --------------------------------------------------------
