@@ -43,6 +43,7 @@ ENGINES ?= docker-20.10/overlay2
 ## sandbox's network namespace (its private daemon, registry and search index on loopback),
 ## each run's output labelled with its configuration; fails when any configuration fails.
 test: setup lint typecheck
+	scripts/sandbox buildx-plugin >/dev/null # BuildKit tests on every engine (fetched outside the netns)
 	BIN=$(BIN) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-engines $(ENGINES)
 
 screenshots: setup sandbox-start

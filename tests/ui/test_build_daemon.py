@@ -22,6 +22,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DockerCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
+@pytest.fixture(autouse=True)
+def legacy_builder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are the legacy builder's (Step n/m headers): keep it where buildx exists.
+
+    tests/ui/test_buildkit_daemon.py drives the same form with BuildKit.
+    """
+    monkeypatch.setenv("IMAGEDECK_BUILDER", "legacy")
+
+
 async def _until(pilot: Any, condition: Any, what: str, seconds: float = 60) -> None:
     for _ in range(int(seconds / 0.05)):
         await pilot.pause(0.05)

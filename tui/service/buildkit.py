@@ -52,6 +52,7 @@ from tui.service.build import (
 )
 from tui.service.connection import DEFAULT_CONTEXT
 from tui.service.core import ServiceBase
+from tui.service.errors import DaemonError
 
 WAITING, RUNNING, CACHED, DONE, ERROR, CANCELLED = (
     "waiting",
@@ -64,6 +65,8 @@ WAITING, RUNNING, CACHED, DONE, ERROR, CANCELLED = (
 
 # How long buildx gets to wind down after SIGINT before it is killed.
 CANCEL_WAIT = 15.0
+# How long to wait while another /system/df request is running (Engine 20.10 refuses two).
+DF_BUSY_WAIT = 10.0
 # How long `docker buildx version` / `inspect` may take (a remote builder can be slow).
 PROBE_TIMEOUT = 20.0
 
@@ -757,25 +760,47 @@ class BuildKitMixin(ServiceBase):
             return None
 
     def _prune_new_cache(self, before: set[str]) -> list[str]:
-        """Prune the cache records a cancelled build wrote (everything not there before)."""
-        try:
-            usage = self.build_cache()
-        except Exception:
-            return []
-        new = [r for r in usage.records if r.id not in before]
+        """Prune the cache records a cancelled build wrote (everything not there before).
+
+        The daemon releases a cancelled build's records a moment after buildx exits, so the
+        records still in use are tried again for a few seconds.
+        """
         removed: list[str] = []
-        for record in _children_first(new):
-            with contextlib.suppress(Exception):
-                result = self.api.prune_builds(filters={"id": [record.id]}, all=True)
-                removed += [f"cache {i}" for i in (result or {}).get("CachesDeleted") or []]
-        return removed
+        deadline = time.monotonic() + CANCEL_WAIT
+        while True:
+            try:
+                usage = self.build_cache()
+            except Exception:
+                return removed
+            new = tuple(r for r in usage.records if r.id not in before)
+            if not new:
+                return removed
+            plan = CachePrunePlan(None, tuple(_children_first(list(new))))
+            try:
+                result = self.prune_cache(plan)
+            except Exception:
+                return removed
+            removed += [f"cache {i}" for i in result.deleted]
+            if not result.failed or time.monotonic() > deadline:
+                return removed
+            time.sleep(0.2)
 
     # -- the build cache -------------------------------------------------------------------------
 
     def build_cache(self) -> BuildCacheUsage:
         """The daemon's build cache records (``docker system df``'s Build Cache line)."""
-        with self.translate("read the build cache"):
-            df = self.api.df()
+        deadline = time.monotonic() + DF_BUSY_WAIT
+        while True:
+            try:
+                with self.translate("read the build cache"):
+                    df = self.api.df()
+                break
+            except DaemonError as exc:
+                # Engine 20.10 answers a second concurrent /system/df with an error rather than
+                # waiting for the first (the list's own disk usage request, another client).
+                if "already running" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         return BuildCacheUsage(
             tuple(_record(r) for r in df.get("BuildCache") or [] if isinstance(r, dict))
         )
@@ -795,23 +820,39 @@ class BuildKitMixin(ServiceBase):
         """Remove exactly the plan's records (one ``/build/prune`` with an ``id`` filter each)."""
         deleted: list[str] = []
         reclaimed = 0
-        failed: list[str] = []
+        errors: dict[str, str] = {}
         wanted = {r.id for r in plan.records}
-        for index, record in enumerate(plan.records):
-            try:
-                with self.translate(f"prune build cache {record.id}"):
-                    result = self.api.prune_builds(filters={"id": [record.id]}, all=True)
-            except Exception as exc:
-                failed.append(f"{record.id}: {exc}")
-                continue
-            got = [str(i) for i in (result or {}).get("CachesDeleted") or []]
-            # The id filter matches by pattern: anything else it caught is reported too.
-            deleted += got
-            reclaimed += int((result or {}).get("SpaceReclaimed") or 0)
-            if record.id not in got:
-                failed.append(f"{record.id}: the daemon kept it")
-            if progress is not None:
-                progress(index + 1, len(plan.records))
+        pending = list(plan.records)
+        done = 0
+        # A record whose child still exists is kept by the daemon. Engine 26 reports no parents
+        # in /system/df, so the order cannot always be known: what was kept is tried again
+        # once its children went, until a pass removes nothing more.
+        while pending:
+            kept: list[CacheRecord] = []
+            for record in pending:
+                try:
+                    with self.translate(f"prune build cache {record.id}"):
+                        result = self.api.prune_builds(filters={"id": [record.id]}, all=True)
+                except Exception as exc:
+                    errors[record.id] = str(exc)
+                    continue
+                got = [str(i) for i in (result or {}).get("CachesDeleted") or []]
+                # The id filter matches by pattern: anything else it caught is reported too.
+                deleted += got
+                reclaimed += int((result or {}).get("SpaceReclaimed") or 0)
+                if record.id in got:
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(plan.records))
+                else:
+                    kept.append(record)
+            if len(kept) == len(pending):
+                break
+            pending = kept
+        else:
+            kept = []
+        failed = [f"{i}: {e}" for i, e in errors.items()]
+        failed += [f"{r.id}: the daemon kept it" for r in kept if r.id not in errors]
         extra = tuple(i for i in deleted if i not in wanted)
         return CachePruneResult(tuple(deleted), reclaimed, tuple(failed), extra)
 

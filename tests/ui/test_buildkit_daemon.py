@@ -1,0 +1,99 @@
+"""The build form and log with BuildKit, end to end on the sandbox daemon (buildx 0.13.1).
+
+Engine-dependent expectations say so by name: Engine 20.10's BuildKit has no heredocs, so there
+the modern Dockerfile is the cache-mount one (tests/fixtures/buildkit-cache-mount).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.service.test_buildkit import buildx_config  # noqa: F401 - the fixture
+from tests.ui.test_build_daemon import _build, _until
+from tui.app import ImagedeckApp
+from tui.screens.build import BuildScreen
+from tui.service import ImageService
+from tui.widgets.build_log import FAILED, SUCCEEDED
+
+pytestmark = pytest.mark.daemon
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+DockerCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(autouse=True)
+def with_buildx(buildx_config: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The app's docker CLI finds buildx; the builder is chosen as a user's would be."""
+    monkeypatch.setenv("DOCKER_CONFIG", buildx_config)
+    monkeypatch.delenv("IMAGEDECK_BUILDER", raising=False)
+
+
+async def test_modern_dockerfile_from_b(sandbox: Any, docker_cli: DockerCli, engine: Any) -> None:
+    repo = f"test/bk-ui-{uuid.uuid4().hex[:8]}"
+    modern = "buildkit-cache-mount" if engine.name == "docker-20.10" else "buildkit-modern"
+    app = ImagedeckApp(ImageService.connect)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: app.images_screen.loaded, "the image list")
+            await pilot.press("b")
+            await _until(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
+            form = app.screen
+            assert isinstance(form, BuildScreen)
+            await _until(pilot, lambda: form.builder is not None, "the builder probe")
+            label = str(form.query_one("#build-builder").render())
+            assert label.startswith("Builder: BuildKit (buildx 0.13.1, builder ")
+            assert "docker driver" in label
+            await pilot.press("escape")
+            screen = await _build(pilot, FIXTURES / modern, f"{repo}:a {repo}:b")
+            await _until(pilot, lambda: screen.run.model.status != "running", "the end", 120)
+            model = screen.run.model
+            assert model.status == SUCCEEDED, model.error
+            steps = {s.header: s for s in model.by_key.values()}
+            mount = next(s for h, s in steps.items() if "--mount=type=cache" in h)
+            assert mount.state in ("done", "cached") and mount.ended is not None
+            assert all(s.finished and s.ended is not None for s in steps.values())
+            finished, known, _cached = model.counter()
+            assert finished == known == len(steps)
+            header = str(screen.query_one("#build-log-header").render())
+            assert f"BuildKit {known}/{known} steps" in header
+            cat = next(s for h, s in steps.items() if h.startswith("[final") and "RUN cat" in h)
+            if engine.name == "docker-20.10":
+                assert list(cat.lines) == ["hello from the cache-mount fixture"]
+            else:
+                assert list(cat.lines)[:2] == ["heredoc line one", "heredoc line two"]
+            await pilot.press("escape")
+            await _until(
+                pilot,
+                lambda: (
+                    (row := app.images_screen.current_row()) is not None
+                    and row.reference == f"{repo}:a"
+                ),
+                "the new image selected in the list",
+            )
+        out = docker_cli("images", "--format", "{{.Repository}}:{{.Tag}}", repo).stdout
+        assert set(out.split()) == {f"{repo}:a", f"{repo}:b"}
+    finally:
+        with contextlib.suppress(Exception):
+            docker_cli("rmi", f"{repo}:a", f"{repo}:b")
+
+
+async def test_tutorial_dockerfile_fails_readably_with_buildkit(sandbox: Any) -> None:
+    app = ImagedeckApp(ImageService.connect)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _build(pilot, FIXTURES / "tutorial", "runoob/centos:6.7")
+        await _until(pilot, lambda: screen.run.model.status != "running", "the end", 120)
+        model = screen.run.model
+        assert model.status == FAILED
+        failed = model.failed_step
+        assert failed is not None and failed.key and not failed.collapsed
+        assert failed.header == "[internal] load metadata for docker.io/library/centos:6.7"
+        assert failed.error[0].startswith("Cannot pull docker.io/library/centos:6.7: ")
+        status = str(screen.query_one("#build-log-status").render())
+        assert "Cannot pull docker.io/library/centos:6.7" in status
