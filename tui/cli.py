@@ -101,7 +101,10 @@ def run_tui(
 
     note = None
     if os.environ.get("IMAGEDECK_SANDBOX") == "1":
-        note = "sandbox daemon (yours was not reachable)"
+        # Why the sandbox (scripts/run-imagedeck says): "yours was not reachable", or the
+        # engine setting that chose it.
+        why = os.environ.get("IMAGEDECK_SANDBOX_WHY", "")
+        note = f"sandbox daemon ({why})" if why else "sandbox daemon"
     app = ImagedeckApp(
         factory, host_hint=host_hint, sandbox_note=note, prefetch=prefetch, config=config
     )
