@@ -387,12 +387,17 @@ def _harden_ssh(api: docker.APIClient, endpoint: Endpoint) -> None:
         params.setdefault("auth_timeout", SSH_CONNECT_TIMEOUT)
 
 
-def explain_connect_error(exc: BaseException, *, tls: bool = False) -> str:
+def explain_connect_error(
+    exc: BaseException, *, tls: bool = False, host: str = "", connected: bool = False
+) -> str:
     """Turn a connection failure into a short reason a person can act on (no credentials).
 
     ``tls``: the connection used TLS. With TLS 1.3 the daemon checks the client certificate
     after the client thinks the handshake is done, so a refused certificate often shows up only
     as the connection closing on the first request.
+    ``host``: the daemon's address; ``connected``: the service had talked to it before. A
+    connection closed on a unix socket, or by a daemon that answered before, is a daemon that
+    stopped or restarted, never one that wants TLS.
     """
     text = scrub_url(_flatten(exc))
     lowered = text.lower()
@@ -442,6 +447,8 @@ def explain_connect_error(exc: BaseException, *, tls: bool = False) -> str:
         return "TLS failed: the daemon does not speak TLS on this port (try without TLS)"
     if "http request to an https server" in lowered:
         return "the daemon requires TLS (set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)"
+    if closed and (connected or host.startswith(("unix://", "npipe://"))):
+        return "the daemon closed the connection (did it stop or restart?)"
     if closed:
         return (
             "the daemon closed the connection; it may require TLS (set DOCKER_TLS_VERIFY=1 "

@@ -148,7 +148,10 @@ class ServiceBase:
                 raise NotFound(f"{what}: {text}") from exc
             raise DaemonError(f"{what}: {text}") from exc
         except (requests.exceptions.ConnectionError, ConnectionError, OSError) as exc:
-            raise DaemonUnreachable(self.endpoint.description, explain_connect_error(exc)) from exc
+            # connected: this service talked to the daemon before (its connect succeeded), so
+            # a closed connection is a daemon that went away, not one that wants TLS.
+            reason = explain_connect_error(exc, host=self.endpoint.host, connected=True)
+            raise DaemonUnreachable(self.endpoint.description, reason) from exc
         except requests.exceptions.Timeout as exc:
             raise DaemonUnreachable(
                 self.endpoint.description, "the daemon did not answer in time"
