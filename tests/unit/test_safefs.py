@@ -143,3 +143,23 @@ def test_new_file_is_private_and_existing_one_needs_overwrite(state: Path, tmp_p
     write_text(mine, "new\n", overwrite=True)
     assert mine.read_text() == "new\n"
     assert stat.S_IMODE(mine.stat().st_mode) == 0o640
+
+
+def test_last_used_record_is_not_kept_under_a_linked_state_dir(state: Path, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from tui.service.lastused import LastUsedRecord, RecordError, record_path
+
+    elsewhere = tmp_path / "shared"
+    elsewhere.mkdir(mode=0o755)
+    elsewhere.chmod(0o755)
+    (state / "imagedeck").symlink_to(elsewhere)
+    path = record_path("daemon-1")
+    with pytest.raises(RecordError) as caught:
+        LastUsedRecord.load("daemon-1", path)
+    assert f"{state / 'imagedeck'} is a symbolic link" in str(caught.value)
+    record = LastUsedRecord("daemon-1", datetime(2026, 1, 1, tzinfo=timezone.utc), path=path)
+    with pytest.raises(RecordError):
+        record.save()
+    assert list(elsewhere.iterdir()) == []
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755

@@ -187,17 +187,19 @@ class LastUsedRecord:
 
 
 def _private_dir(path: Path) -> None:
-    """Create ``path`` (0700) or check that it is this user's directory, not a link."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create ``path`` (0700) or check that it is this user's directory, not a link.
+
+    Every level below the XDG state home (``imagedeck`` too, not only ``last-used``) is
+    opened without following links (:func:`tui.safefs.private_dir`): a linked state directory
+    must not send the record elsewhere.
+    """
+    from tui.safefs import private_dir
+
     try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise RecordError(f"{path} is not a directory of this user; the record is not kept")
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(path, 0o700)
+        with private_dir(path, path.parent.parent):
+            pass
+    except OSError as exc:
+        raise RecordError(f"{exc}: not a directory of this user; the record is not kept") from exc
 
 
 # -- what the daemon tells us -------------------------------------------------------------------
