@@ -251,6 +251,12 @@ def plan_retention(policy: RetentionPolicy, inputs: RetentionInputs) -> Retentio
     else:
         order = [i.id for i in images if i.id in chosen]
 
+    # Children before their parents (through intermediate images the list does not show), or
+    # the daemon would refuse a parent that still has children. An ancestor lies on the chains
+    # of more chosen images than any of its descendants, so that count orders them.
+    chains = {image_id: _ancestors([image_id], inputs.parents) for image_id in order}
+    below_count = {k: sum(1 for c in chains.values() if k in c) for k in order}
+    order.sort(key=below_count.__getitem__)
     planned = tuple(p for image_id in order for p in chosen[image_id])
     delete = plan_delete([p.row for p in planned])
     freed = freed_space(delete.removed_ids, images, layers)
