@@ -592,3 +592,37 @@ def _fake_build_with(
 
 FakeService.builder_info = _fake_builder_info  # type: ignore[attr-defined]
 FakeService.build_with = _fake_build_with  # type: ignore[attr-defined]
+
+
+def _fake_build_cache(self: FakeService) -> Any:
+    """As ImageService.build_cache: ``self.cache_records`` (none by default)."""
+    from tui.service.buildkit import BuildCacheUsage
+
+    self._check()
+    return BuildCacheUsage(tuple(getattr(self, "cache_records", ())))
+
+
+def _fake_plan_cache_prune(self: FakeService, older_than: Any = None, now: Any = None) -> Any:
+    """As ImageService.plan_cache_prune (the real planning rule, at the fake's clock)."""
+    from tui.service.buildkit import plan_cache_prune
+
+    return plan_cache_prune(self.build_cache(), older_than, now or EPOCH)  # type: ignore[attr-defined]
+
+
+def _fake_prune_cache(self: FakeService, plan: Any, progress: Any = None) -> Any:
+    """As ImageService.prune_cache: exactly the plan's records leave ``cache_records``."""
+    from tui.service.buildkit import CachePruneResult
+
+    self._check()
+    wanted = {r.id for r in plan.records}
+    self.calls.append(("prune_cache", (tuple(sorted(wanted)),)))
+    records = list(getattr(self, "cache_records", ()))
+    self.cache_records = [r for r in records if r.id not in wanted]  # type: ignore[attr-defined]
+    gone = [r for r in records if r.id in wanted]
+    freed = sum(r.size for r in gone if not r.shared)
+    return CachePruneResult(tuple(r.id for r in gone), freed)
+
+
+FakeService.build_cache = _fake_build_cache  # type: ignore[attr-defined]
+FakeService.plan_cache_prune = _fake_plan_cache_prune  # type: ignore[attr-defined]
+FakeService.prune_cache = _fake_prune_cache  # type: ignore[attr-defined]

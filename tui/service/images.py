@@ -10,6 +10,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
+from tui.service.buildkit import build_cache_size
 from tui.service.core import ServiceBase, container_ids_in
 from tui.service.engine import engine_from, normalize_df
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, NotFound
@@ -64,14 +65,18 @@ class ImagesMixin(ServiceBase):
     def disk_usage(self) -> DiskUsage:
         """Shared sizes and container counts per image, and the real size of all layers."""
         with self.translate("read disk usage"):
-            df = normalize_df(self.api.df())  # Podman's IDs lack "sha256:"
+            df = normalize_df(self.read_df())  # Podman's IDs lack "sha256:"
         per_image: dict[str, tuple[int, int]] = {}
         for item in df.get("Images") or []:
             per_image[item["Id"]] = (
                 int(item.get("SharedSize", -1)),
                 int(item.get("Containers", -1)),
             )
-        usage = DiskUsage(layers_size=int(df.get("LayersSize") or 0), images=per_image)
+        usage = DiskUsage(
+            layers_size=int(df.get("LayersSize") or 0),
+            images=per_image,
+            build_cache=build_cache_size(df),
+        )
         store = self.image_store()  # type: ignore[attr-defined]
         if store.df_shared_trusted:
             return usage
@@ -100,6 +105,7 @@ class ImagesMixin(ServiceBase):
             images=per_image,
             reclaimable=computed.reclaimable,
             estimate=store.estimates,
+            build_cache=usage.build_cache,
         )
 
     def inspect_image(self, reference: str) -> dict[str, Any]:

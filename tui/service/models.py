@@ -105,6 +105,9 @@ class DiskUsage:
     # why the figures are estimates ("" when exact).
     reclaimable: int | None = None
     estimate: str = ""
+    # The BuildKit build cache, as `docker system df` counts it (records shared with image
+    # layers left out); None when the daemon does not report one (Podman).
+    build_cache: int | None = None
 
 
 @dataclass(frozen=True)
