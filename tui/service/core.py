@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
@@ -25,6 +26,8 @@ from tui.service.errors import (
     NotFound,
 )
 
+#: How often a df the daemon says is "already running" is asked again (see read_df).
+DF_RETRIES = 8
 _S = TypeVar("_S", bound="ServiceBase")
 # Docker: "... container cc45dd0ce6f1 is using its referenced image ..."; Podman: "... image
 # used by <64-hex id>: image is in use by a container ...".
@@ -43,9 +46,29 @@ class ServiceBase:
         self._first_list: float | None = None  # daemon time at or before the first list
         self._first_list_local: float | None = None  # local time just before it
         self._events_opened = False
+        # One /system/df at a time (see read_df).
+        self._df_lock = threading.Lock()
         hooks = getattr(api, "hooks", None)
         if isinstance(hooks, dict):
             hooks.setdefault("response", []).append(self._note_daemon_date)
+
+    def read_df(self) -> dict[str, Any]:
+        """The daemon's ``/system/df``, asked one at a time (call inside ``translate``).
+
+        The daemon refuses a second df while one runs ("a disk usage operation is already
+        running"): a burst of reloads (a prune's events) used to trigger it although the list
+        itself loaded. This service's own requests wait for each other; another client's df
+        in progress is waited out with a few short retries.
+        """
+        with self._df_lock:
+            for attempt in range(DF_RETRIES):
+                try:
+                    return dict(self.api.df())
+                except APIError as exc:
+                    if "already running" not in daemon_text(exc) or attempt == DF_RETRIES - 1:
+                        raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _note_daemon_date(self, response: Any, *args: Any, **kwargs: Any) -> Any:
         """A requests response hook: the daemon clock's offset from this host's, from ``Date``.

@@ -65,7 +65,7 @@ class ImagesMixin(ServiceBase):
     def disk_usage(self) -> DiskUsage:
         """Shared sizes and container counts per image, and the real size of all layers."""
         with self.translate("read disk usage"):
-            df = normalize_df(self.api.df())  # Podman's IDs lack "sha256:"
+            df = normalize_df(self.read_df())  # Podman's IDs lack "sha256:"
         per_image: dict[str, tuple[int, int]] = {}
         for item in df.get("Images") or []:
             per_image[item["Id"]] = (
