@@ -17,7 +17,9 @@ from tests.service.test_remote import Remote, remote  # noqa: F401 - the fixture
 from tests.ui.test_contexts import choose, header
 from tests.ui.test_images_screen import ready, refs, wait_for
 from tui.app import ImagedeckApp
+from tui.screens.contexts import context_label
 from tui.service import ImageService
+from tui.service.connection import list_contexts
 
 pytestmark = pytest.mark.daemon
 WARNING = "⚠ TLS NOT VERIFIED"
@@ -65,6 +67,9 @@ async def test_switching_to_a_skip_verify_context_warns(
         capture_output=True,
     )  # fmt: skip
     monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    # The switcher says it before the user picks it.
+    labels = {info.name: context_label(info, False) for info in list_contexts()}
+    assert "(TLS NOT VERIFIED)" in labels["lax"]
     host = os.environ["DOCKER_HOST"]
     app = ImagedeckApp(lambda: ImageService.connect(host), host_hint=host)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -30,7 +30,7 @@ def context_label(info: ContextInfo, in_use: bool) -> str:
     if info.current:
         notes.append("docker's current")
     if info.tls:
-        notes.append("TLS")
+        notes.append("TLS" if info.tls_verified else "TLS NOT VERIFIED")
     if info.description:
         notes.append(info.description)
     marker = IN_USE if in_use else " "

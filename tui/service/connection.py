@@ -74,6 +74,8 @@ class ContextInfo:
     current: bool = False
     """True for the context the Docker CLI would use (DOCKER_CONTEXT or the config's)."""
     tls: bool = False
+    tls_verified: bool = True
+    """False when TLS does not check the daemon's certificate (skip-tls-verify, DOCKER_TLS)."""
 
 
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^:/@\s]*):([^@\s/]*)@")
@@ -131,6 +133,7 @@ def _read_context(name: str, environ: Mapping[str, str]) -> ContextInfo | None:
         host=str(endpoint.get("Host") or DEFAULT_HOST),
         description=description,
         tls=tls_dir.is_dir() or bool(endpoint.get("SkipTLSVerify")),
+        tls_verified=not endpoint.get("SkipTLSVerify"),
     )
 
 
@@ -172,6 +175,7 @@ def list_contexts(environ: Mapping[str, str] | None = None) -> list[ContextInfo]
             "DOCKER_HOST" if env.get("DOCKER_HOST") else "the local daemon",
             current == DEFAULT_CONTEXT,
             tls=bool(env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_TLS")),
+            tls_verified=bool(env.get("DOCKER_TLS_VERIFY") or not env.get("DOCKER_TLS")),
         )
     ]
     meta_dir = docker_config_dir(env) / "contexts" / "meta"
@@ -195,7 +199,12 @@ def list_contexts(environ: Mapping[str, str] | None = None) -> list[ContextInfo]
         if info is not None:
             found.append(
                 ContextInfo(
-                    info.name, scrub_url(info.host), info.description, name == current, info.tls
+                    info.name,
+                    scrub_url(info.host),
+                    info.description,
+                    name == current,
+                    info.tls,
+                    info.tls_verified,
                 )
             )
     return found
