@@ -282,3 +282,19 @@ def test_config_remaps_a_key(start_app: StartApp) -> None:
     term = start_app(cols=120, rows=40, config='[keys]\n"images.delete" = "x"\n')
     screen = term.wait_for_text("x Delete")
     assert "d Delete" not in screen
+
+
+def test_inspect_keys_work_at_once(start_app: StartApp) -> None:
+    """Every key of the hint works from the first press: the tree has focus once loaded."""
+    term = start_app(cols=120, rows=40)
+    filter_to(term, "imagedeck/busybox")
+    term.press("i")
+    term.wait_for_text("bytes of JSON", "r raw JSON")
+    term.press("r")
+    term.wait_for_text('"Id": "sha256:')
+    term.press("r")
+    term.wait_gone('"Id": "sha256:')
+    # One Esc leaves.
+    term.press("escape")
+    term.wait_gone("bytes of JSON")
+    term.wait_for_text("reclaimable")

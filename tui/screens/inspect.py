@@ -108,9 +108,10 @@ class InspectScreen(BaseScreen[None]):
         """Show the loading state and start the worker."""
         self.query_one("#inspect-search", Input).display = False
         self.query_one("#inspect-raw").display = False
-        tree = self.query_one(JsonTree)
-        tree.loading = True
-        tree.focus()
+        # No loading indicator on the tree: a loading widget cannot take focus, which sent it to
+        # the path box (`r` typed "r", Esc had to be pressed twice). The result line says
+        # "Loading…"; the tree has focus from the start, so every key of the hint works at once.
+        self.query_one(JsonTree).focus()
         self._say("Loading…")
         self.load()
 
@@ -130,7 +131,6 @@ class InspectScreen(BaseScreen[None]):
         """Show the document (only its top level is built)."""
         self.data = message.data
         tree = self.query_one(JsonTree)
-        tree.loading = False
         tree.set_document(message.data)
         image_id = str(message.data.get("Id", ""))
         size = len(json.dumps(message.data))
@@ -147,7 +147,6 @@ class InspectScreen(BaseScreen[None]):
 
     def on_inspect_failed(self, message: InspectFailed) -> None:
         """Say what failed."""
-        self.query_one(JsonTree).loading = False
         self._say(f"Could not inspect {self.reference}: {visible(str(message.error))}", error=True)
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -160,7 +159,9 @@ class InspectScreen(BaseScreen[None]):
     def action_query(self, start: str = "") -> None:
         """Focus the path query; `.` also types itself, so `.Size` is typed as it reads."""
         field = self.query_one("#inspect-query", Input)
-        field.focus()
+        # At once, not deferred as `focus()` is: the key typed right after `.` must land in
+        # the field, not on the tree (it was lost: `.Config` became ".onfig").
+        self.set_focus(field)
         field.value = start
         field.cursor_position = len(start)
 
@@ -203,7 +204,7 @@ class InspectScreen(BaseScreen[None]):
         """Show the search input."""
         field = self.query_one("#inspect-search", Input)
         field.display = True
-        field.focus()
+        self.set_focus(field)  # at once: the next key typed is the search's
 
     @on(Input.Submitted, "#inspect-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -297,9 +298,9 @@ class InspectScreen(BaseScreen[None]):
             search_field.display = False
             self.query_one(JsonTree).focus()
             return
-        # While the document loads the tree cannot take the focus: Esc then goes back at once
-        # (a daemon that does not answer must not keep the user on this screen).
-        if query_field.has_focus and not self.query_one(JsonTree).loading:
+        # The tree has focus from the start (even while a daemon that does not answer keeps
+        # it empty), so Esc from the list's view always goes back at once.
+        if query_field.has_focus:
             self.query_one(JsonTree).focus()
             return
         self.app.pop_screen()
