@@ -19,11 +19,14 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import current_engine
 from tui.modals.tag import check_target
 from tui.service import Conflict, ImageService, InvalidReference
 from tui.service.cleanup import PruneOptions, plan_delete, sizes_from_history
 from tui.service.images import with_usage
 from tui.service.models import Image, image_rows
+
+ENGINE = current_engine().id  # tests whose expectation differs per engine carry it
 
 DockerCli = Callable[..., CompletedProcess[str]]
 BASE = "imagedeck/busybox:latest"
@@ -170,14 +173,24 @@ def test_running_container_is_refused_and_said_why(
     assert workshop.exists(ref)
 
 
-def test_children_conflict_is_explained(service: ImageService, workshop: Workshop) -> None:
+@pytest.mark.parametrize("engine_id", [ENGINE])
+def test_children_conflict_is_explained(
+    engine_id: str, service: ImageService, workshop: Workshop
+) -> None:
+    """overlay2: a parent with children is refused. Containerd store: no such conflict."""
     parent_ref = f"test/cl-{workshop.run_id}-base:v1"
     parent = workshop.build(parent_ref)
-    workshop.build(f"test/cl-{workshop.run_id}-child:v1", base=parent_ref)
+    child = f"test/cl-{workshop.run_id}-child:v1"
+    workshop.build(child, base=parent_ref)
+    if current_engine().containerd:
+        # The store deletes a parent that has children; the child keeps every layer.
+        service.remove_image(parent_ref)
+        assert workshop.exists(child), engine_id
+        return
     with pytest.raises(Conflict) as caught:
         service.remove_image(parent)  # by ID: the daemon refuses for the child
     assert caught.value.children
-    assert f"test/cl-{workshop.run_id}-child:v1" in service.child_images(parent)
+    assert child in service.child_images(parent)
 
 
 def test_containers_list_has_names_images_status_and_sizes(
@@ -190,7 +203,9 @@ def test_containers_list_has_names_images_status_and_sizes(
     assert [c.name for c in mine] == [name]
     container = mine[0]
     assert container.image == ref and not container.running and container.state == "created"
-    assert container.size_rw == 0 and container.size_root_fs and container.size_root_fs > 0
+    # The containerd store counts the empty writable snapshot in 4 kB blocks.
+    assert container.size_rw == (4096 if current_engine().containerd else 0), ENGINE
+    assert container.size_root_fs and container.size_root_fs > 0
     service.remove_container(container.id, name=name)
     assert service.list_containers(image_id=image_id) == []
 
@@ -211,19 +226,33 @@ def test_layers_shared_only_among_the_deleted_count_once(
     all_three = [base, one, two]
     layers = service.layers_for(images, all_three)
     freed = freed_space(all_three, images, layers)
-    assert freed.exact
+    # The containerd store keeps each layer twice: compressed blob and unpacked snapshot (here
+    # random data, so about the same size), and the blobs' sizes are worked out (an estimate).
+    copies = 2 if current_engine().containerd else 1
+    assert freed.exact != current_engine().containerd, ENGINE
     # The private base layer (200 kB) counts once; df's unique sizes would leave it out.
-    assert 300_000 <= freed.bytes < 310_000
+    assert 300_000 * copies <= freed.bytes < 310_000 * copies + 40_000
     mine = {i.id: i for i in images if i.id in all_three}
-    assert sum(mine[i].unique_size or 0 for i in all_three) < 110_000
+    assert sum(mine[i].unique_size or 0 for i in all_three) < 110_000 * copies + 20_000
     # Keeping the base: only the two small layers come back.
-    assert 100_000 <= freed_space([one, two], images, layers).bytes < 105_000
+    pair = freed_space([one, two], images, layers).bytes
+    assert 100_000 * copies <= pair < 105_000 * copies + 20_000
 
 
 def test_history_sizes_match_layers_of_the_seeded_wasted_image(service: ImageService) -> None:
     layers = service.image_layers(service.inspect_image("demo/wasted:latest")["Id"])
     assert layers.sizes is not None and len(layers.sizes) == len(layers.chain) == 5
-    assert sum(layers.sizes) == service.inspect_image("demo/wasted:latest")["Size"]
+    size = service.inspect_image("demo/wasted:latest")["Size"]
+    if current_engine().containerd:
+        # inspect's Size is the compressed content there; history's, the unpacked snapshots.
+        listed = next(i for i in service.list_images() if "demo/wasted:latest" in i.tags)
+        # The list's unpacked part is measured over the whole snapshot chain: a few blocks
+        # away from the sum of the layers' own usage.
+        unpacked = listed.size - size
+        assert layers.content == size, ENGINE
+        assert abs(sum(layers.sizes) - unpacked) <= 0.03 * unpacked, (layers.sizes, unpacked)
+    else:
+        assert sum(layers.sizes) == size
     # When history and layers cannot be matched, the answer is "unknown", never a guess.
     ambiguous = [
         {"Size": 5, "CreatedBy": "RUN x"},
@@ -248,17 +277,22 @@ def test_prune_preview_equals_what_was_removed(
 
     only_mine = PruneOptions(mode="dangling", label=workshop.label)
     plan = service.plan_prune(only_mine)
-    assert plan.image_ids == (dangling,)
+    listed = {i.id for i in service.list_images()}
+    # The containerd store's prune also takes the build intermediates the list hides.
+    hidden = {i for i in plan.image_ids if i not in listed}
+    assert bool(hidden) == current_engine().containerd, ENGINE
+    assert tuple(i for i in plan.image_ids if i in listed) == (dangling,)
 
     before = workshop.ids_with_label()
     plan = service.plan_prune(PruneOptions(mode="unused", label=workshop.label))
     assert used not in plan.image_ids and dangling in plan.image_ids
-    assert len(plan.image_ids) == 3  # tagged, the dangling one, the newer dangle build
-    assert plan.freed.exact and plan.freed.bytes >= 300_000
+    shown = [i for i in plan.image_ids if i in listed]
+    assert len(shown) == 3  # tagged, the dangling one, the newer dangle build
+    assert plan.freed.exact != current_engine().containerd and plan.freed.bytes >= 300_000
     outcomes = [service.remove_image_fully(c.image) for c in plan.candidates]
     assert all(o.status == "deleted" for o in outcomes), outcomes
     after = workshop.ids_with_label()
-    assert before - after == set(plan.image_ids)
+    assert before - after == set(shown)
     assert after == {used}
 
 
