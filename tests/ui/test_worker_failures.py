@@ -148,8 +148,8 @@ async def test_delete_dialog_ends_with_the_partial_result_when_its_worker_breaks
         )
         assert "checking shared layers" not in text(dialog.query_one("#delete-freed"))
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.screen is app.images_screen, "the dialog to end")
         controller = app.images_screen.query_one("#cleanup-controller")
+        await wait_for(pilot, lambda: bool(controller.logs), "the results log")
         log: ResultLog = controller.logs[0]
         statuses = [o.status for o in log.outcomes]
         assert statuses[0] in ("deleted", "untagged")
@@ -186,8 +186,9 @@ async def test_bulk_delete_stops_at_a_dead_daemon_and_marks_the_rest_not_attempt
         await ready(pilot)
         await mark_and_delete(pilot, refs)
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.screen is app.images_screen, "the dialog to end")
-        log: ResultLog = app.images_screen.query_one("#cleanup-controller").logs[0]
+        controller = app.images_screen.query_one("#cleanup-controller")
+        await wait_for(pilot, lambda: bool(controller.logs), "the results log")
+        log: ResultLog = controller.logs[0]
         by_status = {o.subject: o.status for o in log.outcomes}
         assert list(by_status.values()).count("failed") == 1
         assert list(by_status.values()).count("not attempted") == 2
