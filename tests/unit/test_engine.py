@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from tui.service.core import container_ids_in
-from tui.service.engine import engine_from, familiar, full_image_id, normalize_df
+from tui.service.engine import (
+    engine_from,
+    event_in_dockers_words,
+    familiar,
+    full_image_id,
+    normalize_df,
+)
 
 DEBIAN_PLATFORM = {"Name": ""}
 
@@ -124,3 +130,25 @@ def test_podman_conflict_names_the_container() -> None:
     docker += '"demo/stopped:latest" (must force) - container cc45dd0ce6f1 is using its '
     docker += "referenced image 3f2a"
     assert container_ids_in(docker) == ["cc45dd0ce6f1"]
+
+
+def test_only_bare_hex_ids_get_the_prefix() -> None:
+    bare = "ab" * 32
+    assert full_image_id(bare) == f"sha256:{bare}"
+    assert full_image_id(f"sha256:{bare}") == f"sha256:{bare}"
+    assert full_image_id("busybox") == "busybox"  # a pull event's actor is a reference
+    assert full_image_id("busybox:latest") == "busybox:latest"
+
+
+def test_podman_events_in_dockers_words() -> None:
+    bare = "fd" * 32
+    actor, attributes = event_in_dockers_words(
+        "image", bare, {"name": "docker.io/test/events:v1", "podId": ""}
+    )
+    assert actor == f"sha256:{bare}"
+    assert attributes == {"name": "test/events:v1", "podId": ""}
+    actor, attributes = event_in_dockers_words(
+        "container", "c0" * 32, {"image": "docker.io/demo/stopped:latest", "name": "web-1"}
+    )
+    assert actor == "c0" * 32  # container IDs have no algorithm prefix on any engine
+    assert attributes == {"image": "demo/stopped:latest", "name": "web-1"}

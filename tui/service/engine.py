@@ -112,8 +112,14 @@ def familiar(reference: str) -> str:
 
 
 def full_image_id(image_id: str) -> str:
-    """``sha256:<hex>`` whether or not the daemon wrote the algorithm (Podman's df does not)."""
-    return image_id if ":" in image_id or not image_id else f"sha256:{image_id}"
+    """``sha256:<hex>`` whether or not the daemon wrote the algorithm (Podman's df does not).
+
+    Only a bare 64-digit hex ID gets the prefix; anything else (a reference such as a pull
+    event's ``busybox:latest``, an already full ID) is returned as it is.
+    """
+    if len(image_id) == 64 and all(c in "0123456789abcdef" for c in image_id):
+        return f"sha256:{image_id}"
+    return image_id
 
 
 def normalize_df(df: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,3 +131,21 @@ def normalize_df(df: Mapping[str, Any]) -> dict[str, Any]:
         for item in df.get("Images") or []
     ]
     return {**df, "Images": images}
+
+
+def event_in_dockers_words(
+    kind: str, actor_id: str, attributes: Mapping[str, Any]
+) -> tuple[str, dict[str, str]]:
+    """An event's actor ID and attributes as Docker writes them.
+
+    Podman's image events carry IDs without ``sha256:`` and names with ``docker.io/``; the
+    image a container event names is written the same way.
+    """
+    fixed = {str(k): str(v) for k, v in attributes.items()}
+    if kind == "image":
+        actor_id = full_image_id(actor_id)
+        if "name" in fixed:
+            fixed["name"] = familiar(fixed["name"])
+    elif kind == "container" and "image" in fixed:
+        fixed["image"] = familiar(fixed["image"])
+    return actor_id, fixed

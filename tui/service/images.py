@@ -12,7 +12,13 @@ from typing import Any, BinaryIO, cast
 
 from tui.service.buildkit import build_cache_size
 from tui.service.core import ServiceBase, container_ids_in
-from tui.service.engine import engine_from, normalize_df
+from tui.service.engine import (
+    engine_from,
+    event_in_dockers_words,
+    familiar,
+    full_image_id,
+    normalize_df,
+)
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, NotFound
 from tui.service.models import (
     DaemonEvent,
@@ -145,9 +151,11 @@ class ImagesMixin(ServiceBase):
             ) from exc
         result: list[tuple[str, str]] = []
         for entry in report or []:
-            for key in ("Untagged", "Deleted"):
-                if key in entry:
-                    result.append((key, str(entry[key])))
+            # In Docker's words (Podman: "docker.io/..." names, IDs without "sha256:").
+            if "Untagged" in entry:
+                result.append(("Untagged", familiar(str(entry["Untagged"]))))
+            if "Deleted" in entry:
+                result.append(("Deleted", full_image_id(str(entry["Deleted"]))))
         return result
 
     def holders(self, container_ids: Iterable[str]) -> tuple[Holder, ...]:
@@ -212,12 +220,15 @@ class EventStream:
         try:
             for raw in self._stream:
                 actor = raw.get("Actor") or {}
-                attributes = actor.get("Attributes") or {}
+                kind = str(raw.get("Type", ""))
+                actor_id, attributes = event_in_dockers_words(
+                    kind, str(actor.get("ID", raw.get("id", ""))), actor.get("Attributes") or {}
+                )
                 yield DaemonEvent(
-                    type=str(raw.get("Type", "")),
+                    type=kind,
                     action=str(raw.get("Action", raw.get("status", ""))),
-                    actor_id=str(actor.get("ID", raw.get("id", ""))),
-                    attributes=tuple(sorted((str(k), str(v)) for k, v in attributes.items())),
+                    actor_id=actor_id,
+                    attributes=tuple(sorted(attributes.items())),
                     time=from_timestamp(raw.get("time")),
                 )
         except Exception as exc:  # a closed or dropped socket ends the stream the same way
