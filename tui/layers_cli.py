@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from tui.safe_text import visible
-from tui.service.errors import ImagedeckError
+from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.layers import ImageAnalysis, LayerAnalysisError, analyze_path, analyze_stream
+from tui.service.reference import parse
 
 __all__ = ["CiRule", "evaluate_rules", "main", "parse_size"]
 
@@ -326,6 +327,32 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}\Z")
+
+
+def check_target(text: str) -> None:
+    """Refuse, before the daemon is asked, a target that is neither an archive nor an image.
+
+    Raises UsageError: a directory, a path that does not exist (written like a path), or a
+    reference the engine would refuse (``Bad:Ref``). Image IDs, short or long, are taken.
+    """
+    path = Path(text)
+    if path.is_dir():
+        raise UsageError(
+            f"{text} is a directory; give an image (name:tag or ID) or a `docker save` archive"
+        )
+    if path.exists():
+        raise UsageError(f"{text} is not a regular file (a `docker save` archive)")
+    if text.startswith(("/", "./", "../", "~")) or text.endswith((".tar", ".tar.gz", ".tgz")):
+        raise UsageError(f"{text}: no such file (a `docker save` archive)")
+    if _IMAGE_ID.match(text):
+        return
+    try:
+        parse(text)
+    except InvalidReference as exc:
+        raise UsageError(f"{text!r} is not an image reference: {exc}") from None
+
+
 def main(
     argv: list[str],
     open_image_stream: OpenImageStream | None = None,
@@ -372,6 +399,7 @@ def main(
         if target.is_file():
             analysis = analyze_path(target)
         else:
+            check_target(args.target)
             opener = open_image_stream or default_open_image_stream(args.host)
             stream = opener(args.target)
             try:

@@ -301,6 +301,15 @@ class ImageListModel:
         rows = self.rows
         return [rows[n] for n, key in enumerate(self._keys) if key in marks]
 
+    def hidden_marked_rows(self) -> list[ImageRow]:
+        """Marked rows the filter hides (a delete takes them too, unseen)."""
+        marks = self.marks
+        if not marks:
+            return []
+        shown = set(self._shown)
+        rows = self.rows
+        return [rows[n] for n, key in enumerate(self._keys) if key in marks and n not in shown]
+
     def targets(self) -> list[ImageRow]:
         """What an action applies to: the marked rows, or else the row under the cursor."""
         marked = self.marked_rows()

@@ -76,3 +76,42 @@ def test_with_tag_and_path() -> None:
     assert str(ref.with_tag("v2")) == "localhost:5000/team/app:v2"
     with pytest.raises(InvalidReference):
         ref.with_tag("-x")
+
+
+HEX64 = "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (HEX64, "64-digit hexadecimal image ID"),
+        (f"busybox@sha256:{'b' * 40}", "has 64 hexadecimal digits"),
+        (f"busybox@sha256:{'b' * 65}", "has 64 hexadecimal digits"),
+        (f"busybox@sha512:{'b' * 64}", "has 128 hexadecimal digits"),
+        (f"busybox@md5:{'b' * 32}", "not a digest algorithm"),
+        (f"busybox@sha256:{'B' * 64}", "lowercase"),
+        ("a" * 256, "path is 256 characters"),
+        ("registry.example:5000/" + "a/" * 127 + "ab", "at most 255"),
+    ],
+)
+def test_references_the_engine_refuses(text: str, why: str) -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse(text)
+    assert why in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{HEX64}:v1",  # with a tag it is a name (the engine takes it)
+        f"x/{HEX64}",
+        f"127.0.0.1:5000/{HEX64}",
+        f"busybox@sha256:{'b' * 64}",
+        f"busybox@sha384:{'b' * 96}",
+        f"busybox@sha512:{'b' * 128}",
+        # 255 characters of path behind a long registry host: the limit is the path's.
+        "registry." + "x" * 60 + ".example:5000/" + "a" * 255,
+    ],
+)
+def test_references_the_engine_accepts(text: str) -> None:
+    assert is_valid(text), text

@@ -152,9 +152,16 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
     ]
 
     def __init__(
-        self, plan: DeletePlan, images: list[Image], *, title: str = "", note: str = ""
+        self,
+        plan: DeletePlan,
+        images: list[Image],
+        *,
+        title: str = "",
+        note: str = "",
+        first: str = "",
     ) -> None:
         super().__init__()
+        self.first = first  # a warning that must be read before the plan (hidden marks)
         self.plan = plan
         self.images = images
         self.title_text = title or _plan_title(plan)
@@ -170,6 +177,8 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
         """Title, the plan, space, status line, Cancel (focused) and Delete."""
         with Vertical(classes="dialog danger", id="delete-dialog"):
             yield Static(self.title_text, classes="dialog-title", markup=False)
+            if self.first:
+                yield Static(self.first, id="delete-first", classes="dialog-warning", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(plan_lines(self.plan), id="delete-plan")
             if self.note:
@@ -307,12 +316,23 @@ def conflict_text(outcome: Outcome) -> Text:
     running = [h for h in outcome.holders if h.running]
     if running:
         names = ", ".join(h.name for h in running)
+        refuses = (
+            "Podman's force would stop and remove it along with the image"
+            if outcome.podman
+            else "The daemon refuses to remove an image a running container uses, even with force"
+        )
         text.append(
-            f"\n{names} {'is' if len(running) == 1 else 'are'} running. The daemon refuses to "
-            "remove an image a running container uses, even with force, and imagedeck does not "
-            f"stop containers for you: stop it first (docker stop {running[0].name}), "
-            "then delete again.",
+            f"\n{names} {'is' if len(running) == 1 else 'are'} running. {refuses}, and "
+            "imagedeck does not stop containers for you: stop it first "
+            f"(docker stop {running[0].name}), then delete again.",
             style="yellow",
+        )
+    elif outcome.holders and outcome.podman:
+        text.append(
+            "\nr removes the stopped container"
+            f"{'s' if len(outcome.holders) != 1 else ''} above, then the image.\n"
+            "f force-removes the image, and on Podman the stopped container"
+            f"{'s' if len(outcome.holders) != 1 else ''} above with it (asks again first)."
         )
     elif outcome.holders and outcome.containerd:
         text.append(
@@ -424,6 +444,13 @@ class ConflictDialog(BaseDialog[Choice]):
 def force_warning(outcome: Outcome) -> str:
     """What force leaves behind, naming the containers."""
     names = ", ".join(f"{h.name} ({h.short_id})" for h in outcome.holders)
+    if outcome.podman:
+        return (
+            f"Force removes {outcome.subject} and, on Podman, {names} with it: the "
+            f"container{'s are' if len(outcome.holders) != 1 else ' is'} deleted, not left "
+            "pointing at a bare image ID. Removing the containers first (r) does the same, "
+            "one step at a time."
+        )
     if outcome.containerd:
         return (
             f"{names} still use{'s' if len(outcome.holders) == 1 else ''} {outcome.subject}. "
@@ -563,13 +590,18 @@ class CleanupController(ServiceWidget):
 
     # -- delete --------------------------------------------------------------------------------
 
-    def delete(self, rows: list[ImageRow], *, title: str = "", note: str = "") -> None:
-        """`d`: confirm, then remove the rows' references (untags, then the image)."""
+    def delete(
+        self, rows: list[ImageRow], *, title: str = "", note: str = "", first: str = ""
+    ) -> None:
+        """`d`: confirm, then remove the rows' references (untags, then the image).
+
+        ``first`` is a warning shown above the plan, before anything else.
+        """
         if not rows:
             self.notify("Nothing to delete: the list is empty.", severity="warning")
             return
         plan = plan_delete(rows)
-        dialog = DeleteDialog(plan, self._images(), title=title, note=note)
+        dialog = DeleteDialog(plan, self._images(), title=title, note=note, first=first)
         self.app.push_screen(dialog, self._deleted)
 
     def _deleted(self, log: ResultLog | None) -> None:

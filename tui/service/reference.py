@@ -19,7 +19,15 @@ from dataclasses import dataclass
 
 from tui.service.errors import InvalidReference
 
-__all__ = ["InvalidReference", "Reference", "is_valid", "parse", "validate_tag"]
+__all__ = [
+    "DIGEST_LENGTHS",
+    "InvalidReference",
+    "Reference",
+    "is_valid",
+    "parse",
+    "validate_digest",
+    "validate_tag",
+]
 
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"
@@ -31,6 +39,11 @@ _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z", re.ASCII)
 _DIGEST = re.compile(
     r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}\Z", re.ASCII
 )
+# The algorithms the engine knows (opencontainers/go-digest) and their lowercase hex lengths.
+DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+# A bare 64-hex name is an image ID, never a repository: the engine refuses it as a name
+# ("cannot specify 64-byte hexadecimal strings"); with a tag or a domain it is a name.
+_IDENTIFIER = re.compile(r"[a-f0-9]{64}\Z", re.ASCII)
 _NAME_MAX = 255
 
 
@@ -87,6 +100,27 @@ def validate_tag(tag: str) -> None:
         raise InvalidReference(f"The tag {tag!r} may only hold letters, digits, '_', '.' and '-'.")
 
 
+def validate_digest(digest: str) -> None:
+    """Raise InvalidReference unless ``digest`` is ``algorithm:hex`` the engine accepts."""
+    if not _DIGEST.match(digest):
+        raise InvalidReference(
+            f"{digest!r} is not a valid digest (expected algorithm:hex, e.g. sha256:...)."
+        )
+    algorithm, _, hex_part = digest.partition(":")
+    length = DIGEST_LENGTHS.get(algorithm)
+    if length is None:
+        known = ", ".join(DIGEST_LENGTHS)
+        raise InvalidReference(
+            f"{algorithm!r} is not a digest algorithm the engine knows ({known})."
+        )
+    if len(hex_part) != length:
+        raise InvalidReference(
+            f"A {algorithm} digest has {length} hexadecimal digits; {digest!r} has {len(hex_part)}."
+        )
+    if hex_part != hex_part.lower():
+        raise InvalidReference(f"The digest {digest!r} must be written in lowercase hexadecimal.")
+
+
 def _looks_like_domain(first: str) -> bool:
     # The same rule as Docker's splitDomain: a first component is a registry host when it has a
     # dot or a port, is "localhost", or has uppercase letters (paths never do).
@@ -125,14 +159,16 @@ def parse(text: str) -> Reference:
     if not text.isascii():
         raise InvalidReference(f"{text!r} has non-ASCII characters.")
 
+    if _IDENTIFIER.match(text):
+        raise InvalidReference(
+            f"{text!r} is a 64-digit hexadecimal image ID, which cannot be a repository name."
+        )
+
     rest = text
     digest: str | None = None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not _DIGEST.match(digest):
-            raise InvalidReference(
-                f"{digest!r} is not a valid digest (expected algorithm:hex, e.g. sha256:...)."
-            )
+        validate_digest(digest)
     tag: str | None = None
     colon = rest.rfind(":")
     if colon != -1 and "/" not in rest[colon + 1 :]:
@@ -143,20 +179,20 @@ def parse(text: str) -> Reference:
     name = rest
     if not name:
         raise InvalidReference(f"{text!r} has no repository name.")
-    if len(name) > _NAME_MAX:
-        raise InvalidReference(
-            f"The repository name is {len(name)} characters long; at most {_NAME_MAX} are allowed."
-        )
 
     domain = ""
+    path = name
     first, slash, remainder = name.partition("/")
     if slash and _looks_like_domain(first):
         if not _DOMAIN.match(first):
             raise InvalidReference(f"{first!r} is not a valid registry host[:port].")
-        domain = first
-        _validate_path(remainder, text)
-    else:
-        _validate_path(name, text)
+        domain, path = first, remainder
+    # The limit is on the path: a long registry host in front of it does not count.
+    if len(path) > _NAME_MAX:
+        raise InvalidReference(
+            f"The repository path is {len(path)} characters long; at most {_NAME_MAX} are allowed."
+        )
+    _validate_path(path, text)
     return Reference(name=name, domain=domain, tag=tag, digest=digest)
 
 
