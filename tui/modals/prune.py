@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Stat
 from textual.worker import Worker
 
 from tui import format as fmt
+from tui.modals.build_cache import BuildCacheLine, BuildCachePrune
 from tui.modals.delete import RemovalFinished, RemovalProgress
 from tui.screens.base import BaseDialog, failure_text
 from tui.service.cleanup import (
@@ -102,6 +103,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         Binding("y", "confirm", "Remove", id="prune.confirm"),
         Binding("b", "back", "Back", id="prune.back"),
         Binding("p", "preview", "Preview", id="prune.preview"),
+        Binding("c", "build_cache", "Build cache", id="prune.build_cache"),
     ]
 
     def __init__(self, filter_text: str = "") -> None:
@@ -148,6 +150,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
                     yield RadioButton("with the label", value=True, id="label-with")
                     yield RadioButton("without it", id="label-without")
                 yield Static("", id="prune-error", classes="dialog-warning", markup=False)
+                yield BuildCacheLine(hint="c: prune it", id="prune-build-cache")
             with VerticalScroll(id="prune-preview", classes="dialog-body"):
                 yield Static("", id="prune-list")
             yield Static("", id="prune-summary", classes="dialog-status", markup=False)
@@ -212,6 +215,17 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
             label=self.query_one("#prune-label", Input).value.strip(),
             with_label=self.query_one("#label-with", RadioButton).value,
         )
+
+    def action_build_cache(self) -> None:
+        """`c` at the options: the build cache's own prune; its line is read again after."""
+        if self.stage != "options":
+            return
+        line = self.query_one(BuildCacheLine)
+
+        def pruned(_result: object) -> None:
+            line.load()
+
+        self.app.push_screen(BuildCachePrune(), pruned)
 
     def action_preview(self) -> None:
         """Compute the plan (nothing is removed)."""

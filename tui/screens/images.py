@@ -325,6 +325,8 @@ class ImagesScreen(BaseScreen[None]):
             parts.append(f"reclaimable {fmt.size(summary.reclaimable)}")
         else:
             parts.append("disk usage loading…")
+        if self.usage is not None and self.usage.build_cache:
+            parts.append(f"build cache {fmt.size(self.usage.build_cache)}")
         marked = self.model.marked_rows()
         if marked:
             parts.append(f"{len(marked)} marked, frees {fmt.size(self.marked_frees(marked))}")
