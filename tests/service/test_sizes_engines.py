@@ -256,3 +256,18 @@ def test_force_remove_of_an_image_a_stopped_container_uses(
     finally:
         docker_cli("rm", "-f", container)
         docker_cli("rmi", "-f", image_id)
+
+
+@pytest.mark.parametrize("engine_id", [ENGINE])
+def test_history_names_its_sizes_where_the_engine_has_two(
+    engine_id: str, service: ImageService
+) -> None:
+    """Containerd store: inspect's Size is compressed content, history rows are unpacked."""
+    history = service.history("demo/wasted:latest")
+    listed = next(i for i in service.list_images() if "demo/wasted:latest" in i.tags)
+    if current_engine().containerd:
+        assert history.unpacked == sum(e.size for e in history.entries), engine_id
+        # Together they are the list's SIZE (within a few 4 kB blocks).
+        assert abs(history.size + history.unpacked - listed.size) <= 0.03 * listed.size
+    else:
+        assert history.unpacked is None and history.size == listed.size, engine_id

@@ -146,8 +146,12 @@ class HistoryScreen(BaseScreen[None]):
             return
         mode = "full" if self.full else "truncated"
         empty = history.empty_entries
+        size = fmt.size(history.size)
+        if history.unpacked is not None:
+            # The containerd store: two sizes, each named (rows: unpacked, in 4 kB blocks).
+            size = f"{size} compressed + {fmt.size(history.unpacked)} unpacked (rows: unpacked)"
         self.query_one("#history-header", Static).update(
-            f"{history.reference} · {fmt.size(history.size)} · {history.layers} layers · "
+            f"{history.reference} · {size} · {history.layers} layers · "
             f"{len(history.entries)} entries, {empty} empty · {mode}"
         )
 

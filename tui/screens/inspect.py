@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,6 +44,8 @@ class InspectLoaded(Message):
     """The inspect document arrived from the worker."""
 
     data: dict[str, Any]
+    #: What ``.Size`` is, when an engine makes it differ from the list's SIZE ("" otherwise).
+    size_note: str = ""
 
 
 @dataclass
@@ -123,7 +126,14 @@ class InspectScreen(BaseScreen[None]):
         try:
             service = self.service
             # Made safe here, in the thread: keys and values (ENV, labels) are anyone's text.
-            self.post_message(InspectLoaded(scrub(service.inspect_image(self.reference))))
+            data = scrub(service.inspect_image(self.reference))
+            store = getattr(service, "image_store", None)
+            note = ""
+            with contextlib.suppress(ImagedeckError):  # the note is a nicety
+                if store is not None and store().containerd:
+                    # The list's SIZE adds the unpacked snapshots to this compressed content.
+                    note = ".Size = compressed content"
+            self.post_message(InspectLoaded(data, note))
         except ImagedeckError as exc:
             self.post_message(InspectFailed(exc))
 
@@ -137,6 +147,7 @@ class InspectScreen(BaseScreen[None]):
         self.query_one("#inspect-header", Static).update(
             f"Inspect {self.reference}  ·  {image_id.removeprefix('sha256:')[:12]}  ·  "
             f"{len(message.data)} keys, {size:,} bytes of JSON"
+            + (f"  ·  {message.size_note}" if message.size_note else "")
         )
         self._say(". path query   / search   r raw JSON   y copy value   Y copy path")
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from tui.service.core import ServiceBase
+from tui.service.errors import ImagedeckError
 from tui.service.layers import ImageAnalysis, analyze_stream
 from tui.service.models import from_timestamp
 
@@ -98,6 +99,9 @@ class ImageHistory:
     size: int
     layers: int
     entries: tuple[HistoryEntry, ...]
+    #: On the containerd image store ``size`` is the compressed content and the entries' sizes
+    #: are the unpacked snapshots (4 kB blocks): their sum. None where both are one size.
+    unpacked: int | None = None
 
     @property
     def empty_entries(self) -> int:
@@ -153,14 +157,23 @@ class HistoryMixin(ServiceBase):
             raw = self.api.history(reference)
             inspect = self.api.inspect_image(reference)
         rootfs = inspect.get("RootFS") or {}
+        entries = tuple(entry_from_api(item) for item in raw or ())
         return ImageHistory(
             reference=reference,
             image_id=str(inspect.get("Id", "")),
             size=int(inspect.get("Size") or 0),
             layers=len(rootfs.get("Layers") or ()),
             # The daemon already answers newest first, like the CLI prints.
-            entries=tuple(entry_from_api(item) for item in raw or ()),
+            entries=entries,
+            unpacked=sum(e.size for e in entries) if self._containerd_store() else None,
         )
+
+    def _containerd_store(self) -> bool:
+        """True on the containerd image store (where inspect and history sizes differ)."""
+        try:
+            return bool(self.image_store().containerd)  # type: ignore[attr-defined]
+        except ImagedeckError:
+            return False
 
     def analyze_layers(
         self,
