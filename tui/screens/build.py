@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -40,6 +40,7 @@ from textual.widgets import (
     Static,
 )
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from tui.modals.confirm import ConfirmDialog
 from tui.safe_text import visible
@@ -49,6 +50,7 @@ from tui.service.build import (
     TERMINAL_EVENTS,
     BuildError,
     BuildEvent,
+    BuildLeftovers,
     BuildRequest,
     check_build_request,
     check_platform,
@@ -404,7 +406,8 @@ class BuildScreen(BaseScreen[None]):
         if self.builder is None:
             label.update("Builder: checking…")
             return
-        text = f"Builder: {self.builder.description}"
+        # The builder's name and driver come from `docker buildx inspect` (a user's config).
+        text = f"Builder: {visible(self.builder.description)}"
         needs = buildkit_features(self.dockerfile_text)
         if not self.builder.buildkit and needs:
             text += f" · this Dockerfile needs BuildKit: {', '.join(needs)}"
@@ -601,6 +604,14 @@ class BuildLogScreen(BaseScreen[None]):
         Binding(
             "ctrl+r", "recent", "Recent", id="build_log.recent", tooltip="Recent builds", show=False
         ),
+        Binding(
+            "x",
+            "remove_leftovers",
+            "Remove leftovers",
+            id="build_log.leftovers",
+            tooltip="Remove the step container and images a build that lost its daemon left",
+            show=False,
+        ),
     ]
 
     def __init__(self, run: BuildRun, *, start: bool) -> None:
@@ -760,7 +771,52 @@ class BuildLogScreen(BaseScreen[None]):
         if model.status == CANCELLED:
             return Text("⊘ Cancelled · nothing left behind · Esc: back to the form")
         message = model.error.message if model.error else "The build failed."
+        if model.error is not None and model.error.leftovers is not None:
+            message += " · x removes them once the daemon is back"
         return Text(f"✖ {message}")
+
+    # -- what a build that lost its daemon left ---------------------------------------------
+
+    def action_remove_leftovers(self) -> None:
+        """`x`: remove the step container and intermediate images a dropped build left."""
+        error = self.run.model.error
+        left = error.leftovers if error is not None else None
+        if left is None:
+            self.notify("This build left nothing to remove.", timeout=3)
+            return
+        self.query_one("#build-log-status", Static).update(
+            Text(f"Removing {left.describe()}…", style="bold")
+        )
+        self.remove_leftovers(left)
+
+    @work(thread=True, exclusive=True, group="build-leftovers", exit_on_error=False)
+    def remove_leftovers(self, left: BuildLeftovers) -> None:
+        """Ask the daemon (once it is back) to remove them; the answer goes to the UI."""
+        try:
+            removed = self.service.remove_build_leftovers(left)
+        except ImagedeckError as exc:
+            self.app.call_from_thread(self._leftovers_done, left, None, str(exc))
+            return
+        self.app.call_from_thread(self._leftovers_done, left, removed, "")
+
+    def _leftovers_done(self, left: BuildLeftovers, removed: list[str] | None, why: str) -> None:
+        error = self.run.model.error
+        if removed is None:
+            self.notify(
+                f"Not removed yet: {why}", title="Build leftovers", severity="warning", markup=False
+            )
+        else:
+            if error is not None and error.leftovers is left:
+                self.run.model.error = replace(error, leftovers=None)
+            what = ", ".join(removed) or "nothing (the daemon had removed them already)"
+            self.notify(f"Removed {what}.", title="Build leftovers", timeout=6, markup=False)
+            self.deck.images_screen.reload()
+        self.update_header()
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """A broken leftovers removal puts the status line back (the reason was shown)."""
+        if worker.group == "build-leftovers":
+            self.update_header()
 
     def on_build_log_follow_changed(self, _: BuildLog.FollowChanged) -> None:
         """Say in the header when auto-scroll is paused."""

@@ -101,6 +101,32 @@ class BuildError:
     # BuildKit only: the failing vertex and the Dockerfile excerpt buildx printed for it.
     vertex: str = ""
     excerpt: tuple[str, ...] = ()
+    #: What a build the daemon dropped mid-way may have left (see BuildLeftovers).
+    leftovers: BuildLeftovers | None = None
+
+
+@dataclass(frozen=True)
+class BuildLeftovers:
+    """What a build that lost its daemon may have left behind.
+
+    A daemon that dies mid-build cannot clean up: the running step's container stays, and the
+    step images this build committed stay as untagged intermediates. ``remove_build_leftovers``
+    removes them once the daemon is back (only untagged images made after ``started``).
+    """
+
+    container: str | None
+    images: tuple[str, ...]
+    started: float
+
+    def describe(self) -> str:
+        """In words: "the step container 3f2a1b0c9d8e and 2 intermediate images"."""
+        parts = []
+        if self.container:
+            parts.append(f"the step container {self.container[:12]}")
+        if self.images:
+            n = len(self.images)
+            parts.append(f"{n} intermediate image{'s' if n != 1 else ''}")
+        return " and ".join(parts) or "nothing"
 
 
 @dataclass(frozen=True)
@@ -530,10 +556,16 @@ class BuildMixin(ServiceBase):
             error = BuildError(f"The daemon refused the build: {detail}", detail=detail, step=step)
         except Exception as exc:
             if not cancel.is_set():
+                left = BuildLeftovers(running, tuple(created), started)
+                where = f" at step {step.number}/{step.total}" if step is not None else ""
+                message = f"The connection to the daemon broke{where}: the build did not finish"
+                if left.container or left.images:
+                    message += f"; it may have left {left.describe()}"
                 error = BuildError(
-                    f"The connection to the daemon broke during the build: {exc}",
+                    message,
                     detail=str(exc),
                     step=step,
+                    leftovers=left if (left.container or left.images) else None,
                 )
         finally:
             finished.set()
@@ -564,13 +596,34 @@ class BuildMixin(ServiceBase):
             yield BuildTagged(tag)
         yield BuildSucceeded(image_id, tags)
 
+    def remove_build_leftovers(self, leftovers: BuildLeftovers) -> list[str]:
+        """Remove what a build that lost its daemon left (once the daemon is back).
+
+        Raises DaemonUnreachable while the daemon still does not answer. Returns what was
+        removed (the daemon may already have removed the container itself).
+        """
+        with self.translate("check that the daemon is back"):
+            self.api.ping()
+        # A daemon that only lost the connection (not its life) is still removing the step
+        # container itself: give it the cancel's grace before forcing it.
+        return self._clean_after_cancel(
+            leftovers.container, list(leftovers.images), leftovers.started
+        )
+
     def _clean_after_cancel(
-        self, running: str | None, created: list[str], started: float
+        self,
+        running: str | None,
+        created: list[str],
+        started: float,
+        wait: float = CANCEL_CLEANUP_WAIT,
     ) -> list[str]:
-        """Remove what a cancelled build left: its step container and untagged step images."""
+        """Remove what a cancelled build left: its step container and untagged step images.
+
+        ``wait``: how long the daemon gets to remove the step container itself (forcerm).
+        """
         removed: list[str] = []
         if running:
-            deadline = time.monotonic() + CANCEL_CLEANUP_WAIT
+            deadline = time.monotonic() + wait
             while True:
                 try:
                     self.api.inspect_container(running)
