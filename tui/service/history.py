@@ -181,8 +181,12 @@ class HistoryMixin(ServiceBase):
         *,
         progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
+        platform: str | None = None,
     ) -> ImageAnalysis:
         """Stream `docker save REF` into the layer engine: files, sizes and dive's figures.
+
+        ``platform`` (``linux/arm64``) picks one platform of a multi-platform image; by default
+        the first one whose layers are on this machine.
 
         ``progress(bytes, estimate)`` is called as the archive streams; the estimate is the
         image's size (the archive is slightly larger: tar headers). Setting ``cancel`` stops
@@ -199,6 +203,7 @@ class HistoryMixin(ServiceBase):
                     total=estimate,
                     progress=progress,
                     cancel=cancel,
+                    platform=platform,
                 )
         finally:
             # On cancel this drops the HTTP stream; the daemon stops writing once it sees it.

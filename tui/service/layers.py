@@ -747,36 +747,105 @@ def _blob_path(digest: str) -> str:
     return f"blobs/{algorithm}/{hexpart}"
 
 
-def _manifest(archive: _Archive) -> tuple[list[str], Any, str]:
-    """(layer paths, config document or None, image name) from manifest.json or index.json."""
+def _manifest(archive: _Archive, platform: str | None = None) -> tuple[list[str], Any, str]:
+    """(layer paths, config document or None, image name) from manifest.json or index.json.
+
+    A multi-platform index (the containerd image store saves one) may list platforms whose
+    manifest or layers are not in the archive (only the host's platform was pulled) and
+    attestation manifests: the image analysed is ``platform`` (``os/arch[/variant]``) when
+    given, else the first platform whose manifest and layers are all there.
+    """
     manifest = archive.json_docs.get("manifest.json")
-    if isinstance(manifest, list) and manifest:
+    index = archive.json_docs.get("index.json")
+    if isinstance(manifest, list) and manifest and platform is None:
         # dive reads the first image of a multi-image archive; so do we.
         first = manifest[0]
         layers = [str(p) for p in first.get("Layers") or []]
         config = archive.json_docs.get(_resolve(archive, str(first.get("Config", ""))))
         tags = first.get("RepoTags") or []
-        return layers, config, str(tags[0]) if tags else ""
-    index = archive.json_docs.get("index.json")
+        complete = all(_resolve(archive, path) in archive.layers for path in layers)
+        if complete or not isinstance(index, dict):
+            return layers, config, str(tags[0]) if tags else ""
+        # Its layers are not all there (a platform that was not pulled): the index decides.
     if isinstance(index, dict):
-        doc: Any = index
-        name = ""
-        # An index may point at another index (multi-platform); follow the first manifest.
-        for _ in range(4):
-            manifests = doc.get("manifests") or []
-            if not manifests:
-                break
-            entry = manifests[0]
-            name = name or str((entry.get("annotations") or {}).get("io.containerd.image.name", ""))
-            doc = archive.json_docs.get(_blob_path(str(entry.get("digest", ""))))
-            if not isinstance(doc, dict):
-                break
-            if "layers" in doc:
-                layers = [_blob_path(str(layer.get("digest", ""))) for layer in doc["layers"]]
-                config_digest = str((doc.get("config") or {}).get("digest", ""))
-                return layers, archive.json_docs.get(_blob_path(config_digest)), name
+        return _from_index(archive, index, platform)
     raise LayerAnalysisError(
         "The archive has no manifest.json or index.json: is it the output of `docker save`?"
+    )
+
+
+def platform_text(entry: Any) -> str:
+    """``linux/amd64`` (``/v8`` variant appended) of an index entry; "" when it has none."""
+    found = entry.get("platform") if isinstance(entry, dict) else None
+    if not isinstance(found, dict):
+        return ""
+    text = f"{found.get('os', '')}/{found.get('architecture', '')}"
+    return f"{text}/{found['variant']}" if found.get("variant") else text
+
+
+def _is_attestation(entry: dict[str, Any]) -> bool:
+    annotations = entry.get("annotations") or {}
+    return (
+        annotations.get("vnd.docker.reference.type") == "attestation-manifest"
+        or platform_text(entry) == "unknown/unknown"
+    )
+
+
+def _from_index(
+    archive: _Archive, index: dict[str, Any], platform: str | None
+) -> tuple[list[str], Any, str]:
+    name = ""
+    listed: list[str] = []  # platforms the index names
+    absent: list[str] = []  # ... whose manifest is not in the archive
+    partial: list[str] = []  # ... whose manifest is, but not every layer
+    stack: list[tuple[dict[str, Any], int]] = [(index, 0)]
+    while stack:
+        doc, depth = stack.pop(0)
+        for entry in doc.get("manifests") or []:
+            if not isinstance(entry, dict) or _is_attestation(entry):
+                continue
+            annotations = entry.get("annotations") or {}
+            name = name or str(annotations.get("io.containerd.image.name", ""))
+            child = archive.json_docs.get(_blob_path(str(entry.get("digest", ""))))
+            label = platform_text(entry)
+            if label:
+                listed.append(label)
+            if not isinstance(child, dict):
+                if label:
+                    absent.append(label)
+                continue
+            if "manifests" in child:
+                if depth < 4:  # an index inside an index (how `docker save` wraps one)
+                    stack.append((child, depth + 1))
+                continue
+            if "layers" not in child:
+                continue
+            if platform and label and label != platform:
+                continue
+            layers = [_blob_path(str(layer.get("digest", ""))) for layer in child["layers"]]
+            if not all(_resolve(archive, path) in archive.layers for path in layers):
+                partial.append(label or str(entry.get("digest", ""))[:19])
+                if platform:
+                    break
+                continue
+            config_digest = str((child.get("config") or {}).get("digest", ""))
+            return layers, archive.json_docs.get(_blob_path(config_digest)), name
+    if platform and platform not in listed:
+        shown = ", ".join(listed) or "none"
+        raise LayerAnalysisError(f"The image has no {platform} platform (it has: {shown}).")
+    if platform:
+        raise LayerAnalysisError(
+            f"The {platform} platform of this image is not on this machine (only its entry in "
+            "the image index is): pull it with --platform to analyse it."
+        )
+    if listed and len(absent) + len(partial) >= len(listed):
+        raise LayerAnalysisError(
+            f"None of the image's platforms ({', '.join(listed)}) is complete in the archive: "
+            "only the index was saved, not a platform's layers. Pull one platform first."
+        )
+    raise LayerAnalysisError(
+        "The archive's index.json names no image manifest that is in the archive: is it the "
+        "output of `docker save`?"
     )
 
 
@@ -1134,6 +1203,7 @@ def analyze_stream(
     total: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    platform: str | None = None,
 ) -> ImageAnalysis:
     """Analyse a `docker save` archive read once from ``stream`` (needs only ``read()``).
 
@@ -1148,7 +1218,8 @@ def analyze_stream(
     except (tarfile.TarError, EOFError, gzip.BadGzipFile, OSError, lzma.LZMAError) as exc:
         raise LayerAnalysisError(f"Cannot read the image archive: {exc}") from exc
     counter.check_cancel()
-    layer_paths, config, image_name = _manifest(archive)
+    # A multi-platform archive: the chosen platform, else the first one that is all there.
+    layer_paths, config, image_name = _manifest(archive, platform)
     ordered: list[list[FileEntry]] = []
     resolved_paths: list[str] = []
     for path in layer_paths:
