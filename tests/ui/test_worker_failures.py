@@ -204,3 +204,98 @@ def test_fake_service_down_is_the_unreachable_case() -> None:
     fake = FakeService(down=True)
     with pytest.raises(DaemonUnreachable):
         fake.list_images()
+
+
+class ExplodingActions(CleanupFake):
+    """Tag, commit, pull and the list itself raise unexpected errors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.explode_list = False
+
+    def tag(self, source: str, target: str) -> None:
+        """Raises."""
+        raise RuntimeError(BOOM)
+
+    def commit(self, *args: Any, **kwargs: Any) -> str:
+        """Raises."""
+        raise RuntimeError(BOOM)
+
+    def pull(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises."""
+        raise RuntimeError(BOOM)
+
+    def list_images(self) -> list[Any]:
+        """Raises once asked to."""
+        if self.explode_list:
+            raise RuntimeError(BOOM)
+        return super().list_images()
+
+
+def shown(widget: Any) -> str:
+    """What a Static shows."""
+    return str(widget.render())
+
+
+async def test_tag_dialog_stays_usable_after_an_unexpected_error() -> None:
+    app = make_app(ExplodingActions())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, "demo/app:1.2")
+        await pilot.press("t", "ctrl+a", "ctrl+k", *"demo/app:9", "enter")
+        dialog = app.screen
+        await wait_for(pilot, lambda: BOOM in shown(dialog.query_one("#tag-verdict")), "the reason")
+        assert not dialog.busy and not dialog.query_one("#tag").disabled
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the list again")
+
+
+async def test_commit_dialog_stays_usable_after_an_unexpected_error() -> None:
+    app = make_app(ExplodingActions())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, "demo/stopped:latest")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "c")
+        await pilot.pause(0.2)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommitDialog", "commit")
+        dialog = app.screen
+        dialog.query_one("#commit-ref").value = "test/committed:v1"
+        dialog.action_commit()
+        await wait_for(
+            pilot, lambda: BOOM in shown(dialog.query_one("#commit-status")), "the reason"
+        )
+        assert not dialog.busy
+
+
+async def test_a_pull_whose_worker_breaks_ends_failed_with_the_reason() -> None:
+    from tui.screens.transfers import TransfersScreen
+    from tui.widgets.progress import FAILED
+
+    app = make_app(ExplodingActions())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("p", *"busybox:latest", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TransfersScreen), "transfers")
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: any(t.state == FAILED for t in screen.transfers.values()),
+            "the transfer to fail",
+        )
+        transfer = next(iter(screen.transfers.values()))
+        assert BOOM in transfer.error and not transfer.running
+
+
+async def test_a_list_load_that_breaks_is_shown_and_the_list_keeps_answering() -> None:
+    fake = ExplodingActions()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        fake.explode_list = True
+        await pilot.press("R")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure to be shown")
+        before = screen.model.current()
+        await pilot.press("j")
+        assert screen.model.current() != before

@@ -15,8 +15,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
+from textual.worker import Worker
 
-from tui.screens.base import BaseDialog
+from tui.screens.base import BaseDialog, failure_text
 from tui.service.build import check_changes
 from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.reference import parse
@@ -174,6 +175,11 @@ class CommitDialog(BaseDialog["tuple[str, str] | None"]):
             self.post_message(CommitFailed(exc))
             return
         self.post_message(Committed(reference, image_id))
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure is reported like a refusal: the dialog stays, usable."""
+        if worker.group == "commit":
+            self.post_message(CommitFailed(ImagedeckError(failure_text(error))))
 
     def on_committed(self, message: Committed) -> None:
         """Done: hand the result back."""

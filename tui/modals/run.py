@@ -24,8 +24,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.worker import Worker
 
-from tui.screens.base import BaseDialog
+from tui.safe_text import visible
+from tui.screens.base import BaseDialog, failure_text
 from tui.service.errors import ImagedeckError, NotFound
 from tui.service.reference import InvalidReference, parse
 from tui.service.transfers import command_text, default_command, docker_run_argv
@@ -99,6 +101,13 @@ class RunDialog(BaseDialog[RunRequest | None]):
             return
         self.post_message(_Defaults(image, entrypoint, cmd, present=True))
 
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """The image's command could not be read: say so; the user may type one."""
+        if worker.group == "run-defaults":
+            self.query_one("#run-hint", Static).update(
+                f"Could not read the image's command: {failure_text(error)}"
+            )
+
     def on__defaults(self, message: _Defaults) -> None:
         """Fill the command with the image's own, unless the user typed one already."""
         if message.image != self.query_one("#run-image", Input).value:
@@ -109,11 +118,13 @@ class RunDialog(BaseDialog[RunRequest | None]):
         if not message.present:
             hint.update("Not present locally: it will be pulled first.")
             return
-        text = command_text(message.cmd)
+        # The image's CMD and ENTRYPOINT are its author's text; an unchanged field runs the
+        # image's own command, so the visible form in it changes nothing that runs.
+        text = visible(command_text(message.cmd))
         if not field.value or field.value == self.default_text:
             field.value = text
         self.default_text = text
-        entry = command_text(message.entrypoint) if message.entrypoint else ""
+        entry = visible(command_text(message.entrypoint)) if message.entrypoint else ""
         hint.update(f"Entrypoint: {entry} (the command is its arguments)" if entry else "")
 
     @on(Input.Changed, "#run-image")

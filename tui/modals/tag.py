@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -10,8 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Static
+from textual.worker import Worker
 
-from tui.screens.base import BaseDialog
+from tui.screens.base import BaseDialog, failure_text
 from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.reference import parse
 
@@ -132,6 +133,11 @@ class TagDialog(BaseDialog["str | None"]):
             self.post_message(TagFailed(exc))
             return
         self.post_message(Tagged(target))
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure is reported like a refusal: the dialog stays, usable."""
+        if worker.group == "tag":
+            self.post_message(TagFailed(ImagedeckError(failure_text(error))))
 
     def on_tagged(self, message: Tagged) -> None:
         """Done: hand back the new reference."""

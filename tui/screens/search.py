@@ -18,10 +18,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
+from textual.worker import Worker
 
 from tui import format as fmt
 from tui.safe_text import scrub, visible
-from tui.screens.base import BaseScreen
+from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
 from tui.service.transfers import SearchResult, split_registry_term
 
@@ -158,6 +159,11 @@ class SearchScreen(BaseScreen[None]):
         self.post_message(
             SearchDone(query, scrub(results), "; ".join(notes), visible(" ".join(errors)))
         )
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure ends "Searching…" with the reason."""
+        if worker.group == "search":
+            self.post_message(SearchDone(self.query_text, [], "", failure_text(error)))
 
     def on_search_done(self, message: SearchDone) -> None:
         """Fill the table, or say what went wrong."""

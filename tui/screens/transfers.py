@@ -20,8 +20,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
+from textual.worker import Worker, get_current_worker
 
-from tui.screens.base import BaseScreen
+from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import Cancelled, ImagedeckError
 from tui.service.transfers import TransferEvent, familiar, now
 from tui.widgets.progress import (
@@ -96,6 +97,8 @@ class TransfersScreen(BaseScreen[None]):
         self._cancels: dict[int, threading.Event] = {}
         self._on_done: dict[int, OnDone] = {}
         self._pending: list[tuple[Transfer, dict[str, Any]]] = []
+        # Which transfer each running worker carries (for worker_failed).
+        self._by_worker: dict[Worker[Any], int] = {}
 
     def compose(self) -> ComposeResult:
         """Title, the list of transfers, footer."""
@@ -170,6 +173,7 @@ class TransfersScreen(BaseScreen[None]):
         options: dict[str, Any],
     ) -> None:
         """Run one pull or push in a thread; only messages leave it."""
+        self._by_worker[get_current_worker()] = transfer_id
         cancel = self._cancels[transfer_id]
         try:
             if kind == "pull":
@@ -185,6 +189,12 @@ class TransfersScreen(BaseScreen[None]):
             self.post_message(TransferEnded(transfer_id, exc))
             return
         self.post_message(TransferEnded(transfer_id, None))
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure ends its transfer as failed, with the reason."""
+        transfer_id = self._by_worker.pop(worker, None)
+        if transfer_id is not None:
+            self.post_message(TransferEnded(transfer_id, ImagedeckError(failure_text(error))))
 
     # -- progress ----------------------------------------------------------------------------
 
