@@ -12,185 +12,38 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Sandbox
+from tests.retention_sandbox import (
+    KEEP_ARGS,
+    SLACK,
+    Private,
+    du,
+    private_sandbox,
+    scratch_images,
+    write_record,
+)
 from tui.diskmap_model import build_map
 from tui.service import ImageService
-from tui.service.lastused import daemon_id, record_path
 from tui.service.models import with_usage
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "sandbox"
-# What a seeded sandbox holds stays, should one be used: these patterns protect it.
-SEEDED = ("imagedeck/*", "demo/*", "127.0.0.1:5000/*", "hostile/*")
-KEEP_ARGS = [arg for pattern in SEEDED for arg in ("--keep", pattern)]
-# du counts directories and the daemon's per-image metadata besides the layers' files.
-SLACK = 256 * 1024
-
-
-@dataclass(frozen=True)
-class Private:
-    """The private daemon: address, data root, and the docker CLI against it."""
-
-    host: str
-    data_root: Path
-    docker: Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _sandbox_env(name: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGEDECK_SANDBOX_")}
-    for key in ("IMAGEDECK_SANDBOX_ENGINE", "IMAGEDECK_SANDBOX_STORE"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    env.pop("DOCKER_HOST", None)
-    env["IMAGEDECK_SANDBOX_NAME"] = name
-    return env
 
 
 @pytest.fixture(scope="module")
 def private(sandbox: Sandbox) -> Iterator[Private]:
-    """A sandbox of this test session's own, same engine and store as the shared one.
-
-    Named after the process, so two test sessions (two people running the suite) never measure
-    each other's deletes; unseeded (the tests make their images), purged at the end.
-    """
-    name = f"retention-{os.getpid()}"
-    env = _sandbox_env(name)
-    env["IMAGEDECK_SANDBOX_SEED"] = "0"
-
-    def script(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=timeout
-        )
-
-    state = Path(f"/var/tmp/imagedeck-sandbox/{name}")
-    host = f"unix://{state}/docker.sock"
-
-    def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["docker", "-H", host, *args],
-            capture_output=True,
-            text=True,
-            check=check,
-            env={**os.environ, "DOCKER_HOST": host, "DOCKER_BUILDKIT": "0"},
-            timeout=300,
-        )
-
-    try:
-        result = script("start")
-        assert result.returncode == 0, result.stderr[-2000:]
-        yield Private(host, state / "data", docker)
-    finally:
-        script("stop", "--purge", timeout=300)
-
-
-def du(path: Path) -> int:
-    """Apparent bytes under ``path`` (``du -sb``), as the truth for what a delete gave back."""
-    out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[0])
-
-
-def _blob(directory: Path, name: str, size: int) -> None:
-    (directory / name).write_bytes(os.urandom(size))
-
-
-def make_images(private: Private, tmp: Path, prefix: str) -> dict[str, str]:
-    """A base imported from a tar, and images on it with layers of their own (random bytes).
-
-    ``{prefix}/base:1`` (3 MB), ``{prefix}/a:1`` (+1 MB), ``{prefix}/a:2`` (+1.5 MB),
-    ``{prefix}/b:1`` (+2 MB), and ``{prefix}/app:1..4`` (0.5 MB each, loaded with old
-    creation times).
-    Returns reference -> image ID.
-    """
-    import tarfile
-
-    root = tmp / "rootfs"
-    root.mkdir()
-    _blob(root, "base.bin", 3_000_000)
-    archive = tmp / "base.tar"
-    with tarfile.open(archive, "w") as tar:
-        tar.add(root / "base.bin", arcname="base.bin")
-    private.docker("import", str(archive), f"{prefix}/base:1")
-    built: dict[str, int] = {"a:1": 1_000_000, "a:2": 1_500_000, "b:1": 2_000_000}
-    for name, size in built.items():
-        context = tmp / name.replace(":", "-")
-        context.mkdir()
-        _blob(context, "blob", size)
-        (context / "Dockerfile").write_text(f"FROM {prefix}/base:1\nCOPY blob /blob\n")
-        private.docker("build", "-q", "-t", f"{prefix}/{name}", str(context))
-    # app:1..4 were "created" 90, 89, 88 and 87 days ago: images loaded from an archive keep
-    # the creation time their config says (a build would say now).
-    now = datetime.now(timezone.utc)
-    for n in range(1, 5):
-        load_image(private, tmp, f"{prefix}/app:{n}", now - timedelta(days=91 - n), 500_000)
-        built[f"app:{n}"] = 500_000
-    ids = {}
-    for ref in [f"{prefix}/base:1", *(f"{prefix}/{n}" for n in built)]:
-        ids[ref] = private.docker("image", "inspect", "-f", "{{.Id}}", ref).stdout.strip()
-    return ids
-
-
-def load_image(private: Private, tmp: Path, reference: str, created: datetime, size: int) -> None:
-    """`docker load` of a one-layer image whose config says it was created at ``created``."""
-    import hashlib
-    import io
-    import tarfile
-
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w") as tar:
-        data = os.urandom(size)
-        info = tarfile.TarInfo("blob")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    layer_bytes = layer.getvalue()
-    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "created": stamp,
-            "config": {"Cmd": ["/blob"]},
-            "rootfs": {
-                "type": "layers",
-                "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()],
-            },
-            "history": [{"created": stamp, "created_by": "imagedeck retention test"}],
-        }
-    ).encode()
-    config_name = hashlib.sha256(config).hexdigest() + ".json"
-    manifest = json.dumps(
-        [{"Config": config_name, "RepoTags": [reference], "Layers": ["layer/layer.tar"]}]
-    ).encode()
-    archive = tmp / f"{hashlib.sha256(reference.encode()).hexdigest()[:8]}.tar"
-    with tarfile.open(archive, "w") as tar:
-        for name, body in (
-            (config_name, config),
-            ("layer/layer.tar", layer_bytes),
-            ("manifest.json", manifest),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-    private.docker("load", "-q", "-i", str(archive))
+    """This module's private daemon."""
+    yield from private_sandbox(sandbox)
 
 
 @pytest.fixture
 def scratch(private: Private, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """This test's images on the private daemon (removed after, whatever the test did)."""
-    prefix = f"rt{uuid.uuid4().hex[:6]}"
-    ids = make_images(private, tmp_path, prefix)
-    yield prefix, ids
-    for ref in reversed(list(ids)):
-        private.docker("rmi", ref, check=False)
-    private.docker("image", "prune", "-f", check=False)
+    """This test's images there."""
+    yield from scratch_images(private, tmp_path)
 
 
 def prune(
@@ -309,26 +162,6 @@ def test_keep_last_preview_is_what_runs(
     assert {f"{prefix}/app:3", f"{prefix}/app:4"} <= tags(private)
 
 
-def _write_record(private: Private, state: Path, uses: dict[str, timedelta]) -> None:
-    service = ImageService.connect(private.host)
-    try:
-        ident = daemon_id(service)
-    finally:
-        service.close()
-    path = record_path(ident, {"XDG_STATE_HOME": str(state)})
-    path.parent.mkdir(parents=True, mode=0o700)
-    now = datetime.now(timezone.utc)
-    data = {
-        "version": 1,
-        "daemon_id": ident,
-        "since": (now - timedelta(days=60)).isoformat(),
-        "images": {image_id: (now - ago).isoformat() for image_id, ago in uses.items()},
-    }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
-
-
 def test_unused_for_preview_is_what_runs(
     private: Private, scratch: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -336,7 +169,7 @@ def test_unused_for_preview_is_what_runs(
     app = [ids[f"{prefix}/app:{n}"] for n in range(1, 5)]
     # The record began 60 days ago. app:1 was last used 40 days ago, app:2 yesterday; 3 and 4
     # (created 88 and 87 days ago) were not seen in use since the record began.
-    _write_record(private, tmp_path, {app[0]: timedelta(days=40), app[1]: timedelta(days=1)})
+    write_record(private, tmp_path, {app[0]: timedelta(days=40), app[1]: timedelta(days=1)})
     keep = [
         *KEEP_ARGS,
         "--keep",
@@ -362,7 +195,7 @@ def test_below_preview_is_what_runs_and_frees_what_du_sees(
     prefix, ids = scratch
     app = [ids[f"{prefix}/app:{n}"] for n in range(1, 5)]
     uses = {app[2]: 50, app[0]: 45, app[1]: 10, app[3]: 5}  # days since each was last used
-    _write_record(private, tmp_path, {i: timedelta(days=d) for i, d in uses.items()})
+    write_record(private, tmp_path, {i: timedelta(days=d) for i, d in uses.items()})
     keep = [*KEEP_ARGS, "--keep", f"{prefix}/base"]
     _, first = prune(private.host, tmp_path, "--below", "1TB", *keep)
     total = first["disk_before_bytes"]

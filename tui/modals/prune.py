@@ -103,6 +103,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         Binding("y", "confirm", "Remove", id="prune.confirm"),
         Binding("b", "back", "Back", id="prune.back"),
         Binding("p", "preview", "Preview", id="prune.preview"),
+        Binding("r", "retention", "Retention rules", id="prune.retention"),
         Binding("c", "build_cache", "Build cache", id="prune.build_cache"),
     ]
 
@@ -266,6 +267,21 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         error = self.query_one("#prune-error", Static)
         error.update(str(message.error))
         error.display = True
+
+    def action_retention(self) -> None:
+        """`r` at the options: the retention rules' own preview and run (tui/modals/retention.py);
+        the wizard closes with its results."""
+        if self.stage != "options":
+            return
+        from tui.modals.retention import RetentionDialog
+
+        defaults = dict(getattr(getattr(self.app, "config", None), "prune", {}) or {})
+
+        def done(log: ResultLog | None) -> None:
+            if log is not None:
+                self.dismiss(log)
+
+        self.app.push_screen(RetentionDialog(defaults), done)
 
     def action_back(self) -> None:
         """From the preview back to the options."""

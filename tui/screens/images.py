@@ -654,8 +654,11 @@ class ImagesScreen(BaseScreen[None]):
 
     def last_used_changed(self) -> None:
         """The last-used record changed: redraw LAST USED (and an open disk map)."""
+        tables = self.query(ImageTable)
+        if not tables:
+            return  # the app is closing (or the list is not up yet): nothing to redraw
         recorder = self.deck.last_used
-        table = self.query_one(ImageTable)
+        table = tables.first()
         table.last_used = recorder.record.get if recorder is not None else None
         table.last_used_version += 1
         table.refresh()

@@ -344,7 +344,7 @@ def run_retention(
     plan: RetentionPlan,
     *,
     stop: threading.Event | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, str], object] | None = None,
 ) -> ResultLog:
     """Hand the plan's references to the daemon one by one (never forced), children first.
 
