@@ -757,6 +757,16 @@ def _manifest(archive: _Archive, platform: str | None = None) -> tuple[list[str]
     """
     manifest = archive.json_docs.get("manifest.json")
     index = archive.json_docs.get("index.json")
+    if isinstance(manifest, list) and manifest and platform and not isinstance(index, dict):
+        # A legacy archive holds one platform: the one this machine pulled.
+        config = archive.json_docs.get(_resolve(archive, str(manifest[0].get("Config", ""))))
+        have = platform_text({"platform": config}) if isinstance(config, dict) else ""
+        if have and have != platform and have.rsplit("/", 1)[0] != platform:
+            raise LayerAnalysisError(
+                f"This machine has the image's {have} platform only, not {platform}: "
+                f"pull it with --platform {platform} to analyse it."
+            )
+        platform = None
     if isinstance(manifest, list) and manifest and platform is None:
         # dive reads the first image of a multi-image archive; so do we.
         first = manifest[0]
@@ -820,6 +830,14 @@ def _from_index(
                 continue
             if "layers" not in child:
                 continue
+            config_doc = archive.json_docs.get(
+                _blob_path(str((child.get("config") or {}).get("digest", "")))
+            )
+            if not label and isinstance(config_doc, dict):
+                # An index without platforms (Engine 26's overlay2 save): the config says.
+                label = platform_text({"platform": config_doc})
+                if label:
+                    listed.append(label)
             if platform and label and label != platform:
                 continue
             layers = [_blob_path(str(layer.get("digest", ""))) for layer in child["layers"]]
@@ -828,8 +846,7 @@ def _from_index(
                 if platform:
                     break
                 continue
-            config_digest = str((child.get("config") or {}).get("digest", ""))
-            return layers, archive.json_docs.get(_blob_path(config_digest)), name
+            return layers, config_doc, name
     if platform and platform not in listed:
         shown = ", ".join(listed) or "none"
         raise LayerAnalysisError(f"The image has no {platform} platform (it has: {shown}).")
