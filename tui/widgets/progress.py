@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tui import format as fmt
+from tui.safe_text import scrub, visible
 from tui.service.transfers import LayerProgress, TransferEvent
 
 RUNNING = "running"
@@ -81,7 +82,8 @@ class Transfer:
         return self.event.overall.bytes_done / elapsed
 
     def apply(self, event: TransferEvent) -> None:
-        """Take a newer snapshot."""
+        """Take a newer snapshot (its statuses are a registry's text: made safe here)."""
+        event = scrub(event, keep_newlines=False, keep_tabs=False)
         self.event = event
         for layer in event.layers:
             self.layers[layer.id] = layer
@@ -152,7 +154,7 @@ def render_transfer(transfer: Transfer, width: int, now: float, selected: bool =
     if transfer.error:
         # Reasons are whole sentences a person acts on: wrap them, never cut them.
         style = "red" if transfer.state == FAILED else "yellow"
-        for line in textwrap.wrap(transfer.error, max(width - 4, 20)):
+        for line in textwrap.wrap(visible(transfer.error), max(width - 4, 20)):
             out.append("\n   ")
             out.append(line, style=style)
     elif overall is not None and overall.status and transfer.state == DONE:
