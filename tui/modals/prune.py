@@ -120,7 +120,8 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
     def compose(self) -> ComposeResult:
         """Both stages; only one is shown at a time."""
         with Vertical(classes="dialog", id="prune-dialog"):
-            yield Static("Cleanup wizard", classes="dialog-title", id="prune-title")
+            # markup=False: the title names the filter and label the user typed.
+            yield Static("Cleanup wizard", classes="dialog-title", id="prune-title", markup=False)
             with Vertical(id="prune-options"):
                 with RadioSet(id="prune-mode", compact=True):
                     yield RadioButton("Dangling images only", value=True, id="mode-dangling")
@@ -131,7 +132,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
                     else "Only images the filter shows (no filter set)"
                 )
                 yield Checkbox(
-                    label,
+                    Text(label),  # the filter is typed text: never markup
                     bool(self.filter_text),
                     id="prune-filter",
                     compact=True,
