@@ -43,7 +43,10 @@ async def test_header_warns_of_unverified_tls(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         assert "demo/app:1.0" in refs(screen)
-        await wait_for(pilot, lambda: "tcp://127.0.0.1:2376" in header(app), "the header")
+        # The header names the connected service (before that it shows the host asked for).
+        await wait_for(pilot, lambda: app.service is not None, "the connection")
+        await wait_for(pilot, lambda: "Docker " in header(app), "the connected header")
+        assert "tcp://127.0.0.1:2376" in header(app)
         assert (WARNING in header(app)) is warned
 
 
@@ -76,6 +79,13 @@ async def test_switching_to_a_skip_verify_context_warns(
         screen = await ready(pilot)
         assert WARNING not in header(app)
         await choose(pilot, "lax")
-        await wait_for(pilot, lambda: "(context lax)" in header(app), "the new header")
-        assert WARNING in header(app)
+        # "(context lax)" shows while connecting; the connected service's header follows.
+        await wait_for(
+            pilot,
+            lambda: app.service is not None and app.service.endpoint.context == "lax",
+            "the connection to lax",
+        )
         await wait_for(pilot, lambda: screen.loaded and "demo/app:1.0" in refs(screen), "rows")
+        await wait_for(pilot, lambda: "Docker " in header(app), "the connected header")
+        assert "(context lax)" in header(app)
+        assert WARNING in header(app)
