@@ -168,7 +168,9 @@ def test_a_second_build_is_cached(bk: ImageService, repo: str, engine: Any) -> N
 
 
 def test_modern_dockerfile(bk: ImageService, docker_cli: DockerCli, repo: str, engine: Any) -> None:
-    events = build(bk, FIXTURES / "buildkit-modern", tags=[f"{repo}:modern"], target="final")
+    events = build(
+        bk, FIXTURES / "buildkit-modern", tags=[f"{repo}:modern"], target="final", nocache=True
+    )
     if engine.name == "docker-20.10":
         # Engine 20.10's built-in Dockerfile frontend predates heredocs: a reason, not the raw
         # parse error alone.
@@ -306,6 +308,7 @@ def test_build_cache_figure_and_exact_prune(
     row = df_build_cache(docker_cli)
     assert go_human_size(usage.size) == re.sub(r"\s+", "", row["Size"])
     assert int(row["TotalCount"]) == len(usage.records)
+    assert bk.disk_usage().build_cache == usage.size  # the summary line's figure
     assert {r.id for r in usage.records} - before, "the build wrote no cache record"
     plan = bk.plan_cache_prune()
     planned = {r.id for r in plan.records}
