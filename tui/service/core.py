@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import docker
 import requests
@@ -26,6 +26,10 @@ from tui.service.errors import (
     NotFound,
 )
 
+if TYPE_CHECKING:
+    from tui.service.cleanup import ImageLayers
+    from tui.service.sizes import ImageStore
+
 #: How often a df the daemon says is "already running" is asked again (see read_df).
 DF_RETRIES = 8
 _S = TypeVar("_S", bound="ServiceBase")
@@ -35,7 +39,22 @@ _CONTAINER_IN_MESSAGE = re.compile(r"(?:container|image used by) ([0-9a-f]{12,64
 
 
 class ServiceBase:
-    """Holds the docker-py client; the mixins of ``ImageService`` build on it."""
+    """Holds the docker-py client; the mixins of ``ImageService`` build on it.
+
+    The methods one mixin calls on another are declared here for the type checker (each is
+    implemented by the mixin named beside it), so no mixin needs ``type: ignore`` to call them
+    and mypy checks each implementation against its declaration.
+    """
+
+    if TYPE_CHECKING:
+
+        def save_stream(self, reference: str) -> BinaryIO: ...  # ImagesMixin
+
+        def image_store(self) -> ImageStore: ...  # CleanupMixin
+
+        def image_layers(
+            self, image_id: str, *, sizes: bool = True
+        ) -> ImageLayers: ...  # CleanupMixin
 
     def __init__(self, endpoint: Endpoint, api: docker.APIClient) -> None:
         self.endpoint = endpoint

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from tui.service.api import ImageServiceAPI
 from tui.service.build import BuildMixin
 from tui.service.buildkit import BuildKitMixin
 from tui.service.cleanup import CleanupMixin
@@ -19,5 +22,21 @@ class ImageService(
     BuildKitMixin,
     HistoryMixin,
     CleanupMixin,
+    ImageServiceAPI,
 ):
-    """Everything imagedeck asks of a Docker daemon. Create it with ``ImageService.connect``."""
+    """Everything imagedeck asks of a Docker daemon. Create it with ``ImageService.connect``.
+
+    It declares ``ImageServiceAPI`` (what the UI calls), so mypy checks every mixin's method
+    against the Protocol the screens are typed with.
+    """
+
+
+if TYPE_CHECKING:
+    import docker
+
+    from tui.service.connection import Endpoint
+
+    def _implements_every_method(endpoint: Endpoint, api: docker.APIClient) -> ImageServiceAPI:
+        # mypy refuses to instantiate a class that leaves a Protocol method unimplemented
+        # (it would inherit the Protocol's empty body): this line is that check.
+        return ImageService(endpoint, api)

@@ -171,7 +171,7 @@ class HistoryMixin(ServiceBase):
     def _containerd_store(self) -> bool:
         """True on the containerd image store (where inspect and history sizes differ)."""
         try:
-            return bool(self.image_store().containerd)  # type: ignore[attr-defined]
+            return bool(self.image_store().containerd)
         except ImagedeckError:
             return False
 
@@ -194,7 +194,7 @@ class HistoryMixin(ServiceBase):
         """
         with self.translate(f"inspect {reference}", reference):
             estimate = int(self.api.inspect_image(reference).get("Size") or 0) or None
-        stream = self.save_stream(reference)  # type: ignore[attr-defined]
+        stream = self.save_stream(reference)
         try:
             with self.translate(f"save {reference}", reference):
                 return analyze_stream(

@@ -83,7 +83,7 @@ class ImagesMixin(ServiceBase):
             images=per_image,
             build_cache=build_cache_size(df),
         )
-        store = self.image_store()  # type: ignore[attr-defined]
+        store = self.image_store()
         if store.df_shared_trusted:
             return usage
         return self._usage_from_layers(df, usage, store)
@@ -98,7 +98,7 @@ class ImagesMixin(ServiceBase):
         layers = {}
         for image_id in sizes:
             try:
-                layers[image_id] = self.image_layers(image_id)  # type: ignore[attr-defined]
+                layers[image_id] = self.image_layers(image_id)
             except NotFound:
                 continue  # removed meanwhile
         used = [i for i, (_, containers) in usage.images.items() if containers > 0]
