@@ -29,7 +29,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from tui import format as fmt
-from tui.diskmap_model import DiskMap, Entry, build_map, layer_entries, tag_entries
+from tui.diskmap_model import UNTAGGED, DiskMap, Entry, build_map, layer_entries, tag_entries
 from tui.listmodel import row_key
 from tui.messages import ImagesChanged
 from tui.safe_text import visible
@@ -324,7 +324,8 @@ class DiskMapScreen(BaseScreen[None]):
         """The name and details of an entry (outside text made visible)."""
         name = visible(entry.name)
         if entry.kind == "repository":
-            return f"{name}  ({entry.count} tag{'s' if entry.count != 1 else ''})"
+            noun = "image" if entry.name == UNTAGGED else "tag"
+            return f"{name}  ({entry.count} {noun}{'s' if entry.count != 1 else ''})"
         if entry.kind == "extra":
             return name
         if entry.kind == "layer":
@@ -340,7 +341,7 @@ class DiskMapScreen(BaseScreen[None]):
         ctr = "…" if image.containers is None else str(image.containers)
         return (
             f"{name}  {image.short_id} · created {fmt.age_short(image.created)} · used {used}"
-            f" · {ctr} ctr · unique {fmt.size(image.unique_size)}"
+            f" · unique {fmt.size(image.unique_size)} · {ctr} ctr"
         )
 
     def last_used_text(self, image: Image) -> str:
@@ -368,14 +369,14 @@ class DiskMapScreen(BaseScreen[None]):
             return
         approx = "" if disk_map.exact else " (~ estimated until the layers load)"
         header = (
-            f"Disk map · images use {fmt.size(disk_map.disk)} on disk"
+            f"Disk map · on disk {fmt.size(disk_map.disk)}"
             f" · logical {fmt.size(disk_map.logical)}{approx}"
         )
         recorder = getattr(self.deck, "last_used", None)
         if recorder is not None:
-            header += f" · last use recorded since {recorder.record.since.strftime('%Y-%m-%d')}"
+            header += f" · use recorded since {recorder.record.since.strftime('%Y-%m-%d')}"
         self.query_one("#diskmap-header", Static).update(header)
-        path = " / ".join(["/"] + [visible(level.title) for level in self.levels[1:]])
+        path = "/ " + " / ".join(visible(level.title) for level in self.levels[1:])
         self.query_one("#diskmap-path", Static).update(path)
         width = self.query_one(BarList).scrollable_content_region.width or self.size.width
         bar_width = 20 if width >= 110 else 12
@@ -395,8 +396,10 @@ class DiskMapScreen(BaseScreen[None]):
         else:
             parts.append("nothing marked")
         depth = len(self.levels)
-        parts.append("enter opens" if depth < 3 else "layers of one image")
-        parts.append("space marks · d deletes · backspace up · esc back")
+        parts.append(
+            "enter: its tags" if depth == 1 else "enter: its layers" if depth == 2 else "layers"
+        )
+        parts.append("marks are the list's")
         self.query_one("#diskmap-status", Static).update(" · ".join(parts))
 
     # -- actions -------------------------------------------------------------------------------

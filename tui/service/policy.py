@@ -92,7 +92,8 @@ class RetentionPolicy:
         """The rules in words, for titles, the CLI and the results log."""
         parts: list[str] = []
         if self.keep_last is not None:
-            parts.append(f"keep the newest {self.keep_last} tags of each repository")
+            n = self.keep_last
+            parts.append(f"keep the newest {n} tag{'s' if n != 1 else ''} of each repository")
         if self.unused_for is not None:
             parts.append(f"not used for {age_words(self.unused_for)}")
         if self.below is not None:

@@ -294,7 +294,7 @@ def _row_reason(
             rank = ranks.get((row.image.id, row.repository, row.tag), 0)
             if rank < policy.keep_last:
                 return None
-            reasons.append(f"older than the newest {policy.keep_last} of {row.repository}")
+            reasons.append(f"beyond the newest {policy.keep_last}")
     elif row.image.dangling:
         if not policy.dangling:
             return None
