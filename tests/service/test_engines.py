@@ -19,7 +19,10 @@ from textual.widgets import Static
 from tests.conftest import BASE_IMAGE, DockerCli, Engine, Sandbox
 from tests.ui.pilot import ready, wait_for
 from tui.app import ImagedeckApp
+from tui.modals.delete import conflict_text, force_warning
 from tui.service import Conflict, ImageService
+from tui.service.cleanup import plan_delete
+from tui.service.models import image_rows
 
 pytestmark = pytest.mark.daemon
 
@@ -133,3 +136,24 @@ def test_forced_remove_keeps_the_container_on_docker_removes_it_on_podman(
     service.remove_image(reference, force=True)
     still_there = docker_cli("container", "inspect", name).returncode == 0
     assert still_there is not engine.podman
+
+
+def test_delete_conflict_offers_the_ways_out_podman_force_takes_the_container(
+    engine: Engine, service: ImageService, used_image: tuple[str, str], docker_cli: DockerCli
+) -> None:
+    """The bulk delete's outcome names the container on every engine; on Podman the texts say
+    that force removes the container too, and it does."""
+    reference, name = used_image
+    image = next(i for i in service.list_images() if reference in i.repo_tags)
+    item = plan_delete(image_rows(image)).items[0]
+    outcome = service.remove_reference(item)
+    assert outcome.status == "failed"
+    assert [holder.name for holder in outcome.holders] == [name]
+    assert outcome.podman is engine.podman
+    words = str(conflict_text(outcome)) + force_warning(outcome)
+    assert name in words
+    assert ("on Podman" in words) is engine.podman
+    forced = service.force_remove(reference)
+    assert forced.status == "deleted" or not engine.podman
+    assert ("Podman removed the containers" in forced.detail) is engine.podman
+    assert (docker_cli("container", "inspect", name).returncode == 0) is not engine.podman

@@ -263,6 +263,8 @@ class Outcome:
     freed: int | None = None
     #: The daemon uses the containerd image store (force only untags an image a container uses).
     containerd: bool = False
+    #: The daemon is Podman (force removes the containers that use the image along with it).
+    podman: bool = False
     #: The daemon could not be reached: a bulk removal stops here (the rest is not attempted).
     unreachable: bool = False
 
@@ -515,6 +517,17 @@ def select_candidates(
 # -- the mixin --------------------------------------------------------------------------------
 
 
+def on_podman(service: object) -> bool:
+    """True when ``service`` talks to Podman (False for a service or fake that cannot say)."""
+    engine = getattr(service, "engine", None)
+    if engine is None:
+        return False
+    try:
+        return bool(engine().podman)
+    except ImagedeckError:
+        return False
+
+
 class CleanupMixin(ServiceBase):
     """Layer-exact freed space, removal with outcomes, and planned prunes."""
 
@@ -593,6 +606,7 @@ class CleanupMixin(ServiceBase):
                 holders=holders,
                 children=exc.children,
                 containerd=self._containerd(),
+                podman=on_podman(self),
             )
         except ImagedeckError as exc:
             return Outcome(
@@ -694,6 +708,13 @@ class CleanupMixin(ServiceBase):
                 "forced, but the containerd image store only untags an image a container uses: "
                 "it stays as <none> and nothing is freed until that container is removed",
                 containerd=True,
+            )
+        if on_podman(self):
+            return Outcome(
+                reference,
+                "deleted" if deleted else "untagged",
+                "forced: Podman removed the containers that used it as well",
+                podman=True,
             )
         return Outcome(reference, "deleted" if deleted else "untagged", "forced")
 
