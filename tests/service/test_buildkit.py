@@ -323,3 +323,40 @@ def test_build_cache_figure_and_exact_prune(
     assert go_human_size(after.size) == re.sub(r"\s+", "", row_after["Size"])
     assert int(row_after["TotalCount"]) == len(after.records)
     assert after.size == usage.size - plan.freed
+
+
+def test_the_connection_is_passed_on_tcp_with_tls(
+    sandbox: Any,
+    buildx_config: str,
+    monkeypatch: pytest.MonkeyPatch,
+    docker_cli: DockerCli,
+    repo: str,
+) -> None:
+    """imagedeck on a TLS endpoint: buildx gets --host and the certificates (DOCKER_HOST is
+    dropped from its environment, so nothing else could lead it there)."""
+    state = Path(os.environ.get("IMAGEDECK_SANDBOX_STATE", ""))
+    endpoints = state / "remote" / "endpoints.json"
+    if not endpoints.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no remote endpoints at {endpoints}")
+        pytest.skip(f"no remote endpoints at {endpoints}")
+    tls = json.loads(endpoints.read_text())["tls"]
+    monkeypatch.setenv("DOCKER_CONFIG", buildx_config)
+    monkeypatch.setenv("DOCKER_HOST", tls["host"])
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", tls["client"])
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.delenv("IMAGEDECK_BUILDER", raising=False)
+    service = ImageService.connect()
+    try:
+        flags, env = service.cli_connection()
+        assert flags[:3] == ["--host", tls["host"], "--tlsverify"]
+        assert "--tlscert" in flags and "DOCKER_HOST" not in env
+        assert service.builder_info(refresh=True).buildkit
+        events = build(service, FIXTURES / "buildkit-cache-mount", tags=[f"{repo}:tls"])
+    finally:
+        service.close()
+    done = events[-1]
+    assert isinstance(done, BuildSucceeded), events[-3:]
+    # The image is in the sandbox daemon (seen through its unix socket).
+    assert image_id(docker_cli, f"{repo}:tls") == done.image_id

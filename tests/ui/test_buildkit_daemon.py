@@ -97,3 +97,38 @@ async def test_tutorial_dockerfile_fails_readably_with_buildkit(sandbox: Any) ->
         assert failed.error[0].startswith("Cannot pull docker.io/library/centos:6.7: ")
         status = str(screen.query_one("#build-log-status").render())
         assert "Cannot pull docker.io/library/centos:6.7" in status
+
+
+async def test_cancel_from_the_log(sandbox: Any, docker_cli: DockerCli) -> None:
+    from tui.screens.build import CancelBuildDialog
+    from tui.widgets.build_log import CANCELLED
+
+    repo = f"test/bk-ui-{uuid.uuid4().hex[:8]}"
+    app = ImagedeckApp(ImageService.connect)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.images_screen.loaded, "the image list")
+        await pilot.press("b")
+        await _until(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
+        form = app.screen
+        form.query_one("#field-context").value = str(FIXTURES / "build-cancel")
+        form.query_one("#field-buildargs").value = f"NONCE={uuid.uuid4().hex}"
+        form.query_one("#field-tags").focus()
+        await pilot.press(*f"{repo}:x")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: hasattr(app.screen, "run"), "the log")
+        screen = app.screen
+        model = screen.run.model  # type: ignore[attr-defined]
+
+        def sleeping() -> bool:
+            return any("sleeping" in s.lines for s in model.by_key.values())
+
+        await _until(pilot, sleeping, "the sleeping step's output", 120)
+        await pilot.press("escape")
+        await _until(pilot, lambda: isinstance(app.screen, CancelBuildDialog), "the question")
+        await pilot.press("y")
+        await _until(pilot, lambda: model.status == CANCELLED, "the cancel", 60)
+        running = [s for s in model.by_key.values() if "sleep 30" in s.header]
+        assert running and running[0].state == "cancelled"
+        assert any(r.startswith("cache ") for r in model.removed)
+    assert docker_cli("images", "-q", repo).stdout.strip() == ""
