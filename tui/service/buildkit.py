@@ -20,6 +20,7 @@ preview lists is exactly what goes.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import dataclasses
@@ -688,7 +689,13 @@ class BuildKitMixin(ServiceBase):
             except OSError as exc:
                 yield BuildError(f"Could not start docker buildx: {exc}", detail=str(exc))
                 return
-            yield from self._run_buildx(process, request, cancel, dockerfile_text, iidfile, before)
+            _LIVE.add(process)
+            try:
+                yield from self._run_buildx(
+                    process, request, cancel, dockerfile_text, iidfile, before
+                )
+            finally:
+                _LIVE.discard(process)
 
     def _run_buildx(
         self,
@@ -857,6 +864,25 @@ class BuildKitMixin(ServiceBase):
         return CachePruneResult(tuple(deleted), reclaimed, tuple(failed), extra)
 
 
+# buildx runs in a session of its own (a Ctrl-C in the terminal is imagedeck's to handle), so
+# it would outlive an imagedeck that exits mid-build: interrupt whatever is still running.
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _stop_live_builds() -> None:
+    for process in list(_LIVE):
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                process.send_signal(signal.SIGINT)
+    for process in list(_LIVE):
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            process.wait(timeout=5)
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                process.kill()
+
+
 def _interrupt_on_cancel(
     cancel: threading.Event, finished: threading.Event, process: subprocess.Popen[bytes]
 ) -> None:
@@ -915,6 +941,20 @@ class CacheRecord:
 
 
 _EPOCH = datetime.fromtimestamp(0, timezone.utc)
+
+
+def build_cache_size(df: Mapping[str, Any]) -> int | None:
+    """The Build Cache SIZE of ``docker system df`` from a ``/system/df`` answer.
+
+    None when the daemon reports no build cache at all (Podman); records shared with image
+    layers are left out, as the CLI leaves them out (deleting them frees nothing).
+    """
+    records = df.get("BuildCache")
+    if records is None:
+        return None
+    return sum(
+        int(r.get("Size") or 0) for r in records if isinstance(r, dict) and not r.get("Shared")
+    )
 
 
 def _record(raw: Mapping[str, Any]) -> CacheRecord:
