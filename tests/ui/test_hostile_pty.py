@@ -84,11 +84,17 @@ def hostile_image(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) ->
 class PtyApp:
     """imagedeck started as a person starts it, in a 120x40 pty; every byte it writes is kept."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         self.process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
         os.close(slave)
         self.out = b""
@@ -222,6 +228,42 @@ def test_hostile_image_never_reaches_the_terminal_raw(
     assert b"[link=e.x]" in layers
 
 
+def test_build_log_of_a_hostile_dockerfile_never_reaches_the_terminal_raw(
+    sandbox: Sandbox, hostile_image: str, tmp_path: Path
+) -> None:
+    """`b` in a directory holding a Dockerfile whose steps print escape sequences."""
+    context = tmp_path / "context"
+    context.mkdir()
+    nonce = uuid.uuid4().hex[:8]
+    # FROM the hostile image (its ENV and labels are cached), then a step that runs: its output
+    # holds the sequences, and the step line itself too.
+    (context / "Dockerfile").write_text(
+        f'FROM {hostile_image}\nRUN echo "{OSC52}{TITLE}{CLEAR}{LEAVE_ALT}[/x]" {nonce}\n'
+    )
+    target = f"test/hostile-built-{nonce}:1"
+    docker = ["docker", "-H", sandbox.docker_host]
+    app = PtyApp(imagedeck_argv(), app_env(sandbox, tmp_path / "home"), cwd=context)
+    try:
+        app.expect(b"(dangling)")
+        app.send("b")
+        app.expect(b"Build an image")
+        app.send(target, 0.5)  # the context is "." (here): the form starts on the tags
+        at_build = len(app.out)
+        app.send("\x13")  # ctrl+s
+        app.expect(b"Successfully tagged", 120)
+        app.read(1.0)
+        before_exit = app.out
+        build = drawn_text(app.out[at_build:])
+    finally:
+        app.close()
+        subprocess.run([*docker, "rmi", target], capture_output=True, timeout=60)
+    assert_no_raw_sequences(before_exit, "the build log")
+    assert b"\x1b[?1049l" not in before_exit
+    assert b"^[]52;c;" in build  # the step line and its output, shown
+    assert b"^[]0;pwned" in build
+    assert b"[/x]" in build
+
+
 def test_layers_cli_text_output_has_no_raw_escapes(sandbox: Sandbox, hostile_image: str) -> None:
     env = {**os.environ, "DOCKER_HOST": sandbox.docker_host}
     done = subprocess.run(
@@ -232,6 +274,13 @@ def test_layers_cli_text_output_has_no_raw_escapes(sandbox: Sandbox, hostile_ima
         assert b"\x1b" not in stream
         assert b"\x07" not in stream
         assert "\x9b".encode() not in stream
+    # --json needs no help: the encoder escapes every control character.
+    as_json = subprocess.run(
+        imagedeck_argv("layers", "--json", hostile_image), capture_output=True, env=env, timeout=300
+    )
+    assert as_json.returncode == 0, as_json.stderr.decode(errors="replace")
+    assert b"\x1b" not in as_json.stdout and "\x9b".encode() not in as_json.stdout
+    assert b"\\u001b]0;pwned" in as_json.stdout
     # The file name (overwritten, so among the worst offenders) and the command, shown visibly.
     assert b"^[]0;pwned" in done.stdout
     assert b"^[]52;c;" in done.stdout
