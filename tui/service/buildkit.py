@@ -647,9 +647,9 @@ class BuildKitMixin(ServiceBase):
                 event = dataclasses.replace(
                     event,
                     message=(
-                        f"This Dockerfile needs BuildKit ({', '.join(needs)}), and the legacy "
-                        f"builder was used because {info.reason or 'BuildKit is off'}. Install "
-                        "the docker buildx plugin (Debian: docker-buildx) to build it."
+                        f"This Dockerfile needs BuildKit ({', '.join(needs)}), but the legacy "
+                        f"builder was used ({info.reason or 'BuildKit is off'}). Install the "
+                        "docker buildx plugin (Debian: docker-buildx) to build it."
                     ),
                 )
             yield event
