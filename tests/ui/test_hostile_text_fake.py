@@ -97,3 +97,19 @@ def test_build_log_lines_steps_and_errors_are_made_visible() -> None:
     assert "^[]52;c;Y3VybCBldmlsIHwgc2g=^G" in lines
     assert "100%" in lines and "tab\there" in lines
     assert "^[]52;c;" in model.text()
+
+
+async def test_daemon_down_reason_quoting_the_far_end_is_made_visible() -> None:
+    from textual.widgets import Static
+
+    from tui.screens.daemon_down import DaemonDownScreen
+    from tui.service.errors import DaemonUnreachable
+
+    error = DaemonUnreachable("tcp://evil:2376", f"certificate for {OSC52}[/x] is not trusted")
+    async with make_app(FakeService()).run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        pilot.app.push_screen(DaemonDownScreen("tcp://evil:2376", error))
+        await wait_for(pilot, lambda: bool(pilot.app.screen.query("#down-reason")), "the screen")
+        drawn = str(pilot.app.screen.query_one("#down-reason", Static).render())
+        assert no_controls(drawn)
+        assert "^[]52;c;" in drawn and "[/x]" in drawn

@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
+from tui.safe_text import visible
 from tui.screens.base import BaseScreen
 from tui.service.errors import DaemonUnreachable, ImagedeckError
 
@@ -52,9 +53,10 @@ class DaemonDownScreen(BaseScreen[None]):
         return f"Host: {host or self.host}"
 
     def _reason_text(self) -> str:
+        # The reason can quote the far end (a certificate's names, a proxy's answer).
         if isinstance(self.error, DaemonUnreachable):
-            return f"Reason: {self.error.reason}"
-        return f"Reason: {self.error}"
+            return f"Reason: {visible(self.error.reason)}"
+        return f"Reason: {visible(str(self.error))}"
 
     def update_error(self, error: ImagedeckError) -> None:
         """Show the outcome of a retry that failed again."""
