@@ -39,9 +39,20 @@ class Terminal:
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        # A session of its own with the pty as its terminal, as a shell would start it.
+
+        def controlling_terminal() -> None:
+            # A session of its own with the pty as its controlling terminal, as a shell (or
+            # sshd) starts it: closing the pty then sends SIGHUP, as a dropped session does.
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
         self.process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            preexec_fn=controlling_terminal,  # setsid and TIOCSCTTY only
         )
         os.close(slave)
         self.out = b""
@@ -79,7 +90,9 @@ class Terminal:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
-        os.close(self.master)
+        if self.master != -1:
+            os.close(self.master)
+            self.master = -1
 
 
 def imagedeck_argv() -> list[str]:
@@ -150,5 +163,20 @@ def test_a_terminating_signal_restores_the_terminal(sandbox: Sandbox, signum: in
         tail = term.out[mark:]
         assert LEAVE_ALT_SCREEN in tail, tail[-500:]
         assert MOUSE_OFF in tail, tail[-500:]
+    finally:
+        term.close()
+
+
+def test_a_terminal_that_goes_away_ends_imagedeck(sandbox: Sandbox) -> None:
+    """The ssh session drops: the pty closes, SIGHUP arrives, writes fail; imagedeck ends."""
+    term = Terminal(imagedeck_argv(), clean_env(DOCKER_HOST=sandbox.docker_host))
+    try:
+        assert term.read_until(b"sort created", 30), term.out[-2000:]
+        os.close(term.master)
+        term.master = -1
+        deadline = time.monotonic() + 20
+        while term.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert term.process.poll() is not None, "imagedeck outlived its terminal"
     finally:
         term.close()
