@@ -247,3 +247,34 @@ async def test_context_description_with_brackets_is_shown_whole() -> None:
         await pilot.pause(0.1)
         drawn = "".join(options.render_line(y).text for y in range(options.size.height))
         assert "TLS [EU] build farm [/x]" in " ".join(drawn.split())  # it may wrap
+
+
+async def test_recent_builds_list_a_context_named_like_markup(tmp_path: Path) -> None:
+    import shutil
+
+    from tui.screens.build import BuildLogScreen, BuildScreen, RecentBuilds
+    from tui.widgets.build_log import SUCCEEDED
+
+    context = tmp_path / "[bold]ctx [link=e]l [x]"  # a name holds no "/"
+    shutil.copytree(FIXTURES / "build-multi", context)
+    async with make_app(FakeService()).run_test(size=(120, 40), notifications=True) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
+        pilot.app.screen.query_one("#field-context", Input).value = str(context)
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+s")  # untagged: the run is named after the directory
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        log_screen = pilot.app.screen
+        await wait_for(pilot, lambda: log_screen.run.model.status == SUCCEEDED, "success")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, BuildLogScreen), "back")
+        if not isinstance(pilot.app.screen, BuildScreen):
+            await pilot.press("b")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "form")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RecentBuilds), "recent")
+        options = pilot.app.screen.query_one(OptionList)
+        await pilot.pause(0.1)
+        drawn = "".join(options.render_line(y).text for y in range(options.size.height))
+        assert "[bold]ctx [link=e]l [x] (untagged)" in drawn

@@ -563,7 +563,11 @@ class RecentBuilds(BaseDialog["BuildRun | None"]):
             when = run.started_at.strftime("%H:%M:%S")
             options.append(
                 Option(
-                    f"{mark} {when}  {run.title}  {model.status} in {elapsed(model.duration(now))}",
+                    # Text, never markup: the title can be a directory's name ("[x] [bold]").
+                    Text(
+                        f"{mark} {when}  {run.title}  {model.status} in "
+                        f"{elapsed(model.duration(now))}"
+                    ),
                     id=str(index),
                 )
             )
