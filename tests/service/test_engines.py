@@ -12,6 +12,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.widgets import Static
@@ -22,6 +23,7 @@ from tui.app import ImagedeckApp
 from tui.modals.delete import conflict_text, force_warning
 from tui.service import Conflict, ImageService
 from tui.service.cleanup import plan_delete
+from tui.service.images import with_usage
 from tui.service.models import image_rows
 
 pytestmark = pytest.mark.daemon
@@ -157,3 +159,32 @@ def test_delete_conflict_offers_the_ways_out_podman_force_takes_the_container(
     assert forced.status == "deleted" or not engine.podman
     assert ("Podman removed the containers" in forced.detail) is engine.podman
     assert (docker_cli("container", "inspect", name).returncode == 0) is not engine.podman
+
+
+def du_bytes(*paths: Path) -> int:
+    """Apparent bytes below ``paths``, as `du -sb` counts them (hard links once)."""
+    out = subprocess.run(
+        ["du", "-sbc", *map(str, paths)], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    return int(out.splitlines()[-1].split()[0])
+
+
+def test_disk_usage_from_the_layers_podman_on_disk_is_du_of_its_layers(
+    engine: Engine, service: ImageService, sandbox: Sandbox
+) -> None:
+    """Shared and unique sizes and "on disk" are real on every engine; Podman's df has none
+    of them (SharedSize = Size, LayersSize 0), so there they come from the layers."""
+    usage = service.disk_usage()
+    images = {
+        tag: image for image in with_usage(service.list_images(), usage) for tag in image.tags
+    }
+    base, app, wasted = images[BASE_IMAGE], images["demo/app:1.0"], images["demo/wasted:latest"]
+    assert usage.layers_size > base.size  # the base once, plus every image's own layers
+    assert wasted.unique_size is not None and wasted.unique_size > 1_000_000  # its own layers
+    assert app.shared_size is not None and app.shared_size >= 0.95 * base.size  # the base
+    assert app.unique_size is not None and app.unique_size < 0.05 * app.size
+    if engine.podman:
+        # Every layer's unpacked files (containers' writable layers are in there too: small).
+        storage = Path(os.environ["IMAGEDECK_SANDBOX_STATE"]) / "storage" / "overlay"
+        on_disk = du_bytes(*sorted(storage.glob("*/diff")))
+        assert abs(usage.layers_size - on_disk) <= 0.05 * on_disk, (usage.layers_size, on_disk)

@@ -548,7 +548,8 @@ class CleanupMixin(ServiceBase):
         if store is None:
             with self.translate("ask the daemon which image store it uses"):
                 info = self.api.info()
-            store = store_from_info(info, str(self.api.api_version))
+            # Podman's df is not Docker's (tui/service/engine.py): the store says whose it is.
+            store = store_from_info(info, str(self.api.api_version), self.engine().product)
             self._image_store = store
         return store
 

@@ -95,6 +95,10 @@ class ImagesMixin(ServiceBase):
         1.44+) or leaves the content store out (containerd store): see tui/service/sizes.py.
         """
         sizes = {str(i["Id"]): int(i.get("Size") or 0) for i in df.get("Images") or []}
+        if store.podman:  # Podman's df also lists build intermediates, and each image per tag
+            with self.translate("list images"):
+                listed = {str(i.get("Id", "")) for i in self.api.images()}
+            sizes = {image_id: size for image_id, size in sizes.items() if image_id in listed}
         layers = {}
         for image_id in sizes:
             try:
@@ -107,7 +111,7 @@ class ImagesMixin(ServiceBase):
         for image_id, shared in computed.shared.items():
             per_image[image_id] = (shared, per_image.get(image_id, (-1, -1))[1])
         return DiskUsage(
-            layers_size=computed.on_disk if store.containerd else usage.layers_size,
+            layers_size=usage.layers_size if store.df_layers_trusted else computed.on_disk,
             images=per_image,
             reclaimable=computed.reclaimable,
             estimate=store.estimates,

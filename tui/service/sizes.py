@@ -48,9 +48,19 @@ class ImageStore:
         return self.kind == "containerd"
 
     @property
+    def podman(self) -> bool:
+        """True for Podman, whose df gives SharedSize = Size and LayersSize 0 (both useless)."""
+        return self.engine == "Podman"
+
+    @property
     def df_shared_trusted(self) -> bool:
         """True when df's SharedSize means "shared with another listed image" (API < 1.44)."""
-        return self.kind == "overlay2" and self.api < (1, 44)
+        return self.kind == "overlay2" and self.api < (1, 44) and not self.podman
+
+    @property
+    def df_layers_trusted(self) -> bool:
+        """True when df's LayersSize is what the layers occupy (not on containerd or Podman)."""
+        return not self.containerd and not self.podman
 
     @property
     def estimates(self) -> str:
@@ -64,8 +74,10 @@ class ImageStore:
         return f"{self.driver or 'graph driver'} store"
 
 
-def store_from_info(info: Mapping[str, object], api_version: str) -> ImageStore:
-    """The ImageStore from `/info` and the negotiated API version."""
+def store_from_info(
+    info: Mapping[str, object], api_version: str, engine: str = "Docker"
+) -> ImageStore:
+    """The ImageStore from `/info`, the negotiated API version and the engine's product."""
     status = info.get("DriverStatus") or []
     containerd = False
     if isinstance(status, list):
@@ -85,6 +97,7 @@ def store_from_info(info: Mapping[str, object], api_version: str) -> ImageStore:
         kind="containerd" if containerd else "overlay2",
         driver=str(info.get("Driver") or ""),
         api=(major, minor),
+        engine=engine,
     )
 
 
