@@ -102,6 +102,7 @@ SCREENS = [
     ("b", "BuildScreen", "escape"),
     ("C", "ContextsScreen", "escape"),
     ("L", "ResultsLogScreen", "escape"),
+    ("D", "DiskMapScreen", "escape"),
     # The case: Enter in the run dialog inspected the image on the UI thread.
     ("r", "RunDialog", "enter"),
 ]
