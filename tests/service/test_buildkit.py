@@ -133,6 +133,7 @@ def test_cache_mount_and_target_with_several_tags_labels_and_args(
         buildargs={"NONCE": nonce},
         labels={"org.imagedeck.test": nonce},
         target="final",
+        platform="linux/amd64",
     )
     done = events[-1]
     assert isinstance(done, BuildSucceeded), events[-3:]
@@ -141,6 +142,8 @@ def test_cache_mount_and_target_with_several_tags_labels_and_args(
         assert image_id(docker_cli, f"{repo}:{tag}") == done.image_id
     labels = docker_cli("image", "inspect", "-f", "{{json .Config.Labels}}", done.image_id).stdout
     assert json.loads(labels)["org.imagedeck.test"] == nonce
+    platform = docker_cli("image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", done.image_id)
+    assert platform.stdout.strip() == "linux/amd64"
     # The cache-mount step ran (the build arg reached it) and printed under its own step.
     by_name = steps(events)
     mount = [n for n in by_name if "--mount=type=cache" in n]
@@ -360,3 +363,25 @@ def test_the_connection_is_passed_on_tcp_with_tls(
     assert isinstance(done, BuildSucceeded), events[-3:]
     # The image is in the sandbox daemon (seen through its unix socket).
     assert image_id(docker_cli, f"{repo}:tls") == done.image_id
+
+
+def test_pull_resolves_the_base_image_in_the_registry(
+    bk: ImageService, docker_cli: DockerCli, repo: str, tmp_path: Path, engine: Any
+) -> None:
+    registry = os.environ.get("IMAGEDECK_REGISTRY", "127.0.0.1:5000")
+    base = f"{registry}/demo/app:1.0"  # seeded and pushed by scripts/sandbox
+    (tmp_path / "Dockerfile").write_text(f"FROM {base}\nLABEL pulled=yes\n")
+    kept = build(bk, tmp_path, tags=[f"{repo}:kept"])
+    pulled = build(bk, tmp_path, tags=[f"{repo}:pulled"], pull=True)
+    assert isinstance(kept[-1], BuildSucceeded) and isinstance(pulled[-1], BuildSucceeded)
+    # Without --pull the local image is used as it is; with it, BuildKit asks the registry and
+    # builds on the digest it answers (the one `docker push` recorded).
+    if not engine.containerd:
+        # containerd store: the local image already carries its digest, so the step names it
+        # with or without --pull.
+        assert f"[1/1] FROM {base}" in steps(kept)
+    from_pulled = [n for n in steps(pulled) if n.startswith(f"[1/1] FROM {base}@sha256:")]
+    assert from_pulled
+    digest = from_pulled[0].rsplit("@", 1)[1]
+    repo_digests = docker_cli("image", "inspect", "-f", "{{json .RepoDigests}}", base).stdout
+    assert f"{base.rsplit(':', 1)[0]}@{digest}" in json.loads(repo_digests)
