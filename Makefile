@@ -50,12 +50,15 @@ screenshots: setup sandbox-start
 	scripts/sandbox exec $(BIN)/python scripts/screenshots.py
 
 ## The 10,000-tag benchmark (benchmarks/README.md) on a private sandbox of its own ("bench"),
-## so the tests' daemon never sees its tags; that sandbox is stopped again afterwards.
+## so the tests' daemon never sees its tags; that sandbox is stopped again afterwards. On another
+## engine: IMAGEDECK_SANDBOX_ENGINE=docker-26 [IMAGEDECK_SANDBOX_STORE=containerd] make bench
+## (a bench sandbox per engine: bench-docker-26-containerd).
 BENCH_ARGS ?=
+BENCH_NAME := bench$(if $(IMAGEDECK_SANDBOX_ENGINE),-$(IMAGEDECK_SANDBOX_ENGINE))$(if $(IMAGEDECK_SANDBOX_STORE),-$(IMAGEDECK_SANDBOX_STORE))
 bench: setup
-	IMAGEDECK_SANDBOX_NAME=bench IMAGEDECK_SANDBOX_SEED=0 scripts/sandbox start
-	IMAGEDECK_SANDBOX_NAME=bench scripts/sandbox exec $(BIN)/python benchmarks/run.py $(BENCH_ARGS); \
-		rc=$$?; IMAGEDECK_SANDBOX_NAME=bench scripts/sandbox stop; exit $$rc
+	IMAGEDECK_SANDBOX_NAME=$(BENCH_NAME) IMAGEDECK_SANDBOX_SEED=0 scripts/sandbox start
+	IMAGEDECK_SANDBOX_NAME=$(BENCH_NAME) scripts/sandbox exec $(BIN)/python benchmarks/run.py $(BENCH_ARGS); \
+		rc=$$?; IMAGEDECK_SANDBOX_NAME=$(BENCH_NAME) scripts/sandbox stop; exit $$rc
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
