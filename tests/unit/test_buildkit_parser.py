@@ -178,13 +178,26 @@ def test_a_cancelled_step_is_cancelled_not_failed() -> None:
     assert parser.failed_vertex is None
 
 
-def test_control_characters_in_logs_stay_in_the_text() -> None:
-    # The parser keeps bytes as text; the log widget shows them visibly (safe_text).
+def test_control_characters_reach_the_log_only_visibly() -> None:
+    # The parser keeps bytes as text; the log model shows them visibly (safe_text), so an
+    # OSC 52 in a RUN step's output or a vertex name cannot write the user's clipboard.
     line = "evil \x1b]52;c;aGk=\x07 done\n"
     data = base64.b64encode(line.encode()).decode()
     parser = RawJsonParser()
-    events = parser.feed({"logs": [{"vertex": "sha256:x", "stream": 1, "data": data}]})
-    assert events == [VertexLog("sha256:x", ("evil \x1b]52;c;aGk=\x07 done",))]
+    events = parser.feed(
+        {
+            "vertexes": [{"digest": "sha256:x", "name": "[1/1] RUN \x1b[2J"}],
+            "logs": [{"vertex": "sha256:x", "stream": 1, "data": data}],
+        }
+    )
+    assert events[-1] == VertexLog("sha256:x", ("evil \x1b]52;c;aGk=\x07 done",))
+    error = BuildError("failed", vertex="sha256:x", excerpt=("   1 | >>> RUN \x1b[31m",))
+    model = BuildLogModel(0.0)
+    model.apply([(float(i), e) for i, e in enumerate([*events, error])])
+    step = model.by_key["sha256:x"]
+    shown = [step.header, *step.lines, *step.excerpt, model.text()]
+    assert not any("\x1b" in text or "\x07" in text for text in shown)
+    assert list(step.lines) == ["evil ^[]52;c;aGk=^G done"]
 
 
 def test_the_log_model_groups_lines_by_vertex_and_counts_steps() -> None:
