@@ -25,7 +25,7 @@ lint: setup
 	$(BIN)/ruff format --check tui tests scripts benchmarks
 
 typecheck: setup
-	$(BIN)/mypy tui
+	$(BIN)/mypy tui tests/ui/fake.py
 
 sandbox-start:
 	scripts/sandbox start

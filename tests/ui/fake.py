@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tui.service.api import ImageServiceAPI
 from tui.service.connection import Endpoint
 from tui.service.errors import DaemonUnreachable, NotFound
 from tui.service.models import DaemonEvent, DaemonInfo, DiskUsage, Image
@@ -63,8 +64,13 @@ def demo_images() -> list[Image]:
     ]
 
 
-class FakeService:
-    """In-memory stand-in for ImageService; push events with ``emit``."""
+class FakeService(ImageServiceAPI):
+    """In-memory stand-in for ImageService; push events with ``emit``.
+
+    It declares ``ImageServiceAPI``, so mypy (``make typecheck``) checks every method against
+    the service's Protocol. What the fake does not do raises NotImplementedError: a test that
+    needs it subclasses FakeService and defines it.
+    """
 
     def __init__(self, images: list[Image] | None = None, *, down: bool = False) -> None:
         self.endpoint = Endpoint(host="unix:///fake/docker.sock", source="test")
@@ -165,6 +171,165 @@ class FakeService:
         """As ImageService.open_events."""
         self._check()
         return FakeEventStream(self._events)
+
+    # -- the appended features: bodies below, beside their fixtures --------------------------
+
+    def history(self, reference: str) -> Any:
+        """As ImageService.history (``_fake_history``)."""
+        return _fake_history(self, reference)
+
+    def analyze_layers(
+        self,
+        reference: str,
+        *,
+        progress: Any = None,
+        cancel: Any = None,
+        platform: str | None = None,
+    ) -> Any:
+        """As ImageService.analyze_layers (``_fake_analyze_layers``; one platform only)."""
+        return _fake_analyze_layers(self, reference, progress=progress, cancel=cancel)
+
+    def build_request(self, request: Any, cancel: threading.Event) -> Iterator[Any]:
+        """As ImageService.build_request (``_fake_build_request``)."""
+        return _fake_build_request(self, request, cancel)
+
+    def build(
+        self,
+        context_dir: Any,
+        dockerfile: Any = "Dockerfile",
+        tags: Any = (),
+        buildargs: Any = None,
+        labels: Any = None,
+        target: str = "",
+        nocache: bool = False,
+        pull: bool = False,
+        platform: str = "",
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Any]:
+        """As ImageService.build (``_fake_build``)."""
+        return _fake_build(
+            self,
+            context_dir,
+            dockerfile,
+            tags,
+            buildargs,
+            labels,
+            target,
+            nocache,
+            pull,
+            platform,
+            cancel,
+        )
+
+    def commit(
+        self,
+        container: str,
+        reference: str,
+        message: str = "",
+        author: str = "",
+        changes: Any = (),
+        pause: bool = True,
+    ) -> str:
+        """As ImageService.commit (``_fake_commit``)."""
+        return _fake_commit(self, container, reference, message, author, changes, pause)
+
+    def layers_for(self, images: Any, sized: Any) -> dict[str, Any]:
+        """As ImageService.layers_for (``_fake_layers_for``)."""
+        return _fake_layers_for(self, images, sized)
+
+    def builder_info(self, *, refresh: bool = False) -> Any:
+        """As ImageService.builder_info (``_fake_builder_info``)."""
+        return _fake_builder_info(self, refresh=refresh)
+
+    def build_with(
+        self, request: Any, cancel: threading.Event, builder: Any = None
+    ) -> Iterator[Any]:
+        """As ImageService.build_with (``_fake_build_with``)."""
+        return _fake_build_with(self, request, cancel, builder)
+
+    def build_cache(self) -> Any:
+        """As ImageService.build_cache (``_fake_build_cache``)."""
+        return _fake_build_cache(self)
+
+    def plan_cache_prune(self, older_than: Any = None, now: Any = None) -> Any:
+        """As ImageService.plan_cache_prune (``_fake_plan_cache_prune``)."""
+        return _fake_plan_cache_prune(self, older_than, now)
+
+    def prune_cache(self, plan: Any, progress: Any = None) -> Any:
+        """As ImageService.prune_cache (``_fake_prune_cache``)."""
+        return _fake_prune_cache(self, plan, progress)
+
+    # -- not faked: a test that needs one subclasses FakeService -------------------------------
+
+    def _not_faked(self, name: str) -> NotImplementedError:
+        return NotImplementedError(f"FakeService does not fake {name}: subclass it in the test")
+
+    def list_containers(self, *, sizes: bool = True, image_id: str | None = None) -> Any:
+        """Not faked."""
+        raise self._not_faked("list_containers")
+
+    def remove_container(self, container_id: str, *, name: str = "") -> None:
+        """Not faked."""
+        raise self._not_faked("remove_container")
+
+    def remove_reference(self, item: Any) -> Any:
+        """Not faked."""
+        raise self._not_faked("remove_reference")
+
+    def remove_image_fully(self, image: Any) -> Any:
+        """Not faked."""
+        raise self._not_faked("remove_image_fully")
+
+    def remove_with_containers(self, reference: str, holders: Any) -> Any:
+        """Not faked."""
+        raise self._not_faked("remove_with_containers")
+
+    def force_remove(self, reference: str) -> Any:
+        """Not faked."""
+        raise self._not_faked("force_remove")
+
+    def child_images(self, image_id: str) -> list[str]:
+        """Not faked."""
+        raise self._not_faked("child_images")
+
+    def plan_prune(self, options: Any, now: Any = None) -> Any:
+        """Not faked."""
+        raise self._not_faked("plan_prune")
+
+    def pull(
+        self,
+        reference: str,
+        all_tags: bool = False,
+        platform: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Any]:
+        """Not faked."""
+        raise self._not_faked("pull")
+
+    def push(self, reference: str, cancel: threading.Event | None = None) -> Iterator[Any]:
+        """Not faked."""
+        raise self._not_faked("push")
+
+    def search(
+        self,
+        term: str,
+        limit: int = 25,
+        min_stars: int = 0,
+        official_only: bool = False,
+        timeout: float = 20.0,
+    ) -> list[Any]:
+        """Not faked."""
+        raise self._not_faked("search")
+
+    def catalog(
+        self, registry: str, term: str = "", timeout: float = 10.0, max_repos: int = 100
+    ) -> list[Any]:
+        """Not faked."""
+        raise self._not_faked("catalog")
+
+    def remove_build_leftovers(self, leftovers: Any) -> list[str]:
+        """Not faked."""
+        raise self._not_faked("remove_build_leftovers")
 
 
 class FakeEventStream:
@@ -362,10 +527,6 @@ def _fake_analyze_layers(
     )
 
 
-FakeService.history = _fake_history  # type: ignore[attr-defined]
-FakeService.analyze_layers = _fake_analyze_layers  # type: ignore[attr-defined]
-
-
 # -- build and commit (issue 6) --------------------------------------------------------------
 # Appended: a deterministic build script (steps, output, image ID) that can be held open
 # mid-way (``build_gate``) or made to fail (``build_fails``), and an in-memory commit.
@@ -413,7 +574,7 @@ def fake_build_events(request: Any, *, fail: bool = False) -> list[Any]:
                 f'Step 3/4 failed (RUN echo "compiling" && make -j4): {detail}',
                 detail=detail,
                 code=2,
-                step=steps[4],
+                step=steps[4],  # type: ignore[arg-type]  # the list holds every event kind
             ),
         ]
     tags = tuple(request.tag_texts) if request is not None else ()
@@ -508,11 +669,6 @@ def _fake_commit(
     return image.id
 
 
-FakeService.build_request = _fake_build_request  # type: ignore[attr-defined]
-FakeService.build = _fake_build  # type: ignore[attr-defined]
-FakeService.commit = _fake_commit  # type: ignore[attr-defined]
-
-
 # -- worker failures (issue 11, point 10) ---------------------------------------------------
 # The freed-space sum of marked rows asks the service for layer data in a worker; the plain
 # fake has none (the list then keeps the df estimate, as with a daemon that cannot answer).
@@ -522,9 +678,6 @@ def _fake_layers_for(self: FakeService, images: Any, sized: Any) -> dict[str, An
     """As ImageService.layers_for, with no layer data: callers keep the df estimate."""
     self._check()
     return {}
-
-
-FakeService.layers_for = _fake_layers_for  # type: ignore[attr-defined]
 
 
 # -- BuildKit builds and the build cache (issue 18) ------------------------------------------
@@ -567,9 +720,9 @@ def _fake_build_with(
     """As ImageService.build_with: the BuildKit recording, or the legacy script."""
     from tui.service.build import BuildCancelled, BuildSucceeded
 
-    info = builder or self.builder_info()  # type: ignore[attr-defined]
+    info = builder or self.builder_info()
     if not info.buildkit:
-        yield from self.build_request(request, cancel)  # type: ignore[attr-defined]
+        yield from self.build_request(request, cancel)
         return
     self._check()
     self.calls.append(("build_with", (request, info)))
@@ -590,10 +743,6 @@ def _fake_build_with(
         yield event
 
 
-FakeService.builder_info = _fake_builder_info  # type: ignore[attr-defined]
-FakeService.build_with = _fake_build_with  # type: ignore[attr-defined]
-
-
 def _fake_build_cache(self: FakeService) -> Any:
     """As ImageService.build_cache: ``self.cache_records`` (none by default)."""
     from tui.service.buildkit import BuildCacheUsage
@@ -606,7 +755,7 @@ def _fake_plan_cache_prune(self: FakeService, older_than: Any = None, now: Any =
     """As ImageService.plan_cache_prune (the real planning rule, at the fake's clock)."""
     from tui.service.buildkit import plan_cache_prune
 
-    return plan_cache_prune(self.build_cache(), older_than, now or EPOCH)  # type: ignore[attr-defined]
+    return plan_cache_prune(self.build_cache(), older_than, now or EPOCH)
 
 
 def _fake_prune_cache(self: FakeService, plan: Any, progress: Any = None) -> Any:
@@ -621,8 +770,3 @@ def _fake_prune_cache(self: FakeService, plan: Any, progress: Any = None) -> Any
     gone = [r for r in records if r.id in wanted]
     freed = sum(r.size for r in gone if not r.shared)
     return CachePruneResult(tuple(r.id for r in gone), freed)
-
-
-FakeService.build_cache = _fake_build_cache  # type: ignore[attr-defined]
-FakeService.plan_cache_prune = _fake_plan_cache_prune  # type: ignore[attr-defined]
-FakeService.prune_cache = _fake_prune_cache  # type: ignore[attr-defined]

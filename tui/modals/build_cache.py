@@ -25,10 +25,10 @@ from textual.worker import Worker
 
 from tui import format as fmt
 from tui.safe_text import visible
-from tui.screens.base import BaseDialog, failure_text
+from tui.screens.base import BaseDialog, app_service, failure_text
 from tui.service.buildkit import BuildCacheUsage, CachePrunePlan, CachePruneResult
 from tui.service.cleanup import parse_age
-from tui.service.errors import ImagedeckError
+from tui.service.errors import ImagedeckError, NotConnected
 
 UNUSED_FOR = timedelta(days=7)
 
@@ -123,8 +123,9 @@ class BuildCacheLine(Static):
     @work(thread=True, exclusive=True, group="build-cache-line", exit_on_error=False)
     def load(self) -> None:
         """Read the build cache (the service's /system/df) off the UI thread."""
-        service = getattr(self.app, "service", None)
-        if service is None or not hasattr(service, "build_cache"):
+        try:
+            service = app_service(self.app)
+        except NotConnected:
             self.post_message(CacheLoaded(None, "not connected"))
             return
         try:

@@ -6,7 +6,7 @@ thread worker, and selects the new image in the image list.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,9 +21,6 @@ from tui.screens.base import BaseDialog, failure_text
 from tui.service.build import check_changes
 from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.reference import parse
-
-if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
 
 
 class Committed(Message):
@@ -61,11 +58,6 @@ class CommitDialog(BaseDialog["tuple[str, str] | None"]):
         self.container_id = container_id
         self.container_name = container_name or container_id[:12]
         self.busy = False
-
-    @property
-    def deck(self) -> ImagedeckApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """The fields, their errors, and the buttons."""

@@ -27,8 +27,9 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from textual.worker import Worker
 
 from tui.safe_text import visible
-from tui.screens.base import BaseDialog, failure_text
-from tui.service.errors import ImagedeckError, NotFound
+from tui.screens.base import BaseDialog, app_service, failure_text
+from tui.service.api import ImageServiceAPI
+from tui.service.errors import ImagedeckError, NotConnected, NotFound
 from tui.service.reference import InvalidReference, parse
 from tui.service.transfers import command_text, default_command, docker_run_argv
 
@@ -217,8 +218,9 @@ def run_request(app: App[Any], request: RunRequest) -> None:
     When the dialog had not found out whether the daemon has the image, a worker asks (never
     the UI thread: a daemon that hangs would freeze the whole UI until its timeout).
     """
-    service: Any = getattr(app, "service", None)
-    if service is None:
+    try:
+        service = app_service(app)
+    except NotConnected:
         app.notify("Not connected to a Docker daemon.", severity="error")
         return
     argv = docker_run_argv(service.endpoint, request.image, request.command, remove=request.remove)
@@ -235,7 +237,9 @@ def run_request(app: App[Any], request: RunRequest) -> None:
     _run_or_pull(app, request, argv, request.present)
 
 
-def _find_then_run(app: App[Any], service: Any, request: RunRequest, argv: list[str]) -> None:
+def _find_then_run(
+    app: App[Any], service: ImageServiceAPI, request: RunRequest, argv: list[str]
+) -> None:
     """In a worker: ask the daemon whether it has the image, then run (or pull) on the UI."""
     try:
         service.inspect_image(request.image)

@@ -27,18 +27,27 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.dom import DOMNode
 
-    from tui.service import ImageService
+    from tui.service.api import ImageServiceAPI
 
 ResultT = TypeVar("ResultT")
 log = get_logger("workers")
 
 
-def app_service(app: App[Any]) -> ImageService:
-    """The app's connected service; raises NotConnected when there is none."""
-    service: ImageService | None = getattr(app, "service", None)
+def app_service(app: App[Any]) -> ImageServiceAPI:
+    """The app's connected service; raises NotConnected when there is none.
+
+    The one place that reads the App's ``service`` attribute, so no UI module imports
+    ``tui.app`` to type it: screens see the service as ``ImageServiceAPI``.
+    """
+    service: ImageServiceAPI | None = getattr(app, "service", None)
     if service is None:
         raise NotConnected()
     return service
+
+
+def has_service(app: App[Any]) -> bool:
+    """True when the app has a service (connected, or not yet known to be lost)."""
+    return getattr(app, "service", None) is not None
 
 
 def failure_text(error: BaseException | None) -> str:
@@ -76,14 +85,14 @@ class BaseScreen(Screen[ResultT]):
     """A full screen with a typed service and routed worker failures."""
 
     @property
-    def service(self) -> ImageService:
+    def service(self) -> ImageServiceAPI:
         """The app's service (raises NotConnected)."""
         return app_service(self.app)
 
     @property
     def has_service(self) -> bool:
         """True when the app has a service."""
-        return getattr(self.app, "service", None) is not None
+        return has_service(self.app)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed worker of this screen: logged, shown, handed to ``worker_failed``."""
@@ -97,14 +106,14 @@ class BaseDialog(ModalScreen[ResultT]):
     """A modal dialog with a typed service and routed worker failures."""
 
     @property
-    def service(self) -> ImageService:
+    def service(self) -> ImageServiceAPI:
         """The app's service (raises NotConnected)."""
         return app_service(self.app)
 
     @property
     def has_service(self) -> bool:
         """True when the app has a service."""
-        return getattr(self.app, "service", None) is not None
+        return has_service(self.app)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed worker of this dialog: logged, shown, handed to ``worker_failed``."""
@@ -118,14 +127,14 @@ class ServiceWidget(Widget):
     """A widget that runs workers (a hidden controller): typed service, routed failures."""
 
     @property
-    def service(self) -> ImageService:
+    def service(self) -> ImageServiceAPI:
         """The app's service (raises NotConnected)."""
         return app_service(self.app)
 
     @property
     def has_service(self) -> bool:
         """True when the app has a service."""
-        return getattr(self.app, "service", None) is not None
+        return has_service(self.app)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed worker of this widget: logged, shown, handed to ``worker_failed``."""

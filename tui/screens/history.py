@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,9 +20,6 @@ from tui.safe_text import scrub, visible
 from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
 from tui.service.history import HistoryEntry, ImageHistory
-
-if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
 
 EMPTY_MARK = "○ empty"
 LAYER_MARK = "●"
@@ -78,11 +75,6 @@ class HistoryScreen(BaseScreen[None]):
         self.error: ImagedeckError | None = None
         self._built_width = 0
         self.shown = False  # the entries are in the tree, fitted to its width
-
-    @property
-    def deck(self) -> ImagedeckApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """Header, column titles, the tree, footer."""

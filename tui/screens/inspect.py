@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -31,9 +31,6 @@ from tui.widgets.json_tree import (
     search,
     value_text,
 )
-
-if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
 
 # The result line shows at most this much of a value (`y` copies it whole).
 MAX_RESULT = 2000
@@ -84,11 +81,6 @@ class InspectScreen(BaseScreen[None]):
         self.matches: list[JsonPath] = []
         self.match_index = -1
         self.search_term = ""
-
-    @property
-    def deck(self) -> ImagedeckApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         """Header, query and search inputs, result line, tree or raw view, footer."""

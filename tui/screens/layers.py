@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -22,9 +22,6 @@ from tui.safe_text import safe, visible
 from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
 from tui.service.layers import AnalysisCancelled, ChangeKind, FileNode, ImageAnalysis
-
-if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
 
 # How a path changed, readable without colour.
 CHANGE_MARKS: dict[ChangeKind | None, tuple[str, str]] = {
@@ -106,11 +103,6 @@ class LayersScreen(BaseScreen[None]):
         self.layer_index = 0
         self.tree_root: FileNode | None = None
         self.error: ImagedeckError | None = None
-
-    @property
-    def deck(self) -> ImagedeckApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
 
     @property
     def loading_layers(self) -> bool:

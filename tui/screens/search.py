@@ -23,6 +23,7 @@ from textual.worker import Worker
 from tui import format as fmt
 from tui.safe_text import scrub, visible
 from tui.screens.base import BaseScreen, failure_text
+from tui.service.api import ImageServiceAPI
 from tui.service.errors import ImagedeckError
 from tui.service.transfers import SearchResult, split_registry_term
 
@@ -122,14 +123,16 @@ class SearchScreen(BaseScreen[None]):
         self.query_text = query
         stars, official, limit = self._filters()
         status.update(f"Searching {query}…")
-        service = getattr(self.app, "service", None)
-        if service is None:
+        if not self.has_service:
             status.update("Not connected to a Docker daemon.")
             return
+        service = self.service
         self.search(service, query, stars, official, limit)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def search(self, service: Any, query: str, stars: int, official: bool, limit: int) -> None:
+    def search(
+        self, service: ImageServiceAPI, query: str, stars: int, official: bool, limit: int
+    ) -> None:
         """Ask the daemon (and a private registry's catalog); report one SearchDone."""
         results: list[SearchResult] = []
         errors: list[str] = []

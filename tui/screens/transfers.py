@@ -35,7 +35,7 @@ from tui.widgets.progress import (
 )
 
 if TYPE_CHECKING:
-    from tui.service import ImageService
+    from tui.service.api import ImageServiceAPI
 
 SCREEN_NAME = "transfers"
 _ids = itertools.count(1)
@@ -155,18 +155,17 @@ class TransfersScreen(BaseScreen[None]):
         self.query_one("#transfers-empty").display = False
         view.focus()
         self._update_title()
-        service: ImageService | None = getattr(self.app, "service", None)
-        if service is None:
+        if not self.has_service:
             self.post_message(
                 TransferEnded(transfer.id, ImagedeckError("Not connected to a Docker daemon."))
             )
             return
-        self.run_transfer(service, transfer.id, transfer.kind, transfer.reference, options)
+        self.run_transfer(self.service, transfer.id, transfer.kind, transfer.reference, options)
 
     @work(thread=True, exclusive=False, group="transfers", exit_on_error=False)
     def run_transfer(
         self,
-        service: ImageService,
+        service: ImageServiceAPI,
         transfer_id: int,
         kind: str,
         reference: str,

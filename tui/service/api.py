@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tui.service.build import BuildEvent, BuildLeftovers, BuildRequest
@@ -28,13 +28,23 @@ if TYPE_CHECKING:
     )
     from tui.service.cleanup import DeleteItem, ImageLayers, Outcome, PruneOptions, PrunePlan
     from tui.service.connection import Endpoint
-    from tui.service.engine import EngineInfo
     from tui.service.errors import Holder
     from tui.service.history import ImageHistory, ProgressFn
-    from tui.service.images import EventStream
     from tui.service.layers import ImageAnalysis
-    from tui.service.models import Container, DaemonInfo, DiskUsage, Image
+    from tui.service.models import Container, DaemonEvent, DaemonInfo, DiskUsage, Image
     from tui.service.transfers import SearchResult, TransferEvent
+
+
+class EventStreamAPI(Protocol):
+    """Daemon events until closed; ``close()`` stops the iteration from any thread."""
+
+    def __iter__(self) -> Iterator[DaemonEvent]:
+        """Each event as it arrives."""
+        ...
+
+    def close(self) -> None:
+        """Stop iterating (from any thread)."""
+        ...
 
 
 class ImageServiceAPI(Protocol):
@@ -46,10 +56,6 @@ class ImageServiceAPI(Protocol):
     @property
     def host(self) -> str:
         """The daemon address, as the header shows it."""
-        ...
-
-    def engine(self) -> EngineInfo:
-        """Which engine and image store the daemon is."""
         ...
 
     def close(self) -> None:
@@ -81,15 +87,7 @@ class ImageServiceAPI(Protocol):
         """Tag ``source`` as ``target``."""
         ...
 
-    def holders(self, container_ids: Iterable[str]) -> tuple[Holder, ...]:
-        """The containers behind IDs a conflict message named."""
-        ...
-
-    def save_stream(self, reference: str) -> BinaryIO:
-        """`docker save REF` as a readable binary stream."""
-        ...
-
-    def open_events(self) -> EventStream:
+    def open_events(self) -> EventStreamAPI:
         """Subscribe to image and container events."""
         ...
 
