@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -11,7 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from tui.config import Config, config_path
 from tui.logs import get_logger
@@ -40,6 +41,13 @@ if TYPE_CHECKING:
     from tui.service.lastused import LastUsedRecorder
     from tui.service.models import DaemonEvent
 
+# Actions of the image list the palette offers from every screen.
+GLOBAL_ACTIONS = frozenset(
+    {"pull", "search", "build", "transfers", "prune", "reload", "containers", "results_log"}
+)
+# Bindings that make no sense as palette commands (Esc, moving the cursor, the palette itself).
+PALETTE_SKIP = frozenset({"escape", "back", "cancel", "command_palette", "help", "quit"})
+
 BACKOFF_START = 0.5
 BACKOFF_MAX = 10.0
 log = get_logger("app")
@@ -66,6 +74,11 @@ class ImagedeckApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, id="app.quit"),
+        # Not a priority binding: a screen's own `?` (with extra lines) wins, and a text field
+        # still types "?".
+        Binding(
+            "question_mark", "help", "Help", show=False, id="app.help", tooltip="Help: every key"
+        ),
     ]
 
     def __init__(
@@ -136,6 +149,9 @@ class ImagedeckApp(App[None]):
 
     def on_mount(self) -> None:
         """Apply the configuration, show the image list and connect in the background."""
+        from tui.terminal import exit_on_signals
+
+        exit_on_signals(self)  # SIGTERM/SIGHUP exit like q: the terminal is restored
         self._apply_config()
         from tui.logs import problem as log_problem
 
@@ -163,11 +179,13 @@ class ImagedeckApp(App[None]):
         config = self.config
         problems = list(config.problems)
         if config.keys:
-            from tui.config import keymap_problems, known_bindings
+            from tui.config import accepted_keymap, known_bindings
 
             bindings = known_bindings(extra=(type(self), ImagesScreen, DaemonDownScreen))
-            problems += keymap_problems(config.keys, bindings)
-            self.set_keymap(dict(config.keys))
+            # A remap that would give a key two actions is refused, its default kept.
+            keymap, refused = accepted_keymap(config.keys, bindings)
+            problems += refused
+            self.set_keymap(keymap)
         if config.theme:
             if config.theme in self.available_themes:
                 self.theme = config.theme
@@ -229,7 +247,7 @@ class ImagedeckApp(App[None]):
         old = self.service
         self.service = message.service
         if old is not None and old is not message.service:
-            old.close()
+            self._close_later(old)  # never on the UI thread: an ssh close can wait on the net
         if isinstance(self.screen, DaemonDownScreen):
             self.pop_screen()
         self.images_screen.hide_connecting()
@@ -295,11 +313,24 @@ class ImagedeckApp(App[None]):
         """Close a replaced service off the UI thread (an ssh close can wait on the network)."""
         service.close()
 
+    def action_help(self) -> None:
+        """`?` on a screen without a help of its own: its live bindings."""
+        from tui.screens.help import HelpScreen, show_help
+
+        if not isinstance(self.screen, HelpScreen):
+            show_help(self.screen)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Textual's commands plus the context switcher."""
+        """Textual's commands, every action bound on ``screen``, and the list's global ones.
+
+        A person looks an action up by name ("pull", "clean", "transfers"): each binding is
+        offered under its short name, with its long text and key as help. From another screen
+        the image list's global actions (pull, search, build, transfers, cleanup, reload) are
+        offered too; they run on the list.
+        """
         yield from super().get_system_commands(screen)
         yield SystemCommand(
-            "Switch Docker context",
+            "Switch Docker context (docker contexts)",
             "Reconnect to another daemon (docker context ls) and reload",
             self.action_switch_context,
         )
@@ -308,6 +339,51 @@ class ImagedeckApp(App[None]):
             "Space by repository, tag and layer, sorted by what deleting frees (D)",
             self.images_screen.action_disk_map,
         )
+        seen = {"Switch Docker context (docker contexts)", "Disk map"}
+        for command in self._binding_commands(screen):
+            if command.title not in seen:
+                seen.add(command.title)
+                yield command
+        if screen is not self.images_screen:
+            for command in self._binding_commands(self.images_screen, GLOBAL_ACTIONS):
+                if command.title not in seen:
+                    seen.add(command.title)
+                    yield command
+
+    def _binding_commands(
+        self, screen: Screen[Any], only: frozenset[str] | None = None
+    ) -> Iterable[SystemCommand]:
+        """One palette command per binding of ``screen`` (its own and its focused widget's)."""
+        from tui.screens.help import key_label
+
+        if not screen.is_mounted:
+            return
+        groups: dict[tuple[int, str], tuple[Any, Any, list[str]]] = {}
+        for key, active in screen.active_bindings.items():
+            binding, node = active.binding, active.node
+            if node is self or not binding.id or not binding.description:
+                continue
+            if binding.action in PALETTE_SKIP:
+                continue
+            if only is not None and binding.action not in only:
+                continue
+            ident = (id(node), binding.id or binding.action)
+            groups.setdefault(ident, (binding, node, []))[2].append(key)
+        for binding, node, keys in groups.values():
+            text = binding.tooltip or binding.description
+            yield SystemCommand(
+                binding.description,
+                f"{text} (key {key_label(','.join(keys))})",
+                partial(self._run_bound_action, node, binding.action),
+            )
+
+    async def _run_bound_action(self, node: DOMNode, action: str) -> None:
+        """Run a binding's action on its node, as the key would."""
+        if node is self.images_screen and self.screen is not self.images_screen:
+            # A global action of the list from another screen: go back to the list first.
+            while len(self.screen_stack) > 1 and self.screen is not self.images_screen:
+                self.pop_screen()
+        await self.run_action(action, default_namespace=node)
 
     def handle_bindings_clash(self, clashed_bindings: set[_Binding], node: DOMNode) -> None:
         """A remapped key that collides with another binding: say so once."""
@@ -455,11 +531,7 @@ class ImagedeckApp(App[None]):
     # -- errors from any worker --------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """One place for worker failures: a readable notification, never a traceback."""
-        if event.state != WorkerState.ERROR:
-            return
-        error: Any = event.worker.error
-        text = (
-            str(error) if isinstance(error, ImagedeckError) else f"{type(error).__name__}: {error}"
-        )
-        self.notify(text, title="Error", severity="error", timeout=10)
+        """The App's own workers fail the way every screen's do (tui/screens/base.py)."""
+        from tui.screens.base import route_worker_failure
+
+        route_worker_failure(self, event)

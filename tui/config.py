@@ -216,14 +216,19 @@ def split_keys(keyspec: str) -> list[str]:
 def valid_key(key: str) -> bool:
     """Can Textual bind ``key``? A character, a key name (``f5``, ``pageup``,
     ``question_mark``), optionally with modifiers (``ctrl+shift+up``)."""
-    from textual.keys import Keys, key_to_character
+    from textual.keys import KEY_NAME_REPLACEMENTS, Keys, _character_to_key, key_to_character
 
     *mods, base = key.split("+")
     if not base or any(m not in MODIFIERS for m in mods):
         return False
     if len(base) == 1:
         return base.isprintable() and not base.isspace()
-    return base in {k.value for k in Keys} or key_to_character(base) is not None
+    if base in {k.value for k in Keys} or key_to_character(base) is not None:
+        return True
+    # The names Textual itself gives printable keys ("slash", "minus", "at"): some are short
+    # forms that are not Unicode names, so key_to_character does not know them.
+    names = {_character_to_key(chr(code)) for code in range(0x21, 0x7F)}
+    return base in names or base in KEY_NAME_REPLACEMENTS.values()
 
 
 def known_bindings(extra: Iterable[type] = ()) -> dict[type, list[Any]]:
@@ -275,3 +280,53 @@ def keymap_problems(keys: Mapping[str, str], bindings: Mapping[type, list[Any]])
                     f"keys: {key!r} would do two things on {cls.__name__}: {', '.join(ids)}"
                 )
     return problems
+
+
+def accepted_keymap(
+    keys: Mapping[str, str], bindings: Mapping[type, list[Any]]
+) -> tuple[dict[str, str], list[str]]:
+    """The remaps that can be applied, and why each other one is refused.
+
+    A remap that would give a key two actions on one screen is refused as a whole: that
+    binding keeps its default key, and the problem says so (applying it would make the key do
+    something the user did not ask for, e.g. `i` deleting instead of inspecting). Unknown ids
+    are reported and left out. Entries are taken in file order; one that clashes with an
+    earlier accepted entry is the one refused.
+    """
+    from textual.keys import _normalize_key_list
+
+    def key_list(spec: str) -> set[str]:
+        return set(_normalize_key_list(spec).split(","))
+
+    known = {b.id: b for group in bindings.values() for b in group if b.id}
+    accepted: dict[str, str] = {}
+    problems: list[str] = []
+    for binding_id, spec in keys.items():
+        default = known.get(binding_id)
+        if default is None:
+            problems.append(f"keys: no binding has the id {binding_id!r}")
+            continue
+        wanted = key_list(spec)
+        clash: tuple[str, str, str] | None = None
+        for cls, group in bindings.items():
+            if not any(b.id == binding_id for b in group):
+                continue
+            for other in group:
+                if other.id == binding_id:
+                    continue
+                other_spec = accepted.get(other.id, other.key) if other.id else other.key
+                shared = wanted & key_list(other_spec)
+                if shared:
+                    clash = (sorted(shared)[0], other.id or other.action, cls.__name__)
+                    break
+            if clash:
+                break
+        if clash is None:
+            accepted[binding_id] = spec
+            continue
+        key, other_id, screen = clash
+        problems.append(
+            f"keys: {binding_id!r} = {spec!r} refused: {key!r} already does {other_id} on "
+            f"{screen}; {binding_id} keeps its default key {default.key!r}"
+        )
+    return accepted, problems

@@ -22,7 +22,7 @@ from tui import format as fmt
 from tui.messages import ImagesChanged
 from tui.modals.confirm import ConfirmDialog
 from tui.screens.base import BaseScreen, failure_text
-from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.help import show_help
 from tui.service.errors import ImagedeckError
 from tui.service.models import Container
 
@@ -269,10 +269,8 @@ class ContainersScreen(BaseScreen[None]):
         self.load()
 
     def action_help(self) -> None:
-        """Every key of this screen."""
-        rows = [("↑ ↓", "Move")]
-        rows += binding_rows([b for b in self.BINDINGS if isinstance(b, Binding)])
-        self.app.push_screen(HelpScreen(rows))
+        """Every key of this screen, as the keymap binds it now."""
+        show_help(self)
 
     def action_back(self) -> None:
         """Back to the images."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,6 +11,9 @@ from textual.widgets import Static
 
 from tui.screens.base import BaseDialog
 from tui.widgets.image_table import DANGLING_SYMBOL, IN_USE_SYMBOL, MARK_SYMBOL
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 _KEY_NAMES = {
     "slash": "/",
@@ -84,3 +87,43 @@ def binding_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
         seen.add(text)
         rows.append((key_label(binding.key), text))
     return rows
+
+
+# The palette's own binding gets a row of its own, named in words (`^p` alone says little).
+_PALETTE = "command_palette"
+
+
+def live_binding_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
+    """(keys, text) for every binding live on ``screen``, with the keys as remapped now.
+
+    Read from ``screen.active_bindings`` (the focused widget, the screen and the app, after the
+    config's keymap), so a remapped key shows as remapped. One row per binding id, however
+    many keys it has; the screen's own bindings first, then its widgets', then the app's.
+    """
+    groups: dict[tuple[int, str], tuple[int, list[str], str]] = {}
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if binding.action == _PALETTE or not binding.id:
+            continue  # no id: Textual's own (focus next, copy text), not imagedeck's keys
+        text = binding.tooltip or binding.description
+        if not text:
+            continue
+        node = active.node
+        rank = 0 if node is screen else 2 if node is screen.app else 1
+        ident = (id(node), binding.id or binding.action)
+        groups.setdefault(ident, (rank, [], text))[1].append(key)
+    ordered = sorted(groups.values(), key=lambda group: group[0])
+    # First: the one key that finds every other action by name.
+    rows = [("ctrl+p", "Command palette: every action of this screen and the app, by name")]
+    seen: set[str] = set()
+    for _, keys, text in ordered:
+        if text in seen:
+            continue
+        seen.add(text)
+        rows.append((key_label(",".join(keys)), text))
+    return rows
+
+
+def show_help(screen: Screen[Any], extra: str = "") -> None:
+    """`?` on any screen: its live bindings in a help dialog."""
+    screen.app.push_screen(HelpScreen(live_binding_rows(screen), extra))
