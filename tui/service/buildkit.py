@@ -53,7 +53,6 @@ from tui.service.build import (
 )
 from tui.service.connection import DEFAULT_CONTEXT
 from tui.service.core import ServiceBase
-from tui.service.errors import DaemonError
 
 WAITING, RUNNING, CACHED, DONE, ERROR, CANCELLED = (
     "waiting",
@@ -66,8 +65,6 @@ WAITING, RUNNING, CACHED, DONE, ERROR, CANCELLED = (
 
 # How long buildx gets to wind down after SIGINT before it is killed.
 CANCEL_WAIT = 15.0
-# How long to wait while another /system/df request is running (Engine 20.10 refuses two).
-DF_BUSY_WAIT = 10.0
 # How long `docker buildx version` / `inspect` may take (a remote builder can be slow).
 PROBE_TIMEOUT = 20.0
 
@@ -796,18 +793,10 @@ class BuildKitMixin(ServiceBase):
 
     def build_cache(self) -> BuildCacheUsage:
         """The daemon's build cache records (``docker system df``'s Build Cache line)."""
-        deadline = time.monotonic() + DF_BUSY_WAIT
-        while True:
-            try:
-                with self.translate("read the build cache"):
-                    df = self.api.df()
-                break
-            except DaemonError as exc:
-                # Engine 20.10 answers a second concurrent /system/df with an error rather than
-                # waiting for the first (the list's own disk usage request, another client).
-                if "already running" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        # read_df: one /system/df at a time per service, and another client's in progress
+        # waited out (Engine 20.10 refuses a second one).
+        with self.translate("read the build cache"):
+            df = self.read_df()
         return BuildCacheUsage(
             tuple(_record(r) for r in df.get("BuildCache") or [] if isinstance(r, dict))
         )
