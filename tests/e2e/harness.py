@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -129,6 +130,14 @@ class Terminal:
         """The whole screen, rows joined by newlines."""
         return "\n".join(self.lines())
 
+    def flat(self) -> str:
+        """The screen as one line of words: borders and toast edges dropped, spaces collapsed,
+        so a sentence wrapped over several rows (a notification) can be searched whole."""
+        text = self.text()
+        for edge in "▌▐│┃╭╮╰╯─":
+            text = text.replace(edge, " ")
+        return " ".join(text.split())
+
     def dump(self) -> str:
         """The screen framed, for failure messages."""
         border = "+" + "-" * self.cols + "+"
@@ -200,7 +209,8 @@ class Terminal:
         for bg, _ in probe:
             counts[bg] = counts.get(bg, 0) + 1
         for y, (bg, bold) in enumerate(probe):
-            if bold and counts[bg] == 1 and rows[y].strip():
+            # A list row carries an image or container ID (the header bar is bold too).
+            if bold and counts[bg] == 1 and re.search(r"\b[0-9a-f]{12}\b", rows[y]):
                 return rows[y]
         raise AssertionError(f"no selected row on screen\n{self.dump()}")
 
