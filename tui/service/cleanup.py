@@ -202,11 +202,16 @@ def plan_delete(rows: Sequence[ImageRow]) -> DeletePlan:
     Children are deleted before their parents so a parent is not refused for having children.
     """
     per_image: dict[str, list[ImageRow]] = {}
+    # The references already taken per image: a set, so 10,000 rows of one image (the disk
+    # map sums whole repositories) cost 10,000 steps, not 10,000 squared.
+    taken: dict[str, set[str]] = {}
     images: dict[str, Image] = {}
     for row in rows:
-        per_image.setdefault(row.image.id, [])
-        if row_reference(row) not in {row_reference(r) for r in per_image[row.image.id]}:
-            per_image[row.image.id].append(row)
+        reference = row_reference(row)
+        seen = taken.setdefault(row.image.id, set())
+        if reference not in seen:
+            seen.add(reference)
+            per_image.setdefault(row.image.id, []).append(row)
         images[row.image.id] = row.image
     order = _children_first(list(images.values()))
     items: list[DeleteItem] = []
@@ -216,7 +221,8 @@ def plan_delete(rows: Sequence[ImageRow]) -> DeletePlan:
         all_rows = {row_reference(r) for r in image_rows(image)}
         chosen_refs = [row_reference(r) for r in chosen]
         everything = all_rows <= set(chosen_refs)
-        remaining = tuple(r for r in sorted(all_rows) if r not in chosen_refs)
+        chosen_set = set(chosen_refs)
+        remaining = tuple(r for r in sorted(all_rows) if r not in chosen_set)
         for index, ref in enumerate(chosen_refs):
             last = everything and index == len(chosen_refs) - 1
             if last:
@@ -816,6 +822,24 @@ class CleanupMixin(ServiceBase):
         ]
         pool = images + hidden
         picked = select_candidates(options, pool, used, now)
+        # A picked image's build intermediates go with it (left alone they would turn into new
+        # <none> rows), unless an image that stays, or a container's, is built on them too.
+        parents = {str(i["Id"]): str(i.get("ParentId") or "") for i in everything}
+        hidden_by_id = {i.id: i for i in hidden}
+        picked_ids = {i.id for i in picked}
+        protected: set[str] = set()
+        for start in [i.id for i in images if i.id not in picked_ids] + sorted(used):
+            protected |= _ancestors(start, parents)
+        for image in list(picked):
+            for ancestor in sorted(_ancestors(image.id, parents)):
+                if (
+                    ancestor in hidden_by_id
+                    and ancestor not in protected
+                    and ancestor not in picked_ids
+                    and ancestor not in used
+                ):
+                    picked_ids.add(ancestor)
+                    picked.append(hidden_by_id[ancestor])
         in_use = (
             sum(1 for i in pool if i.dangling and i.id in used) if options.mode == "dangling" else 0
         )
@@ -841,6 +865,16 @@ class CleanupMixin(ServiceBase):
             images=tuple(pool),
             layers=layers,
         )
+
+
+def _ancestors(image_id: str, parents: dict[str, str]) -> set[str]:
+    """Every parent of ``image_id`` up the ParentId chain (not the image itself)."""
+    found: set[str] = set()
+    parent = parents.get(image_id, "")
+    while parent and parent not in found:
+        found.add(parent)
+        parent = parents.get(parent, "")
+    return found
 
 
 def _placeholder(reference: str) -> Image:
