@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tui.service.layers import ImageAnalysis, analyze_stream
+from tui.analysis import ImageAnalysis, analyze_stream
 
 
 def _save_argv(image: str) -> list[str]:

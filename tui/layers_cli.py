@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from tui.analysis import ImageAnalysis, LayerAnalysisError, analyze_path, analyze_stream
 from tui.safe_text import visible
 from tui.service.errors import ImagedeckError, InvalidReference
-from tui.service.layers import ImageAnalysis, LayerAnalysisError, analyze_path, analyze_stream
 from tui.service.reference import parse
 
 __all__ = ["CiRule", "evaluate_rules", "main", "parse_size"]

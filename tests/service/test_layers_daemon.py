@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from tui.analysis import AnalysisCancelled, ChangeKind
 from tui.layers_cli import main as layers_main
 from tui.service.errors import NotFound
-from tui.service.layers import AnalysisCancelled, ChangeKind
 
 DockerCli = Callable[..., subprocess.CompletedProcess[str]]
 WASTED = "demo/wasted:latest"

@@ -511,7 +511,7 @@ def _fake_analyze_layers(
     self: FakeService, reference: str, *, progress: Any = None, cancel: Any = None
 ) -> Any:
     """As ImageService.analyze_layers, on the synthetic archive (``analyze_gate`` holds it)."""
-    from tui.service.layers import analyze_stream
+    from tui.analysis import analyze_stream
 
     self._check()
     self.find(reference)

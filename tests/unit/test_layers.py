@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tui.layers_cli import UsageError, main, parse_size
-from tui.service.errors import NotFound
-from tui.service.layers import (
+from tui.analysis import (
     AnalysisCancelled,
     ChangeKind,
     LayerAnalysisError,
     analyze_path,
     analyze_stream,
 )
+from tui.layers_cli import UsageError, main, parse_size
+from tui.service.errors import NotFound
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # shared/ lies beside the project's checkout (as CI lays it out); IMAGEDECK_SHARED_DIR points

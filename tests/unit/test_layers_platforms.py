@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tui.service.layers import LayerAnalysisError, analyze_stream
+from tui.analysis import LayerAnalysisError, analyze_stream
 
 
 def _sha(data: bytes) -> str:

@@ -18,10 +18,10 @@ from textual.widgets.tree import TreeNode
 from textual.worker import Worker
 
 from tui import format as fmt
+from tui.analysis import AnalysisCancelled, ChangeKind, FileNode, ImageAnalysis
 from tui.safe_text import safe, visible
 from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
-from tui.service.layers import AnalysisCancelled, ChangeKind, FileNode, ImageAnalysis
 
 # How a path changed, readable without colour.
 CHANGE_MARKS: dict[ChangeKind | None, tuple[str, str]] = {

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from tui.analysis import ImageAnalysis
     from tui.service.build import BuildEvent, BuildLeftovers, BuildRequest
     from tui.service.buildkit import (
         BuildCacheUsage,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from tui.service.connection import Endpoint
     from tui.service.errors import Holder
     from tui.service.history import ImageHistory, ProgressFn
-    from tui.service.layers import ImageAnalysis
     from tui.service.models import Container, DaemonEvent, DaemonInfo, DiskUsage, Image
     from tui.service.transfers import SearchResult, TransferEvent
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tui.analysis import ImageAnalysis, analyze_stream
 from tui.service.core import ServiceBase
 from tui.service.errors import ImagedeckError
-from tui.service.layers import ImageAnalysis, analyze_stream
 from tui.service.models import from_timestamp
 
 # Dockerfile instructions that only change the image config: the classic builder records them

@@ -1,0 +1,124 @@
+"""The entry points: ``analyze_stream`` (any ``read()``) and ``analyze_path`` (a file)."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import lzma
+import math
+import tarfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from tui.analysis.archive import (
+    layer_commands,
+    layer_id,
+    manifest_layers,
+    read_archive,
+    resolve_link,
+)
+from tui.analysis.changes import FsState
+from tui.analysis.efficiency import dive_efficiency
+from tui.analysis.model import FileEntry, LayerAnalysisError, ProgressCallback, Readable
+from tui.analysis.result import ImageAnalysis, LayerInfo
+from tui.analysis.tarstream import CountingReader
+
+
+def analyze_stream(
+    stream: Readable,
+    *,
+    name: str = "",
+    total: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    platform: str | None = None,
+) -> ImageAnalysis:
+    """Analyse a `docker save` archive read once from ``stream`` (needs only ``read()``).
+
+    The archive may be plain or gzip-compressed, in the legacy or the OCI layout, with plain or
+    gzip layers. ``progress(bytes_read, total)`` is called as blocks arrive; setting ``cancel``
+    stops the analysis with AnalysisCancelled at the next block. Raises LayerAnalysisError
+    when the stream is not a usable archive. The caller closes ``stream``.
+    """
+    counter = CountingReader(stream, total, progress, cancel)
+    try:
+        archive = read_archive(counter)
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, OSError, lzma.LZMAError) as exc:
+        raise LayerAnalysisError(f"Cannot read the image archive: {exc}") from exc
+    counter.check_cancel()
+    # A multi-platform archive: the chosen platform, else the first one that is all there.
+    layer_paths, config, image_name = manifest_layers(archive, platform)
+    ordered: list[list[FileEntry]] = []
+    resolved_paths: list[str] = []
+    for path in layer_paths:
+        resolved = resolve_link(archive, path)
+        if resolved not in archive.layers:
+            reason = archive.unsupported.get(resolved, "it is missing from the archive")
+            raise LayerAnalysisError(f"Cannot read layer {path}: {reason}")
+        ordered.append(archive.layers[resolved])
+        resolved_paths.append(resolved)
+
+    commands = layer_commands(config, len(ordered))
+    diff_ids: list[Any] = []
+    if isinstance(config, dict):
+        diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+
+    state = FsState()
+    layers: list[LayerInfo] = []
+    for index, entries in enumerate(ordered):
+        counter.check_cancel()
+        changes = state.apply(index, entries)
+        layers.append(
+            LayerInfo(
+                index=index,
+                tar_path=layer_paths[index],
+                id=layer_id(resolved_paths[index]),
+                diff_id=str(diff_ids[index]) if index < len(diff_ids) else None,
+                # dive's layer size: the sum of the tar header sizes of its entries.
+                size_bytes=sum(entry.size for entry in entries),
+                created_by=commands[index],
+                entries=tuple(entries),
+                changes=tuple(changes),
+            )
+        )
+    del state
+
+    efficiency, inefficiencies = dive_efficiency(ordered)
+    size_bytes = sum(layer.size_bytes for layer in layers)
+    user_size = sum(layer.size_bytes for layer in layers[1:])
+    wasted = sum(item.cumulative_size for item in inefficiencies)
+    if user_size:
+        wasted_percent = wasted / user_size
+    else:
+        # dive divides by zero here (NaN or +Inf in Go); keep that meaning without raising.
+        wasted_percent = 0.0 if wasted == 0 else math.inf
+    return ImageAnalysis(
+        image=name or image_name,
+        layers=tuple(layers),
+        efficiency=efficiency,
+        size_bytes=size_bytes,
+        user_size_bytes=user_size,
+        wasted_bytes=wasted,
+        wasted_user_percent=wasted_percent,
+        inefficiencies=tuple(inefficiencies),
+    )
+
+
+def analyze_path(
+    path: str | Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> ImageAnalysis:
+    """Analyse a `docker save` archive file (plain or gzip-compressed)."""
+    archive_path = Path(path)
+    try:
+        handle = archive_path.open("rb")
+    except OSError as exc:
+        raise LayerAnalysisError(f"Cannot open {archive_path}: {exc.strerror or exc}") from exc
+    with contextlib.closing(handle):
+        total = archive_path.stat().st_size
+        return analyze_stream(
+            handle, name=str(archive_path), total=total, progress=progress, cancel=cancel
+        )
