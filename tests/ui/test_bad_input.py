@@ -70,3 +70,15 @@ def test_every_key_imagedeck_binds_is_valid_in_the_config() -> None:
     }
     assert "slash" in keys
     assert [k for k in sorted(keys) if not valid_key(k)] == []
+
+
+@pytest.mark.parametrize("text", ["99999999999999w", "2000000d", "101y"])
+def test_config_prune_durations_beyond_a_century_are_a_problem_not_a_crash(
+    text: str, tmp_path: Any
+) -> None:
+    from tui.config import load_config
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[prune]\nunused_for = "{text}"\n')
+    config = load_config(config_file)  # an OverflowError here ended imagedeck at start
+    assert any("more than 100 years" in problem for problem in config.problems)

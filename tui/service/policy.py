@@ -28,6 +28,7 @@ __all__ = [
 # loads docker-py, which the config check at start must not.
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$", re.IGNORECASE)
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 365 * 86400}
+MAX_DURATION = timedelta(days=365 * 100)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -37,7 +38,16 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"{text.strip()!r} is not a duration: write a number and a unit, e.g. 12h, 30d or 2w"
         )
-    return timedelta(seconds=float(match.group(1)) * _AGE_UNITS[match.group(2).lower()])
+    seconds = float(match.group(1)) * _AGE_UNITS[match.group(2).lower()]
+    # As the wizard's ages: beyond a century timedelta overflows or "now minus it" falls before
+    # year 1 (OverflowError, not ValueError); nothing is that old.
+    if seconds > MAX_DURATION.total_seconds():
+        shown = text.strip() if len(text.strip()) <= 24 else text.strip()[:23] + "…"
+        raise ValueError(
+            f"{shown!r} is more than {MAX_DURATION.days // 365} years: nothing is that old;"
+            " write a smaller duration, e.g. 1y"
+        )
+    return timedelta(seconds=seconds)
 
 
 def age_words(delta: timedelta) -> str:
