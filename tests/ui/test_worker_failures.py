@@ -288,7 +288,10 @@ async def test_a_pull_whose_worker_breaks_ends_failed_with_the_reason() -> None:
         assert BOOM in transfer.error and not transfer.running
 
 
-async def test_a_list_load_that_breaks_is_shown_and_the_list_keeps_answering() -> None:
+async def test_a_list_load_that_breaks_is_shown_and_the_list_keeps_answering(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="imagedeck")
     fake = ExplodingActions()
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -296,6 +299,8 @@ async def test_a_list_load_that_breaks_is_shown_and_the_list_keeps_answering() -
         fake.explode_list = True
         await pilot.press("R")
         await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure to be shown")
+        assert all(n.markup is False for n in notified(app, BOOM))
+        assert traceback_logged(caplog, BOOM)
         before = screen.model.current()
         await pilot.press("j")
         assert screen.model.current() != before
