@@ -67,6 +67,7 @@ def build_map(
     extras: Sequence[Entry] = (),
 ) -> DiskMap:
     """The repository level, sorted by what deleting frees, then logical size, then name."""
+    from tui.service.cleanup import freed_space
     from tui.service.retention import frees
 
     def freed(rows: Sequence[ImageRow]) -> tuple[int, bool]:
@@ -87,8 +88,9 @@ def build_map(
             Entry("repository", name, size, ok, logical, tuple(rows), count=len(rows), key=name)
         )
     entries.sort(key=lambda e: (-e.frees, -e.logical, natural_key(e.name)))
-    all_rows = [r for rows in groups.values() for r in rows]
-    disk, disk_exact = freed(all_rows)
+    # Deleting every row deletes every image: the same sum over all of them.
+    everything = freed_space([i.id for i in images], images, dict(layers))
+    disk, disk_exact = everything.bytes, everything.exact
     return DiskMap(
         tuple(entries),
         disk,

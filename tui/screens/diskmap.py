@@ -203,6 +203,7 @@ class DiskMapScreen(BaseScreen[None]):
         self._reload_timer: Timer | None = None
         self.opened_at = time.perf_counter()
         self.first_content_at: float | None = None
+        self.final_at: float | None = None
 
     @property
     def deck(self) -> ImagedeckApp:
@@ -273,8 +274,11 @@ class DiskMapScreen(BaseScreen[None]):
                 if entry.key == key:
                     level.cursor = index
         self.query_one(BarList).show(self.levels[-1])
+        # When the first figures, and the exact ones, were drawn (benchmarks/diskmap_bench.py).
         if self.first_content_at is None:
             self.first_content_at = time.perf_counter()
+        if message.final and self.final_at is None:
+            self.final_at = time.perf_counter()
         self._update_texts()
 
     @staticmethod

@@ -222,6 +222,7 @@ def plan_delete(rows: Sequence[ImageRow]) -> DeletePlan:
         chosen_refs = [row_reference(r) for r in chosen]
         everything = all_rows <= set(chosen_refs)
         chosen_set = set(chosen_refs)
+        chosen_tuple = tuple(chosen_refs)  # sliced per untag: one copy, not two
         remaining = tuple(r for r in sorted(all_rows) if r not in chosen_set)
         for index, ref in enumerate(chosen_refs):
             last = everything and index == len(chosen_refs) - 1
@@ -229,7 +230,7 @@ def plan_delete(rows: Sequence[ImageRow]) -> DeletePlan:
                 items.append(DeleteItem(ref, image, "delete"))
                 removed.append(image.id)
             else:
-                keeps = remaining if not everything else tuple(chosen_refs[index + 1 :])
+                keeps = remaining if not everything else chosen_tuple[index + 1 :]
                 items.append(DeleteItem(ref, image, "untag", keeps))
     return DeletePlan(tuple(items), tuple(removed))
 
