@@ -87,6 +87,14 @@ SHOTS: list[Shot] = [
         ),
         wait=1.5,
     ),
+    # Disk map and retention rules (issue 16): the map only reads; the rules' preview is not
+    # confirmed (and protects the seeded repositories anyway).
+    Shot("disk-map", ("D",), wait=2.0),
+    Shot(
+        "retention-preview",
+        ("X", "r", "1", "tab", "tab", "tab", *"imagedeck/* hostile/*", "enter"),
+        wait=2.5,
+    ),
 ]
 
 
