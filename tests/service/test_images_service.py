@@ -66,14 +66,13 @@ def test_disk_usage_matches_system_df(service: ImageService, docker_cli: DockerC
     usage = service.disk_usage()
     out = docker_cli("system", "df", "-v", "--format", "{{json .}}", check=True).stdout
     df = json.loads(out)
-    cli_images = {
-        (item["Repository"], item["Tag"]): item for item in df["Images"] if item["Tag"] != "<none>"
-    }
+    # By ID: Podman's df names no repository ("<none>") for any image, and lists one per tag.
+    cli_images = {item["ID"].removeprefix("sha256:")[:12]: item for item in df["Images"]}
     images = with_usage(service.list_images(), usage)
     stopped = next(i for i in images if "demo/stopped:latest" in i.tags)
     running = next(i for i in images if "demo/running:latest" in i.tags)
     assert stopped.containers == 1 and running.containers == 1
-    assert cli_images[("demo/stopped", "latest")]["Containers"] == "1"
+    assert cli_images[stopped.id.removeprefix("sha256:")[:12]]["Containers"] == "1"
     wasted = next(i for i in images if "demo/wasted:latest" in i.tags)
     assert wasted.shared_size is not None and wasted.unique_size is not None
     assert wasted.unique_size == wasted.size - wasted.shared_size
