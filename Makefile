@@ -46,7 +46,7 @@ test: setup lint typecheck
 	@# buildx for the BuildKit tests on every engine (fetched outside the netns); if it cannot be
 	@# had, only those tests fail, saying so
 	scripts/sandbox buildx-plugin >/dev/null || echo "make test: no docker-buildx; BuildKit tests will fail" >&2
-	BIN=$(BIN) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-engines $(ENGINES)
+	BIN=$(BIN) scripts/test-engines $(ENGINES) -- $(PYTEST_ARGS)
 
 screenshots: setup sandbox-start
 	scripts/sandbox exec $(BIN)/python scripts/screenshots.py
