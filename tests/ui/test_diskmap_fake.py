@@ -152,3 +152,26 @@ async def test_retention_dialog_previews_and_removes_exactly_that() -> None:
         left = {t for i in fake.images for t in i.tags}
         assert not left & {ref for _, ref in planned}
         assert {"demo/app:10.0", "127.0.0.1:5000/demo/app:1.0"} <= left
+
+
+def test_build_cache_line() -> None:
+    from tui.screens.diskmap import BUILD_CACHE_KEY, build_cache_lines
+    from tui.service.buildkit import BuildCacheUsage, CacheRecord
+
+    def record(n: int, size: int, in_use: bool, shared: bool) -> CacheRecord:
+        return CacheRecord(f"r{n}", "regular", "", size, in_use, shared, EPOCH, None, 1)
+
+    class WithCache:
+        def build_cache(self) -> BuildCacheUsage:
+            return BuildCacheUsage(
+                (
+                    record(1, 1000, False, False),
+                    record(2, 500, True, False),
+                    record(3, 70, False, True),
+                )
+            )
+
+    (line,) = build_cache_lines(WithCache())
+    # FREES: what a prune of the unused records frees; LOGICAL: the df size (shared left out).
+    assert (line.frees, line.logical, line.key, line.count) == (1000, 1500, BUILD_CACHE_KEY, 3)
+    assert build_cache_lines(CleanupFake()) == []  # no build cache: no line

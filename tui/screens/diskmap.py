@@ -43,6 +43,37 @@ if TYPE_CHECKING:
 # Lines that are not images (the build cache) come from these: each takes the service and
 # returns Entry(kind="extra", ...) lines, drawn among the repositories by what they free.
 EXTRA_SOURCES: list[Callable[[Any], list[Entry]]] = []
+BUILD_CACHE_KEY = "build-cache"
+
+
+def build_cache_lines(service: Any) -> list[Entry]:
+    """The build cache as one line: FREES is what a prune of the unused records frees (the
+    figure `docker system df` calls reclaimable), LOGICAL its whole size. None without one."""
+    from tui.service.errors import ImagedeckError
+
+    read = getattr(service, "build_cache", None)
+    if read is None:
+        return []
+    try:
+        usage = read()
+    except ImagedeckError:
+        return []
+    if not usage.records:
+        return []
+    return [
+        Entry(
+            "extra",
+            "build cache (enter: prune it)",
+            usage.reclaimable,
+            True,
+            usage.size,
+            count=len(usage.records),
+            key=BUILD_CACHE_KEY,
+        )
+    ]
+
+
+EXTRA_SOURCES.append(build_cache_lines)
 RELOAD_QUIET = 0.5
 BAR_CHARS = " ▏▎▍▌▋▊▉█"
 
@@ -412,6 +443,14 @@ class DiskMapScreen(BaseScreen[None]):
         """Drill into a repository (its tags) or a tag (its layers)."""
         entry = self.query_one(BarList).current()
         if entry is None or self.disk_map is None:
+            return
+        if entry.key == BUILD_CACHE_KEY:
+            from tui.modals.build_cache import BuildCachePrune
+
+            def pruned(_: object) -> None:
+                self.load(None)
+
+            self.app.push_screen(BuildCachePrune(), pruned)
             return
         if entry.kind == "tag" and not self.final:
             self.notify("The layers are still loading…", timeout=3)
