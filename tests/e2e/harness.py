@@ -134,7 +134,7 @@ class Terminal:
         """The screen as one line of words: borders and toast edges dropped, spaces collapsed,
         so a sentence wrapped over several rows (a notification) can be searched whole."""
         text = self.text()
-        for edge in "▌▐│┃╭╮╰╯─":
+        for edge in "▌▐│┃╭╮╰╯─├└":
             text = text.replace(edge, " ")
         return " ".join(text.split())
 
@@ -198,20 +198,23 @@ class Terminal:
     def selected_row(self) -> str:
         """The row the focused list's cursor is on, found by its style as a person sees it.
 
-        The cursor row is drawn bold on a background no other row of the list has; pyte keeps
-        each cell's attributes, so the row is the bold one whose background is unique.
+        List rows carry an image or container ID; the cursor row is the one drawn on a
+        background no other such row has (pyte keeps each cell's attributes). With a single
+        row, that row counts when it is drawn bold (the cursor style) or highlighted.
         """
         with self._lock:
             buffer = self.screen.buffer
             rows = ["".join(buffer[y][x].data for x in range(self.cols)) for y in range(self.rows)]
             probe = [(buffer[y][3].bg, buffer[y][3].bold) for y in range(self.rows)]
+        listed = [y for y in range(self.rows) if re.search(r"\b[0-9a-f]{12}\b", rows[y])]
         counts: dict[str, int] = {}
-        for bg, _ in probe:
-            counts[bg] = counts.get(bg, 0) + 1
-        for y, (bg, bold) in enumerate(probe):
-            # A list row carries an image or container ID (the header bar is bold too).
-            if bold and counts[bg] == 1 and re.search(r"\b[0-9a-f]{12}\b", rows[y]):
-                return rows[y]
+        for y in listed:
+            counts[probe[y][0]] = counts.get(probe[y][0], 0) + 1
+        unique = [y for y in listed if counts[probe[y][0]] == 1]
+        if len(listed) > 1 and len(unique) == 1:
+            return rows[unique[0]]
+        if len(listed) == 1 and probe[listed[0]][1]:
+            return rows[listed[0]]
         raise AssertionError(f"no selected row on screen\n{self.dump()}")
 
     # -- typing ------------------------------------------------------------------------------

@@ -54,9 +54,20 @@ async def test_history_truncated_then_full_and_expanded_command_wraps() -> None:
         await pilot.press("f")
         await pilot.pause()
         long_row = tree.root.children[4]
-        assert "notes.bin" in _plain(long_row) and "sha256:" + "0c" * 32 in _plain(long_row)
         assert "full" in str(screen.query_one("#history-header", Static).render())
-        # Expanding shows the whole command, wrapped to the width, then the facts.
+        # Full: every step open with its whole command wrapped at the pane's width (as
+        # `docker history --no-trunc` gives it); at 80 columns the full ID goes under the row.
+        assert long_row.is_expanded
+        lines = [_plain(child) for child in long_row.children]
+        command = [line for line in lines if not line.startswith("ID ")]
+        assert len(command) > 1 and all(len(line) <= 80 for line in command)
+        assert " ".join(command).split() == long_row.data.entry.instruction.split()
+        assert "ID sha256:" + "0c" * 32 in lines
+        # Back to truncated, then opening the step: the command wrapped, then the facts.
+        await pilot.press("f")
+        await pilot.pause()
+        long_row = tree.root.children[4]
+        assert not long_row.is_expanded
         tree.move_cursor(long_row)
         await pilot.press("space")
         await pilot.pause()

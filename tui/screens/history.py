@@ -147,11 +147,22 @@ class HistoryScreen(BaseScreen[None]):
             f"{len(history.entries)} entries, {empty} empty · {mode}"
         )
 
+    def _pane_width(self) -> int:
+        """The tree's content width (what a wrapped line may use)."""
+        return self.query_one("#history-tree", Tree).scrollable_content_region.width or 80
+
     def _widths(self) -> tuple[int, bool]:
-        """(width for the instruction, whether the ID column fits) at the tree's width."""
-        width = self.query_one("#history-tree", Tree).scrollable_content_region.width or 80
-        show_id = self.full or width >= 100
-        id_width = (71 if self.full else 12) + 2 if show_id else 0
+        """(width for the instruction, whether the ID column fits) at the tree's width.
+
+        Full mode puts the command on lines of its own under each row, wrapped, so the row
+        only needs room for the full 71-character ID; where even that does not fit (80
+        columns) the row keeps the short ID and the full one goes under it.
+        """
+        width = self._pane_width()
+        if self.full:
+            return 0, width >= 2 + SIZE_WIDTH + AGE_WIDTH + 4 + 71 + 2
+        show_id = width >= 100
+        id_width = 12 + 2 if show_id else 0
         # 2 for the expand arrow, 2 gaps between columns.
         return max(width - 2 - SIZE_WIDTH - AGE_WIDTH - 4 - id_width, 20), show_id
 
@@ -164,14 +175,16 @@ class HistoryScreen(BaseScreen[None]):
         label.append("  ")
         label.append(fmt.ellipsize(fmt.age(entry.created), AGE_WIDTH).ljust(AGE_WIDTH))
         label.append("  ")
+        if self.full:
+            # The whole command is on the lines under the row (wrapped at the pane's width).
+            ident = (entry.id if show_id else entry.short_id) or "<missing>"
+            label.append(ident, style="dim")
+            return label
         if show_id:
             # Before the command, as `docker history` prints it, so the column stays aligned.
-            ident = (entry.id or "<missing>") if self.full else (entry.short_id or "<missing>")
-            label.append(ident.ljust(71 if self.full else 12), style="dim")
+            label.append((entry.short_id or "<missing>").ljust(12), style="dim")
             label.append("  ")
-        label.append_text(self._instruction(entry, None if self.full else command_width))
-        if self.full and entry.comment:
-            label.append(f"  # {entry.comment}", style="italic")
+        label.append_text(self._instruction(entry, command_width))
         return label
 
     def _instruction(self, entry: HistoryEntry, width: int | None) -> Text:
@@ -192,13 +205,25 @@ class HistoryScreen(BaseScreen[None]):
         return text
 
     def _details(self, node: TreeNode[_Row], entry: HistoryEntry) -> None:
-        """Children of an entry: the full command wrapped, then ID, date and comment."""
+        """Children of an entry: the whole command wrapped at the pane's width, then facts.
+
+        In full mode (every entry open, as `docker history --no-trunc` shows every command
+        whole) only the command follows, and the full ID when the row had no room for it.
+        """
         node.remove_children()
-        width = max(self._widths()[0] + SIZE_WIDTH + AGE_WIDTH, 30)
+        # The children are indented by the tree's guides (guide_depth 2) under the arrow.
+        width = max(self._pane_width() - 6, 20)
         command = entry.instruction or "(no command recorded)"
         for line in command.splitlines() or [""]:
             for piece in textwrap.wrap(line, width, break_long_words=True) or [""]:
                 node.add_leaf(Text(piece, style="green"), _Row(None))
+        if self.full:
+            if entry.comment:
+                node.add_leaf(Text(f"# {entry.comment}", style="italic"), _Row(None))
+            if not self._widths()[1]:
+                ident = entry.id or "<missing> (no local image for this layer)"
+                node.add_leaf(Text(f"ID {ident}", style="dim"), _Row(None))
+            return
         when = entry.created.strftime("%Y-%m-%d %H:%M:%S UTC")
         facts = [
             f"ID       {entry.id or '<missing> (no local image for this layer)'}",
@@ -230,7 +255,7 @@ class HistoryScreen(BaseScreen[None]):
         self.query_one("#history-columns", Static).update(self._columns(show_id))
         for entry in history.entries:
             node = tree.root.add(self._label(entry, command_width, show_id), _Row(entry))
-            if id(entry) in expanded:
+            if self.full or id(entry) in expanded:
                 self._details(node, entry)
                 node.expand()
         if cursor >= 0:
@@ -244,8 +269,11 @@ class HistoryScreen(BaseScreen[None]):
 
     def _columns(self, show_id: bool) -> Text:
         text = Text("  " + "SIZE".ljust(SIZE_WIDTH) + "  " + "CREATED".ljust(AGE_WIDTH) + "  ")
+        if self.full:
+            text.append("IMAGE · CREATED BY below")
+            return text
         if show_id:
-            text.append("IMAGE".ljust(71 if self.full else 12) + "  ")
+            text.append("IMAGE".ljust(12) + "  ")
         text.append("CREATED BY")
         return text
 
@@ -270,8 +298,15 @@ class HistoryScreen(BaseScreen[None]):
         self.app.pop_screen()
 
     def action_toggle_full(self) -> None:
-        """Truncated or full commands and IDs, like `docker history --no-trunc`."""
+        """Truncated or full commands and IDs, like `docker history --no-trunc`.
+
+        Full opens every step with its whole command wrapped; back to truncated, every step
+        closes again.
+        """
         self.full = not self.full
+        if not self.full:
+            for node in self.query_one("#history-tree", Tree).root.children:
+                node.collapse()
         self._update_header()
         self._rebuild()
 
