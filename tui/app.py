@@ -11,18 +11,23 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.signal import Signal
 from textual.timer import Timer
 from textual.worker import Worker
 
 from tui.config import Config, config_path
 from tui.logs import get_logger
 from tui.messages import (
+    BackToImageList,
     Connected,
     ConnectFailed,
     DaemonBack,
     DaemonLost,
+    ImageArrived,
     ImagesChanged,
+    ImagesNeedReload,
     LastUsedChanged,
+    RetryConnect,
 )
 from tui.safe_text import visible
 from tui.screens.daemon_down import DaemonDownScreen
@@ -109,6 +114,9 @@ class ImagedeckApp(App[None]):
         self._events: EventStream | None = None
         self._events_lock = threading.Lock()
         self._events_stop: threading.Event | None = None
+        # Daemon events for every screen that shows daemon state besides the list: each
+        # subscribes on mount and unsubscribes on unmount (tui/screens/base.py).
+        self.daemon_events: Signal[tuple[DaemonEvent, ...]] = Signal(self, "daemon-events")
         self._connect_started = False
         self._connect_fallback: Timer | None = None
         self.images_screen = ImagesScreen()
@@ -252,7 +260,7 @@ class ImagedeckApp(App[None]):
             self.pop_screen()
         self.images_screen.hide_connecting()
         self.images_screen.connected(message.info)
-        self.watch_events()
+        self.follow_events()
         self.open_last_used(message.service)
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
@@ -266,6 +274,10 @@ class ImagedeckApp(App[None]):
     def retry_connect(self) -> None:
         """Try connecting again (from the daemon-down screen's `r`)."""
         self.connect()
+
+    def on_retry_connect(self, _: RetryConnect) -> None:
+        """The daemon-down screen's `r`."""
+        self.retry_connect()
 
     # -- contexts ----------------------------------------------------------------------------
 
@@ -401,7 +413,7 @@ class ImagedeckApp(App[None]):
 
     # -- events ------------------------------------------------------------------------------
 
-    def watch_events(self) -> None:
+    def follow_events(self) -> None:
         """Start the one events thread (replacing a previous one)."""
         self.stop_events()
         service = self.service
@@ -491,10 +503,26 @@ class ImagedeckApp(App[None]):
     def on_images_changed(self, message: ImagesChanged) -> None:
         """Forward daemon changes to the image list (it coalesces them)."""
         self.images_screen.post_message(ImagesChanged(message.events))
-        # Other open screens that show daemon state (containers) follow the same stream.
+        # Other open screens that show daemon state subscribe to this signal.
+        self.daemon_events.publish(message.events)
+        # The disk map still takes a copy of the message (until it subscribes too).
         for screen in self.screen_stack:
             if screen is not self.images_screen and getattr(screen, "FOLLOWS_EVENTS", False):
                 screen.post_message(ImagesChanged(message.events))
+
+    def on_image_arrived(self, message: ImageArrived) -> None:
+        """A build, pull or commit made an image: the list selects it after its reload."""
+        self.images_screen.select_after_load(message.reference)
+        self.images_screen.reload()
+
+    def on_images_need_reload(self, _: ImagesNeedReload) -> None:
+        """A feature changed the daemon's images."""
+        self.images_screen.reload()
+
+    def on_back_to_image_list(self, _: BackToImageList) -> None:
+        """Close every screen above the image list."""
+        while len(self.screen_stack) > 1 and self.screen is not self.images_screen:
+            self.pop_screen()
 
     def on_daemon_lost(self, message: DaemonLost) -> None:
         """Show the reconnect banner."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from tui.service.errors import ImagedeckError
 from tui.service.models import DaemonEvent, DaemonInfo, DiskUsage, Image
+
+if TYPE_CHECKING:
+    from tui.service import ImageService
 
 
 @dataclass
@@ -16,7 +19,7 @@ class Connected(Message):
     """The service connected; ``info`` says which daemon it is."""
 
     info: DaemonInfo
-    service: Any
+    service: ImageService
 
 
 @dataclass
@@ -88,3 +91,27 @@ class LastUsedChanged(Message):
     def can_replace(self, message: Message) -> bool:
         """One redraw is enough for several changes."""
         return isinstance(message, LastUsedChanged)
+
+
+class ImageArrived(Message):
+    """A new image is on the daemon (built, pulled, committed): the list selects it.
+
+    Posted by the screen or dialog that made it; it bubbles to the App, which hands it to the
+    image list, so no feature module reaches into the list's screen.
+    """
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+
+
+class ImagesNeedReload(Message):
+    """A feature changed the daemon's images: the list reloads (handled by the App)."""
+
+
+class BackToImageList(Message):
+    """Close every screen above the image list (handled by the App)."""
+
+
+class RetryConnect(Message):
+    """The user asked to connect again (the daemon-down screen's `r`); handled by the App."""

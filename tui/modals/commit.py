@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 from textual.worker import Worker
 
+from tui.messages import ImageArrived
 from tui.screens.base import BaseDialog, failure_text
 from tui.service.build import check_changes
 from tui.service.errors import ImagedeckError, InvalidReference
@@ -197,7 +198,7 @@ class CommitDialog(BaseDialog["tuple[str, str] | None"]):
 
 def open_commit(screen: Screen[Any], container_id: str, container_name: str = "") -> None:
     """Show the commit dialog for ``container_id``; afterwards select the new image."""
-    app: Any = screen.app
+    app = screen.app
 
     def done(result: tuple[str, str] | None) -> None:
         if result is None:
@@ -205,10 +206,7 @@ def open_commit(screen: Screen[Any], container_id: str, container_name: str = ""
         reference, image_id = result
         ref = parse(reference)
         full = f"{ref.name}:{ref.tag_or_latest}"
-        images = getattr(app, "images_screen", None)
-        if images is not None:
-            images.select_after_load(full)
-            images.reload()
+        app.post_message(ImageArrived(full))
         app.notify(
             f"Committed {container_name or container_id[:12]} as {full} "
             f"({image_id.removeprefix('sha256:')[:12]})",

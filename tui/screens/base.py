@@ -14,6 +14,7 @@ workers derives from one of these bases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.screen import ModalScreen, Screen
@@ -26,8 +27,10 @@ from tui.service.errors import ImagedeckError, NotConnected
 if TYPE_CHECKING:
     from textual.app import App
     from textual.dom import DOMNode
+    from textual.signal import Signal
 
     from tui.service.api import ImageServiceAPI
+    from tui.service.models import DaemonEvent
 
 ResultT = TypeVar("ResultT")
 log = get_logger("workers")
@@ -48,6 +51,27 @@ def app_service(app: App[Any]) -> ImageServiceAPI:
 def has_service(app: App[Any]) -> bool:
     """True when the app has a service (connected, or not yet known to be lost)."""
     return getattr(app, "service", None) is not None
+
+
+def follow_daemon_events(
+    node: DOMNode, callback: Callable[[tuple[DaemonEvent, ...]], object]
+) -> None:
+    """Call ``callback`` (on ``node``'s message loop) with each burst of daemon events.
+
+    The App publishes them on its ``daemon_events`` Signal; call this in ``on_mount`` and
+    ``stop_following_daemon_events`` in ``on_unmount``. An app without the signal (a test
+    harness) has no events to give.
+    """
+    signal: Signal[tuple[DaemonEvent, ...]] | None = getattr(node.app, "daemon_events", None)
+    if signal is not None:
+        signal.subscribe(node, callback)
+
+
+def stop_following_daemon_events(node: DOMNode) -> None:
+    """Undo ``follow_daemon_events`` (a screen that is popped hears no more events)."""
+    signal: Signal[tuple[DaemonEvent, ...]] | None = getattr(node.app, "daemon_events", None)
+    if signal is not None:
+        signal.unsubscribe(node)
 
 
 def failure_text(error: BaseException | None) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -42,6 +42,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
+from tui.messages import BackToImageList, ImageArrived, ImagesNeedReload
 from tui.modals.confirm import ConfirmDialog
 from tui.safe_text import visible
 from tui.safefs import app_state_dir, existing_mode, write_text
@@ -70,9 +71,6 @@ from tui.widgets.build_log import (
     BuildLogModel,
     elapsed,
 )
-
-if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
 
 # Replaced by tests with a fixed clock so times in snapshots do not move.
 clock: Callable[[], float] = time.monotonic
@@ -389,10 +387,9 @@ class BuildScreen(BaseScreen[None]):
     @work(thread=True, exclusive=True, group="build-probe", exit_on_error=False)
     def probe_builder(self) -> None:
         """Ask (in a thread: it runs the docker CLI) whether BuildKit can be used."""
-        service = self.app.service  # type: ignore[attr-defined]
-        if service is None or not hasattr(service, "builder_info"):
+        if not self.has_service:
             return
-        self.post_message(BuilderKnown(service.builder_info()))
+        self.post_message(BuilderKnown(self.service.builder_info()))
 
     def on_builder_known(self, message: BuilderKnown) -> None:
         """Say which builder the build will use."""
@@ -627,11 +624,6 @@ class BuildLogScreen(BaseScreen[None]):
         self._ticker: Timer | None = None
         self._handled_end = run.model.status != RUNNING
 
-    @property
-    def deck(self) -> ImagedeckApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         """Header, status, log, search input, footer."""
         yield Static("", id="build-log-header", markup=False)
@@ -667,17 +659,13 @@ class BuildLogScreen(BaseScreen[None]):
     def run_build(self) -> None:
         """Run the service's build generator; queue its events for the UI (no widgets here)."""
         run = self.run
-        service = self.deck.service
-        if service is None:
+        if not self.has_service:
             event: BuildEvent = BuildError("Not connected to a Docker daemon.")
             if run.push(clock(), event):
                 self.post_message(BuildPending(run))
             return
         try:
-            if hasattr(service, "build_with"):
-                events = service.build_with(run.request, run.cancel, run.builder)
-            else:
-                events = service.build_request(run.request, run.cancel)
+            events = self.service.build_with(run.request, run.cancel, run.builder)
             for event in events:
                 if run.push(clock(), event):
                     self.post_message(BuildPending(run))
@@ -729,8 +717,7 @@ class BuildLogScreen(BaseScreen[None]):
         log = self.query_one(BuildLog)
         if model.status == SUCCEEDED:
             target = model.tags[0] if model.tags else model.image_id
-            self.deck.images_screen.select_after_load(target)
-            self.deck.images_screen.reload()
+            self.app.post_message(ImageArrived(target))
             self.notify(f"Built {target}", title="Build succeeded", timeout=5)
         elif model.status == FAILED:
             # The status line and the red line in the log say why; a toast would cover the log.
@@ -814,7 +801,7 @@ class BuildLogScreen(BaseScreen[None]):
                 self.run.model.error = replace(error, leftovers=None)
             what = ", ".join(removed) or "nothing (the daemon had removed them already)"
             self.notify(f"Removed {what}.", title="Build leftovers", timeout=6, markup=False)
-            self.deck.images_screen.reload()
+            self.app.post_message(ImagesNeedReload())
         self.update_header()
 
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
@@ -848,8 +835,7 @@ class BuildLogScreen(BaseScreen[None]):
             return
         if self.run.model.status == SUCCEEDED:
             # Back to the list, where the new image is selected.
-            while len(self.app.screen_stack) > 1 and self.app.screen is not self.deck.images_screen:
-                self.app.pop_screen()
+            self.app.post_message(BackToImageList())
             return
         self.dismiss()
 

@@ -19,12 +19,16 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from tui import format as fmt
-from tui.messages import ImagesChanged
 from tui.modals.confirm import ConfirmDialog
-from tui.screens.base import BaseScreen, failure_text
+from tui.screens.base import (
+    BaseScreen,
+    failure_text,
+    follow_daemon_events,
+    stop_following_daemon_events,
+)
 from tui.screens.help import show_help
 from tui.service.errors import ImagedeckError
-from tui.service.models import Container
+from tui.service.models import Container, DaemonEvent
 
 COLUMNS = ("NAME", "CONTAINER ID", "IMAGE", "STATUS", "CREATED", "SIZE")
 
@@ -87,8 +91,6 @@ class ContainersScreen(BaseScreen[None]):
         _b("escape,q", "back", "Back", "Back to the images", "containers.back"),
     ]
 
-    FOLLOWS_EVENTS = True  # the app forwards daemon events here while the screen is open
-
     def __init__(self, image_id: str | None = None, image_label: str = "") -> None:
         super().__init__()
         self.image_id = image_id
@@ -116,6 +118,11 @@ class ContainersScreen(BaseScreen[None]):
         table.focus()
         self._update_title()
         self.load()
+        follow_daemon_events(self, self.daemon_changed)
+
+    def on_unmount(self) -> None:
+        """No more daemon events once the screen is gone."""
+        stop_following_daemon_events(self)
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -127,10 +134,9 @@ class ContainersScreen(BaseScreen[None]):
         except ImagedeckError as exc:
             self.post_message(ContainersFailed(exc))
 
-    def on_images_changed(self, message: ImagesChanged) -> None:
-        """Container events from the app's events thread: reload once a burst settles."""
-        message.stop()
-        if not any(e.type == "container" for e in message.events):
+    def daemon_changed(self, events: tuple[DaemonEvent, ...]) -> None:
+        """Container events from the app's daemon-events signal: reload once a burst settles."""
+        if not any(e.type == "container" for e in events):
             return
         if self._reload_timer is not None:
             self._reload_timer.stop()

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
+from tui.messages import RetryConnect
 from tui.safe_text import visible
 from tui.screens.base import BaseScreen
 from tui.service.errors import DaemonUnreachable, ImagedeckError
-
-if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
-
 
 HINTS = (
     "Is the daemon running? (systemctl status docker)\n"
@@ -29,7 +26,9 @@ class DaemonDownScreen(BaseScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry", id="down.retry"),
-        Binding("C", "context", "Context", id="down.context", tooltip="Switch Docker context"),
+        Binding(
+            "C", "app.switch_context", "Context", id="down.context", tooltip="Switch Docker context"
+        ),
         Binding("q", "quit_app", "Quit", id="down.quit"),
     ]
 
@@ -70,13 +69,7 @@ class DaemonDownScreen(BaseScreen[None]):
     def action_retry(self) -> None:
         """Try to connect again."""
         self.query_one("#down-keys", Static).update("Retrying…")
-        app: ImagedeckApp = self.app  # type: ignore[assignment]
-        app.retry_connect()
-
-    def action_context(self) -> None:
-        """Pick another Docker context (the app reconnects)."""
-        app: ImagedeckApp = self.app  # type: ignore[assignment]
-        app.action_switch_context()
+        self.post_message(RetryConnect())
 
     def action_quit_app(self) -> None:
         """Leave imagedeck."""

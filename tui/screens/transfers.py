@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
+from tui.messages import ImageArrived
 from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import Cancelled, ImagedeckError
 from tui.service.transfers import TransferEvent, familiar, now
@@ -228,13 +229,11 @@ class TransfersScreen(BaseScreen[None]):
             callback(transfer, succeeded)
 
     def _announce(self, transfer: Transfer, succeeded: bool) -> None:
-        images = getattr(self.app, "images_screen", None)
-        if succeeded and transfer.kind == "pull" and images is not None:
+        if succeeded and transfer.kind == "pull":
             reference = familiar(transfer.reference)
             if transfer.options.startswith("all tags"):
                 reference = reference.rsplit(":", 1)[0] + ":latest"
-            images.select_after_load(reference)
-            images.reload()
+            self.app.post_message(ImageArrived(reference))
         verb = "Pulled" if transfer.kind == "pull" else "Pushed"
         if succeeded:
             self.app.notify(f"{verb} {transfer.reference}", timeout=4)
