@@ -198,10 +198,10 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
         """Focus Cancel and work out the exact space in the background."""
         self.query_one("#cancel", Button).focus()
         if self.plan.removed_ids:
-            self.compute_freed()
+            self.sum_freed()
 
     @work(thread=True, exclusive=True, group="delete-freed", exit_on_error=False)
-    def compute_freed(self) -> None:
+    def sum_freed(self) -> None:
         """Layer-exact space (inspect and history of the images involved)."""
         service = self.service
         layers = service.layers_for(self.images, self.plan.removed_ids)

@@ -238,10 +238,10 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
             return
         self._show("previewing")
         self.query_one("#prune-summary", Static).update(f"Looking for {options.describe()}…")
-        self.compute_plan(options)
+        self.make_plan(options)
 
     @work(thread=True, exclusive=True, group="prune-plan", exit_on_error=False)
-    def compute_plan(self, options: PruneOptions) -> None:
+    def make_plan(self, options: PruneOptions) -> None:
         """The service lists, filters and sizes the candidates."""
         try:
             service = self.service

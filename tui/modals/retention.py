@@ -235,10 +235,10 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
             return
         self._show("previewing")
         self.query_one("#retention-summary", Static).update(f"Planning: {policy.describe()}…")
-        self.compute_plan(policy)
+        self.make_plan(policy)
 
     @work(thread=True, exclusive=True, group="retention-plan", exit_on_error=False)
-    def compute_plan(self, policy: RetentionPolicy) -> None:
+    def make_plan(self, policy: RetentionPolicy) -> None:
         """Images, containers, parents and layers from the daemon; then the pure planner."""
         from tui.service.retention import gather, plan_retention
 
