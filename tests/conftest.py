@@ -195,7 +195,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On Podman, keep only PODMAN_SUBSET (the rest is Docker's behaviour or engine-free).
 
     ``IMAGEDECK_PODMAN_SUBSET=0`` runs whatever was asked for (to try a file on Podman).
+    ``IMAGEDECK_DAEMON_TESTS_ONLY=1`` (`make test` sets it for every configuration after the
+    first) keeps only the tests that talk to a daemon (the ``sandbox`` fixture or the ``daemon``
+    marker): the others cannot differ per engine and have run once already.
     """
+    if os.environ.get("IMAGEDECK_DAEMON_TESTS_ONLY") == "1":
+        engine_free = [
+            item
+            for item in items
+            if "sandbox" not in item.fixturenames and item.get_closest_marker("daemon") is None
+        ]
+        if engine_free:
+            config.hook.pytest_deselected(items=engine_free)
+            dropped_ids = {id(item) for item in engine_free}
+            items[:] = [item for item in items if id(item) not in dropped_ids]
     if not current_engine().podman or os.environ.get("IMAGEDECK_PODMAN_SUBSET") == "0":
         return
     root = config.rootpath
