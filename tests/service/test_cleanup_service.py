@@ -89,6 +89,15 @@ class Workshop:
             self.docker("rmi", ref)
         for image_id in self.ids_with_label() | self.image_ids:
             self.docker("rmi", image_id)
+        # Build intermediates too: the containerd store keeps them as images of their own,
+        # which turn into new <none> rows once their child is gone.
+        for _ in range(3):
+            args = ["images", "-aq", "--no-trunc", "--filter", f"label={self.label}"]
+            left = self.docker(*args).stdout.split()
+            if not left:
+                break
+            for image_id in left:
+                self.docker("rmi", image_id)
 
 
 @pytest.fixture
