@@ -1,6 +1,6 @@
 """Remote daemons against real endpoints: tcp+TLS and ssh:// in front of the sandbox daemon.
 
-``scripts/sandbox start`` runs ``scripts/remote-endpoints``: a mutual-TLS listener on
+``scripts/sandbox start`` runs ``scripts/remote_endpoints.py``: a mutual-TLS listener on
 ``tcp://127.0.0.1:2376`` and an OpenSSH server on ``127.0.0.1:2222`` inside the sandbox's
 network namespace, described in ``$IMAGEDECK_SANDBOX_STATE/remote/endpoints.json``. Under
 ``CI=true`` missing endpoints fail the test, they never skip it.
@@ -49,7 +49,7 @@ class Remote:
 
 @pytest.fixture(scope="session")
 def remote(sandbox: Sandbox) -> Remote:
-    """The endpoints ``scripts/remote-endpoints`` set up."""
+    """The endpoints ``scripts/remote_endpoints.py`` set up."""
     state = os.environ.get("IMAGEDECK_SANDBOX_STATE", "")
     path = Path(state) / "remote" / "endpoints.json"
     if not state or not path.is_file():

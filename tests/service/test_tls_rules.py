@@ -1,6 +1,6 @@
 """TLS is decided as the docker CLI decides it: every environment combination, CLI as the truth.
 
-The sandbox's mutual-TLS listener (``scripts/remote-endpoints``) is asked with imagedeck's
+The sandbox's mutual-TLS listener (``scripts/remote_endpoints.py``) is asked with imagedeck's
 service and with the real ``docker`` CLI (the one on PATH, 28.x here, and Debian's 20.10 in
 /usr/bin when it is installed) in the same environment: both must connect, or both refuse.
 ``wrong`` is a certificate directory whose ``ca.pem`` is another CA's, so the daemon's

@@ -15,10 +15,10 @@ Material lives in ``STATE/remote`` (created once, reused): ``tls/{ca,server,clie
 "wrong" CA with its own client certificate, ``ssh/`` keys, ``known_hosts`` and ``sshd_config``,
 and ``endpoints.json`` describing all of it for the tests.
 
-    scripts/remote-endpoints start  --state DIR --netns PATH --socket PATH
-    scripts/remote-endpoints stop   --state DIR
-    scripts/remote-endpoints status --state DIR
-    scripts/remote-endpoints tls-proxy ...   (the proxy itself; started by `start`)
+    scripts/remote_endpoints.py start  --state DIR --netns PATH --socket PATH
+    scripts/remote_endpoints.py stop   --state DIR
+    scripts/remote_endpoints.py status --state DIR
+    scripts/remote_endpoints.py tls-proxy ...   (the proxy itself; started by `start`)
 
 `scripts/sandbox start|stop|status` call this; it is idempotent.
 """
