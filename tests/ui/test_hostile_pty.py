@@ -178,7 +178,9 @@ def test_hostile_image_never_reaches_the_terminal_raw(
     try:
         app.expect(b"(dangling)")
         name = hostile_image.split(":")[0].removeprefix("test/")
-        app.send("/" + name + "\r")
+        app.send("/")
+        app.expect(b"filter: repository")  # the field is open and has focus: type into it
+        app.send(name + "\r")
         app.expect(name.encode(), 5)
         # History: CREATED BY holds the ENV and the RUN command.
         at_history = len(app.out)
@@ -190,8 +192,7 @@ def test_hostile_image_never_reaches_the_terminal_raw(
         # Inspect: the tree's keys and values, a path query, a search, the raw view.
         at_inspect = len(app.out)
         app.send("i")
-        app.expect(b"Inspect")
-        app.read(1.0)
+        app.expect(b"bytes of JSON")  # the document is loaded: a path query can resolve
         app.send(".Config.Env\r", 1.0)
         app.send(".Config.Labels\r", 1.0)
         app.send("/pwned\r", 1.0)
