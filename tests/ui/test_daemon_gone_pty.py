@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -58,13 +59,17 @@ class Terminal:
         self.out = b""
 
     def read_until(self, needle: bytes, seconds: float, start: int = 0) -> bool:
-        """Read until ``needle`` appears after offset ``start`` (or the time is up)."""
+        """Read until ``needle`` shows after offset ``start`` (or the time is up).
+
+        Escape sequences are left out of the comparison: a repaint may move the cursor or
+        change colours in the middle of a line.
+        """
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if needle in self.out[start:]:
+            if needle in plain(self.out[start:]):
                 return True
             self.pump(0.1)
-        return needle in self.out[start:]
+        return needle in plain(self.out[start:])
 
     def pump(self, seconds: float) -> None:
         """Read what is there for up to ``seconds``."""
@@ -93,6 +98,11 @@ class Terminal:
         if self.master != -1:
             os.close(self.master)
             self.master = -1
+
+
+def plain(data: bytes) -> bytes:
+    """``data`` without CSI escape sequences (colours, cursor moves)."""
+    return re.sub(rb"\x1b\[[0-9;?]*[ -/]*[@-~]", b"", data)
 
 
 def imagedeck_argv() -> list[str]:
@@ -132,7 +142,12 @@ def own_sandbox() -> Iterator[str]:
 def test_stopping_the_sandbox_leaves_make_run_running_and_q_restores_the_terminal(
     own_sandbox: str,
 ) -> None:
-    env = clean_env(IMAGEDECK_SANDBOX_NAME=own_sandbox, IMAGEDECK_FORCE_SANDBOX="1")
+    # SEED=0: run-imagedeck starts the (running) sandbox again; it must not seed it now.
+    env = clean_env(
+        IMAGEDECK_SANDBOX_NAME=own_sandbox,
+        IMAGEDECK_FORCE_SANDBOX="1",
+        IMAGEDECK_SANDBOX_SEED="0",
+    )
     term = Terminal([str(ROOT / "scripts/run-imagedeck")], env)
     try:
         assert term.read_until(b"sort created", 60), term.out[-2000:]
@@ -141,7 +156,7 @@ def test_stopping_the_sandbox_leaves_make_run_running_and_q_restores_the_termina
         )
         assert stopped.returncode == 0, stopped.stderr
         mark = len(term.out)
-        assert term.read_until(b"Lost the daemon", 30, mark), term.out[mark:][-2000:]
+        assert term.read_until(b"Lost the daemon", 60, mark), plain(term.out[mark:])[-2000:]
         assert term.process.poll() is None, "imagedeck died with its sandbox"
         mark = len(term.out)
         os.write(term.master, b"q")
