@@ -29,6 +29,11 @@ from tui.service import ImageService
 pytestmark = pytest.mark.daemon
 
 
+def open_bound() -> float:
+    """OPEN_BOUND stretched like the key bound, but always well under SERVICE_TIMEOUT."""
+    return min(OPEN_BOUND * key_bound() / 0.100, SERVICE_TIMEOUT / 2)
+
+
 def key_bound() -> float:
     """100 ms (issue 11: "answers a key within 100 ms"), stretched by the machine's load.
 
@@ -42,7 +47,8 @@ def key_bound() -> float:
 
 
 #: Opening a screen composes and mounts it, which on a loaded 2-core machine can take longer
-#: than one key; a call on the UI thread would still take the whole service timeout.
+#: than one key (stretched by the load as the key bound is); a call on the UI thread would
+#: still take the whole service timeout.
 OPEN_BOUND = 1.0
 #: The service's request timeout in these tests (a blocked UI thread waits this long).
 SERVICE_TIMEOUT = 5
@@ -169,9 +175,9 @@ async def test_every_screen_answers_keys_while_the_daemon_is_stopped(
             for _ in range(3):
                 opened, left = await open_and_leave(app, pilot, images, open_key, name, leave_key)
                 best_open, best_leave = min(best_open, opened), min(best_leave, left)
-                if best_open <= OPEN_BOUND and best_leave <= key_bound():
+                if best_open <= open_bound() and best_leave <= key_bound():
                     break
-            if best_open > OPEN_BOUND:
+            if best_open > open_bound():
                 slow.append(f"{name} opening: {best_open * 1000:.0f} ms")
             if best_leave > key_bound():
                 slow.append(f"{name} {leave_key}: {best_leave * 1000:.0f} ms")
