@@ -139,3 +139,33 @@ def test_a_daemon_that_is_gone_before_the_pull_is_a_readable_refusal(
     # Back: the same service works again.
     events: list[Any] = drain(proxied.pull(remote_only))
     assert events
+
+
+async def test_the_transfers_screen_shows_a_broken_pull_as_failed(
+    proxy: DaemonProxy, remote_only: str
+) -> None:
+    """What the user sees: the pull ends failed with the reason, never "✔ Pulled"."""
+    from tests.ui.pilot import ready, wait_for
+    from tui.app import ImagedeckApp
+    from tui.screens.transfers import TransfersScreen
+    from tui.widgets.progress import DONE, FAILED
+
+    app = ImagedeckApp(lambda: ImageService.connect(proxy.docker_host), host_hint=proxy.docker_host)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        proxy.cut_when(b'"Pulling fs layer"')
+        await pilot.press("p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "PullDialog", "the dialog")
+        app.screen.query_one("#pull-reference").value = remote_only
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TransfersScreen), "transfers")
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: any(not t.running for t in screen.transfers.values()),
+            "the pull to end",
+        )
+        transfer = next(iter(screen.transfers.values()))
+        assert transfer.state == FAILED and transfer.state != DONE
+        assert "broke" in transfer.error and "did not finish" in transfer.error
+        assert not any("Pulled" in str(n.message) for n in app._notifications)
