@@ -113,3 +113,41 @@ async def test_daemon_down_reason_quoting_the_far_end_is_made_visible() -> None:
         drawn = str(pilot.app.screen.query_one("#down-reason", Static).render())
         assert no_controls(drawn)
         assert "^[]52;c;" in drawn and "[/x]" in drawn
+
+
+class HostileContainers(FakeService):
+    """A daemon whose containers' image and status fields hold escape sequences and markup."""
+
+    def list_containers(self, *, sizes: bool = True, image_id: str | None = None) -> Any:
+        from tests.ui.fake import EPOCH
+        from tui.service.models import Container
+
+        return [
+            Container(
+                id="c0ffee" * 10 + "abcd",
+                name="web-1",
+                image=f"[/x]evil{OSC52}",
+                image_id=self.images[0].id,
+                command="sh",
+                state="exited",
+                status=f"Exited (0) [bold]{OSC52}",
+                created=EPOCH,
+                size_rw=0,
+                size_root_fs=0,
+            )
+        ]
+
+
+async def test_containers_table_shows_daemon_text_visibly_and_literally() -> None:
+    from tui.screens.containers import ContainersScreen
+
+    async with make_app(HostileContainers()).run_test(size=(120, 30)) as pilot:
+        await ready(pilot)
+        pilot.app.push_screen(ContainersScreen())
+        await wait_for(pilot, lambda: bool(pilot.app.screen.query("#containers-table")), "screen")
+        table = pilot.app.screen.query_one("#containers-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1, "the container")
+        await pilot.pause(0.1)
+        drawn = "".join(table.render_line(y).text for y in range(table.size.height))
+        assert no_controls(drawn)
+        assert "[/x]evil^[]52;c;" in drawn and "Exited (0) [bold]^[" in drawn

@@ -20,6 +20,7 @@ from textual.worker import Worker
 
 from tui import format as fmt
 from tui.modals.confirm import ConfirmDialog
+from tui.safe_text import safe
 from tui.screens.base import (
     BaseScreen,
     failure_text,
@@ -165,8 +166,15 @@ class ContainersScreen(BaseScreen[None]):
         rows = self.shown()
         for c in rows:
             status = c.status or c.state
+            # Text, never str: DataTable parses str cells as markup, and these are the daemon's.
             table.add_row(
-                c.name, c.short_id, c.image, status, fmt.age(c.created), size_text(c), key=c.id
+                safe(c.name),
+                c.short_id,
+                safe(c.image),
+                safe(status),
+                fmt.age(c.created),
+                size_text(c),
+                key=c.id,
             )
         if keep is not None:
             for index, c in enumerate(rows):
