@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,10 @@ import pytest
 
 from tests.conftest import Sandbox
 from tests.retention_sandbox import (
+    ESTIMATED,
     KEEP_ARGS,
-    SLACK,
     Private,
+    close_to,
     du,
     private_sandbox,
     scratch_images,
@@ -92,7 +93,8 @@ def test_disk_map_figures_equal_what_deletes_free(
         disk_map = current_map()
         entries = {e.name: e for e in disk_map.repositories}
         a, b = entries[f"{prefix}/a"], entries[f"{prefix}/b"]
-        assert a.exact and b.exact and a.count == 2
+        assert (a.exact and b.exact) or ESTIMATED
+        assert a.count == 2
         # Sorted by what deleting frees: a (2.5 MB of its own) before b (2 MB).
         names = [e.name for e in disk_map.repositories]
         assert names.index(f"{prefix}/a") < names.index(f"{prefix}/b")
@@ -105,7 +107,7 @@ def test_disk_map_figures_equal_what_deletes_free(
             before = du(private.data_root)
             private.docker("rmi", *refs)
             gone = before - du(private.data_root)
-            assert entry.frees <= gone <= entry.frees + SLACK, (entry.name, entry.frees, gone)
+            assert close_to(entry.frees, gone), (entry.name, entry.frees, gone)
 
         # With every image on it gone the base is its own: its figure is its 3 MB layer.
         apps = [f"{prefix}/app:{n}" for n in range(1, 5)]
@@ -115,7 +117,7 @@ def test_disk_map_figures_equal_what_deletes_free(
         before = du(private.data_root)
         private.docker("rmi", f"{prefix}/base:1")
         gone = before - du(private.data_root)
-        assert base.frees <= gone <= base.frees + SLACK
+        assert close_to(base.frees, gone), (base.frees, gone)
     finally:
         service.close()
 
@@ -200,14 +202,16 @@ def test_below_preview_is_what_runs_and_frees_what_du_sees(
     _, first = prune(private.host, tmp_path, "--below", "1TB", *keep)
     total = first["disk_before_bytes"]
     assert first["items"] == []  # already below a terabyte
-    target = total - 600_000  # more than one 0.5 MB layer must go
+    # The least recently used image alone is not enough: it and the next one must go.
+    _, one = prune(private.host, tmp_path, "--below", str(total - 1), *keep)
+    target = total - one["freed_bytes"] - 1
     before = du(private.data_root)
     preview, done = _check_run(private, tmp_path, "--below", str(target), *keep)
     gone = before - du(private.data_root)
     # Least recently used first: app:3 (50 days), then app:1 (45 days).
     assert [i["reference"] for i in preview["items"]] == [f"{prefix}/app:3", f"{prefix}/app:1"]
     assert preview["disk_after_bytes"] < target
-    assert done["freed_bytes_done"] <= gone <= done["freed_bytes_done"] + SLACK
+    assert close_to(done["freed_bytes_done"], gone), (done["freed_bytes_done"], gone)
 
 
 def test_dangling_preview_is_what_runs(
@@ -286,3 +290,49 @@ def test_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
     assert down.returncode == 3 and "Cannot reach" in down.stderr
     text = run("-H", sandbox.docker_host, "--keep-last", "0", *KEEP_ARGS)
     assert text.returncode == 0 and "dry run" in text.stdout
+
+
+def test_watch_applies_below_again_when_an_image_arrives(
+    private: Private, scratch: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """docuum's way: a new image pushes the disk over the target; the least recently used goes."""
+    import signal
+    import time
+
+    from tests.retention_sandbox import load_image
+
+    prefix, _ = scratch
+    keep = [*KEEP_ARGS, *(x for r in ("base", "a", "b") for x in ("--keep", f"{prefix}/{r}"))]
+    _, first = prune(private.host, tmp_path, "--below", "1TB", *keep)
+    target = first["disk_before_bytes"] + 250_000  # fits now; one more 0.5 MB image does not
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "tui", "prune", "-H", private.host, "--below", str(target)]
+    watcher = subprocess.Popen(
+        [*command, "--yes", "--watch", *keep],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert watcher.stdout is not None
+        lines = []
+        while "nothing to remove." not in lines:
+            line = watcher.stdout.readline()
+            assert line, watcher.stderr.read() if watcher.stderr else ""
+            lines.append(line.strip())
+        time.sleep(1)  # let it subscribe to the events after its first pass
+        now = datetime.now(timezone.utc)
+        load_image(private, tmp_path, f"{prefix}/new:1", now - timedelta(days=1), 500_000)
+        # Nobody used anything since the record began: the oldest image, app:1, goes first.
+        for _ in range(600):
+            if f"{prefix}/app:1" not in tags(private):
+                break
+            time.sleep(0.1)
+        assert f"{prefix}/app:1" not in tags(private)
+        assert f"{prefix}/new:1" in tags(private)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        code = watcher.wait(timeout=30)
+        private.docker("rmi", f"{prefix}/new:1", check=False)
+    assert code == 0

@@ -18,9 +18,10 @@ import pytest
 
 from tests.conftest import DockerCli, Sandbox
 from tests.retention_sandbox import (
+    ESTIMATED,
     SEEDED,
-    SLACK,
     Private,
+    close_to,
     du,
     private_sandbox,
     scratch_images,
@@ -131,11 +132,16 @@ async def test_each_rule_removes_exactly_its_preview(
             # The images' disk use, from the preview of a target that is already met.
             dialog = await run_rules(pilot, {**fields, "below": "1TB"})
             assert not dialog.plan.delete.items
-            fields["below"] = str(dialog.plan.disk_before - 600_000)
-            await pilot.press("b")
-            await type_into(pilot, "#retention-below", fields["below"])
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
+            total = dialog.plan.disk_before
+            # The least recently used image alone is not enough: it and the next one must go.
+            for target in (total - 1, None):
+                if target is None:
+                    target = total - dialog.plan.freed.bytes - 1
+                fields["below"] = str(target)
+                await pilot.press("b")
+                await type_into(pilot, "#retention-below", fields["below"])
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
         else:
             dialog = await run_rules(pilot, fields, dangling=rule == "dangling")
         plan = dialog.plan
@@ -153,7 +159,7 @@ async def test_each_rule_removes_exactly_its_preview(
     for image_id in plan.removed_ids:
         assert private.docker("image", "inspect", image_id, check=False).returncode != 0
     assert log.freed == plan.freed.bytes
-    assert plan.freed.bytes <= gone <= plan.freed.bytes + SLACK
+    assert close_to(plan.freed.bytes, gone), (plan.freed.bytes, gone)
     if rule == "keep-last":
         assert removed_tags == {f"{prefix}/app:{n}" for n in (1, 2, 3)}
     elif rule == "unused-for":
@@ -175,7 +181,7 @@ async def test_disk_map_marks_and_deletes_what_it_says(
         bars = disk_map.query_one("#diskmap-list")
         entries = bars.level.entries
         repo = next(e for e in entries if e.name == f"{prefix}/a")
-        assert repo.exact and repo.frees >= 2_500_000
+        assert (repo.exact or ESTIMATED) and repo.frees >= 2_500_000
         # Sorted by what deleting frees, largest first.
         assert [e.frees for e in entries] == sorted((e.frees for e in entries), reverse=True)
         bars.level.cursor = entries.index(repo)
@@ -203,7 +209,7 @@ async def test_disk_map_marks_and_deletes_what_it_says(
             "the delete",
         )
     gone = before - du(private.data_root)
-    assert repo.frees <= gone <= repo.frees + SLACK
+    assert close_to(repo.frees, gone), (repo.frees, gone)
 
 
 async def test_last_used_follows_container_events_and_survives_a_restart(
