@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Checkbox
 
 from tests.service.test_buildkit import buildx_config  # noqa: F401 - the fixture
 from tests.ui.test_build_daemon import _build, _until
@@ -50,6 +51,9 @@ async def test_modern_dockerfile_from_b(sandbox: Any, docker_cli: DockerCli, eng
             label = str(form.query_one("#build-builder").render())
             assert label.startswith("Builder: BuildKit (buildx 0.13.1, builder ")
             assert "docker driver" in label
+            # No cache: the steps run (and print) even when an earlier test built them.
+            form.query_one("#field-nocache", Checkbox).value = True
+            await pilot.pause(0.1)
             await pilot.press("escape")
             screen = await _build(pilot, FIXTURES / modern, f"{repo}:a {repo}:b")
             await _until(pilot, lambda: screen.run.model.status != "running", "the end", 120)

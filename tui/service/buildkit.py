@@ -63,8 +63,11 @@ WAITING, RUNNING, CACHED, DONE, ERROR, CANCELLED = (
     "cancelled",
 )
 
-# How long buildx gets to wind down after SIGINT before it is killed.
+# How long buildx gets to wind down after SIGINT before it is killed (and how long the cache
+# records of a cancelled build are looked for).
 CANCEL_WAIT = 15.0
+# How many looks in a row must find no new cache record before a cancel is clean.
+CANCEL_QUIET_LOOKS = 3
 # How long `docker buildx version` / `inspect` may take (a remote builder can be slow).
 PROBE_TIMEOUT = 20.0
 
@@ -766,28 +769,34 @@ class BuildKitMixin(ServiceBase):
     def _prune_new_cache(self, before: set[str]) -> list[str]:
         """Prune the cache records a cancelled build wrote (everything not there before).
 
-        The daemon releases a cancelled build's records a moment after buildx exits, so the
-        records still in use are tried again for a few seconds.
+        The daemon releases (and sometimes still commits) a cancelled build's records a moment
+        after buildx exits: records still in use are tried again, and the cache is looked at
+        until it has shown nothing new a few times in a row.
         """
         removed: list[str] = []
         deadline = time.monotonic() + CANCEL_WAIT
-        while True:
+        quiet = 0
+        while time.monotonic() < deadline:
             try:
                 usage = self.build_cache()
             except Exception:
                 return removed
             new = tuple(r for r in usage.records if r.id not in before)
             if not new:
-                return removed
+                quiet += 1
+                if quiet >= CANCEL_QUIET_LOOKS:
+                    return removed
+                time.sleep(0.25)
+                continue
+            quiet = 0
             plan = CachePrunePlan(None, tuple(_children_first(list(new))))
             try:
                 result = self.prune_cache(plan)
             except Exception:
                 return removed
             removed += [f"cache {i}" for i in result.deleted]
-            if not result.failed or time.monotonic() > deadline:
-                return removed
             time.sleep(0.2)
+        return removed
 
     # -- the build cache -------------------------------------------------------------------------
 
