@@ -6,9 +6,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint typecheck pytest sandbox-start sandbox-stop screenshots bench clean
+.PHONY: setup shellcheck run test test-fast lint typecheck pytest sandbox-start sandbox-stop screenshots bench clean
 
-setup: $(VENV)/.installed
+## The bash scripts `make lint` runs shellcheck on.
+SHELL_SCRIPTS := scripts/sandbox scripts/run-imagedeck scripts/test-engines .ci/run
+
+setup: $(VENV)/.installed shellcheck
+
+## Debian's shellcheck for `make lint`, installed with apt-get when missing (a failed install
+## only warns here: `make run` does not need it; `make lint` then says it is missing).
+shellcheck:
+	@command -v shellcheck >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y -q shellcheck >/dev/null || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q shellcheck >/dev/null; } || \
+		echo "warning: could not install shellcheck (apt-get install shellcheck)" >&2; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +35,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check tui tests scripts benchmarks
 	$(BIN)/ruff format --check tui tests scripts benchmarks
+	shellcheck $(SHELL_SCRIPTS)
 
 typecheck: setup
 	$(BIN)/mypy tui tests/ui/fake.py
@@ -47,6 +60,12 @@ test: setup lint typecheck
 	@# had, only those tests fail, saying so
 	scripts/sandbox buildx-plugin >/dev/null || echo "make test: no docker-buildx; BuildKit tests will fail" >&2
 	BIN=$(BIN) scripts/test-engines $(ENGINES) -- $(PYTEST_ARGS)
+
+## The quick loop: no daemon, no root: unit tests, UI tests on the fake service and the
+## snapshots that need no daemon (every test without the ``sandbox`` fixture or ``daemon``
+## marker, and none of tests/service or tests/e2e); lint and types first.
+test-fast: setup lint typecheck
+	IMAGEDECK_ENGINE_FREE_ONLY=1 $(BIN)/pytest tests/unit tests/ui tests/snapshots -q $(PYTEST_ARGS)
 
 screenshots: setup sandbox-start
 	scripts/sandbox exec $(BIN)/python scripts/screenshots.py

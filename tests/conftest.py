@@ -75,6 +75,22 @@ def _unavailable(message: str) -> None:
     pytest.skip(f"{message} (not CI: there this fails); run `scripts/sandbox start` or `make test`")
 
 
+@pytest.fixture(autouse=True)
+def fixed_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """UI and snapshot tests measure ages against the fake service's EPOCH, so screens do not
+    change with the date (``tui.format.clock`` pinned); other tests keep the real clock."""
+    if request.node.path.parent.name not in ("ui", "snapshots"):
+        yield
+        return
+    from tests.ui.fake import EPOCH
+    from tui import format as fmt
+
+    saved = fmt.clock
+    fmt.clock = lambda: EPOCH
+    yield
+    fmt.clock = saved
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Sandbox:
     """The running sandbox, read from the variables ``scripts/sandbox exec`` exports."""
@@ -198,7 +214,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``IMAGEDECK_DAEMON_TESTS_ONLY=1`` (`make test` sets it for every configuration after the
     first) keeps only the tests that talk to a daemon (the ``sandbox`` fixture or the ``daemon``
     marker): the others cannot differ per engine and have run once already.
+    ``IMAGEDECK_ENGINE_FREE_ONLY=1`` (`make test-fast`) keeps the opposite: the tests that need
+    no daemon (unit tests, the fake service's UI tests, snapshots of fake screens).
     """
+    if os.environ.get("IMAGEDECK_ENGINE_FREE_ONLY") == "1":
+        needs_daemon = [
+            item
+            for item in items
+            if "sandbox" in item.fixturenames or item.get_closest_marker("daemon") is not None
+        ]
+        if needs_daemon:
+            config.hook.pytest_deselected(items=needs_daemon)
+            dropped_ids = {id(item) for item in needs_daemon}
+            items[:] = [item for item in items if id(item) not in dropped_ids]
+        return
     if os.environ.get("IMAGEDECK_DAEMON_TESTS_ONLY") == "1":
         engine_free = [
             item

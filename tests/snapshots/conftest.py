@@ -1,22 +1,8 @@
-"""Snapshot set-up: ages are measured against a fixed clock so screens do not change by date."""
+"""Snapshot set-up: steady cursors (the fixed clock for ages is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-
-from tests.ui.fake import EPOCH
-from tui import format as fmt
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock() -> Iterator[None]:
-    """Pin `tui.format.clock` to the fake service's epoch."""
-    saved = fmt.clock
-    fmt.clock = lambda: EPOCH
-    yield
-    fmt.clock = saved
 
 
 @pytest.fixture(autouse=True)
