@@ -183,6 +183,16 @@ def test_multiplatform_image_one_row_present_platform_sized_and_analysed(
         assert 0.95 * image.size - SLACK <= grew <= image.size + 1_000_000, (grew, image.size)
         inspect = service.inspect_image(reference)
         assert (inspect.get("Os"), inspect.get("Architecture")) == ("linux", "amd64")
+        platforms = service.image_platforms(inspect)
+        here = [p for p in platforms if p.present]
+        assert [p.platform for p in here] == ["linux/amd64"], platforms
+        if service.image_store().api >= (1, 47):  # it lists the index's other platforms
+            assert [p.platform for p in platforms if not p.present] == ["linux/arm64"]
+        if current_engine().containerd:
+            # Its sizes are this platform's: content and snapshots add up to the row's SIZE.
+            assert here[0].content == inspect["Size"] and here[0].unpacked
+            total = here[0].content + here[0].unpacked
+            assert abs(total - image.size) <= 0.03 * image.size, (here, image.size)
         analysis = service.analyze_layers(reference)
         assert {e.path for e in analysis.layers[0].entries} >= {"bin/busybox", "amd64.bin"}
         chosen = service.analyze_layers(reference, platform="linux/amd64")

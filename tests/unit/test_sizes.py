@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from tui.service.cleanup import ImageLayers, freed_space
 from tui.service.models import Image, from_timestamp
-from tui.service.sizes import layer_costs, store_from_info, usage_from_layers
+from tui.service.sizes import (
+    layer_costs,
+    platforms_from_manifests,
+    store_from_info,
+    usage_from_layers,
+)
 
 
 def _image(image_id: str, size: int) -> Image:
@@ -65,3 +70,40 @@ def test_usage_from_layers_does_not_count_untagged_parents_as_sharers() -> None:
     assert usage.shared == {"base": 100, "child": 100}
     assert usage.on_disk == 130
     assert usage.reclaimable == 30
+
+
+def test_platforms_from_a_1_47_manifests_list() -> None:
+    # The shape of API 1.47's ImageManifestSummary (moby's api/swagger.yaml).
+    entry = {
+        "Id": "sha256:index",
+        "Manifests": [
+            {
+                "ID": "sha256:amd",
+                "Available": True,
+                "Kind": "image",
+                "Size": {"Total": 5000, "Content": 2000},
+                "ImageData": {
+                    "Platform": {"os": "linux", "architecture": "amd64"},
+                    "Size": {"Unpacked": 3000},
+                },
+            },
+            {
+                "ID": "sha256:arm",
+                "Available": False,
+                "Kind": "image",
+                "Size": {"Total": 0, "Content": 0},
+                "ImageData": {
+                    "Platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                    "Size": {"Unpacked": 0},
+                },
+            },
+            {"ID": "sha256:att", "Available": True, "Kind": "attestation", "Size": {}},
+        ],
+    }
+    found = platforms_from_manifests(entry)
+    assert [(p.platform, p.present, p.content, p.unpacked) for p in found] == [
+        ("linux/amd64", True, 2000, 3000),
+        ("linux/arm64/v8", False, None, None),
+    ]
+    assert found[1].describe(str) == "linux/arm64/v8 (not here)"
+    assert platforms_from_manifests({"Id": "x"}) == []

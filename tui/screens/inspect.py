@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
+from tui import format as fmt
 from tui.safe_text import scrub, visible
 from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import ImagedeckError
@@ -125,6 +126,13 @@ class InspectScreen(BaseScreen[None]):
                 if store is not None and store().containerd:
                     # The list's SIZE adds the unpacked snapshots to this compressed content.
                     note = ".Size = compressed content"
+            platforms = getattr(service, "image_platforms", None)
+            with contextlib.suppress(ImagedeckError):
+                if platforms is not None:
+                    found = platforms(data)
+                    words = ", ".join(p.describe(fmt.size) for p in found)
+                    label = "platforms" if len(found) > 1 else "platform"
+                    note = f"{label}: {words}" + (f"  ·  {note}" if note else "")
             self.post_message(InspectLoaded(data, note))
         except ImagedeckError as exc:
             self.post_message(InspectFailed(exc))

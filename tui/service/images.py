@@ -31,7 +31,12 @@ from tui.service.models import (
     with_usage,
 )
 from tui.service.reference import parse
-from tui.service.sizes import usage_from_layers
+from tui.service.sizes import (
+    PlatformSize,
+    platform_of,
+    platforms_from_manifests,
+    usage_from_layers,
+)
 
 
 class ImagesMixin(ServiceBase):
@@ -122,6 +127,30 @@ class ImagesMixin(ServiceBase):
         """The full `docker inspect` JSON of an image."""
         with self.translate(f"inspect {reference}", reference):
             return dict(self.api.inspect_image(reference))
+
+    def image_platforms(self, inspect: dict[str, Any]) -> list[PlatformSize]:
+        """The platforms of an inspected image: which are on this machine, and their sizes.
+
+        API 1.47+ lists every platform of an index (`/images/json?manifests=1`), present or
+        not; older APIs name only the platform the daemon resolved, the one that is here.
+        """
+        image_id = str(inspect.get("Id", ""))
+        store = self.image_store()
+        if store.api >= (1, 47):
+            with self.translate("list images with their platforms"):
+                url = self.api._url("/images/json")
+                raw = self.api._result(self.api._get(url, params={"manifests": 1}), True)
+            for entry in raw or []:
+                if entry.get("Id") == image_id:
+                    found = platforms_from_manifests(entry)
+                    if found:
+                        return found
+        here = platform_of(inspect)
+        if not store.containerd:
+            return [PlatformSize(here, True)]
+        layers = self.image_layers(image_id)
+        unpacked = sum(layers.sizes) if layers.sizes is not None else None
+        return [PlatformSize(here, True, int(inspect.get("Size") or 0), unpacked)]
 
     def tag(self, source: str, target: str) -> None:
         """Tag ``source`` (a reference or ID) as ``target``, checked with the grammar first."""

@@ -24,7 +24,7 @@ Pure functions: no docker-py, no Textual.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -209,3 +209,55 @@ def usage_from_layers(
     on_disk = sum(costs.get(c, 0) for c in everything)
     reclaimable = sum(costs.get(c, 0) for c in everything - held_by_used)
     return Usage(shared, on_disk, reclaimable)
+
+
+@dataclass(frozen=True)
+class PlatformSize:
+    """One platform of an image: whether it is on this machine, and its sizes when it is."""
+
+    platform: str  # os/arch[/variant]
+    present: bool
+    content: int | None = None  # compressed blobs (containerd store)
+    unpacked: int | None = None  # snapshots
+
+    def describe(self, size: Callable[[int | None], str]) -> str:
+        """``linux/amd64 2.3 MB + 3.1 MB unpacked`` or ``linux/arm64 (not here)``."""
+        if not self.present:
+            return f"{self.platform} (not here)"
+        if self.content is None:
+            return self.platform
+        return f"{self.platform} {size(self.content)} + {size(self.unpacked)} unpacked"
+
+
+def platform_of(inspect: Mapping[str, object]) -> str:
+    """``linux/amd64`` (``/v8``) from `image inspect` (the platform the daemon resolved)."""
+    text = f"{inspect.get('Os') or '?'}/{inspect.get('Architecture') or '?'}"
+    return f"{text}/{inspect['Variant']}" if inspect.get("Variant") else text
+
+
+def platforms_from_manifests(entry: Mapping[str, object]) -> list[PlatformSize]:
+    """The platforms of one `/images/json?manifests=1` entry (API 1.47+); [] without them.
+
+    Attestation manifests are left out; a platform not pulled is listed as not present.
+    """
+    found: list[PlatformSize] = []
+    for item in entry.get("Manifests") or []:  # type: ignore[attr-defined]
+        if not isinstance(item, dict) or item.get("Kind") != "image":
+            continue
+        data = item.get("ImageData") or {}
+        platform = data.get("Platform") or {}
+        name = f"{platform.get('os', '?')}/{platform.get('architecture', '?')}"
+        if platform.get("variant"):
+            name += f"/{platform['variant']}"
+        size = item.get("Size") or {}
+        unpacked = (data.get("Size") or {}).get("Unpacked")
+        present = bool(item.get("Available"))
+        found.append(
+            PlatformSize(
+                name,
+                present,
+                int(size.get("Content", 0)) if present else None,
+                int(unpacked) if present and unpacked is not None else None,
+            )
+        )
+    return found
