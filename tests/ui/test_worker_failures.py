@@ -304,3 +304,58 @@ async def test_a_list_load_that_breaks_is_shown_and_the_list_keeps_answering(
         before = screen.model.current()
         await pilot.press("j")
         assert screen.model.current() != before
+
+
+class DaemonDiesMidPrune(CleanupFake):
+    """A cleanup of three images; the daemon stops answering after the first image (its two
+    tags) is removed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def plan_prune(self, options: Any, now: Any = None) -> Any:
+        """Three single-tag images (demo/app:1.0, 1.2, 2.0), whatever the options."""
+        from tui.service.cleanup import PruneCandidate, PrunePlan, freed_space
+
+        picked = [i for i in self.images if set(i.tags) & {"demo/app:1.0", "demo/app:1.2"}]
+        picked += [i for i in self.images if "demo/app:2.0" in i.tags]
+        layers = self.layers_for(self.images, ())
+        freed = freed_space([i.id for i in picked], self.images, layers)
+        return PrunePlan(
+            options,
+            tuple(PruneCandidate(i) for i in picked),
+            freed,
+            (),
+            0,
+            tuple(self.images),
+            layers,
+        )
+
+    def remove_image(self, reference: str, **kwargs: Any) -> list[tuple[str, str]]:
+        """Counts every request; the third and later meet a dead daemon."""
+        self.asked.append(reference)
+        if len(self.asked) >= 3:
+            self.down = True
+        return CleanupFake.remove_image(self, reference, **kwargs)
+
+
+async def test_the_cleanup_wizard_stops_at_a_dead_daemon_too() -> None:
+    from tui.modals.prune import PruneWizard
+
+    fake = DaemonDiesMidPrune()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, PruneWizard), "the wizard")
+        wizard = app.screen
+        await pilot.press("p")
+        await wait_for(pilot, lambda: wizard.stage == "preview", "the preview")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: wizard.stage == "done", "the outcome")
+        assert wizard.result is not None
+        statuses = [o.status for o in wizard.result.outcomes]
+        assert statuses == ["deleted", "failed", "not attempted"], wizard.result.outcomes
+        assert len(fake.asked) == 3  # two tags of the first image, then the failing one
+        assert "not attempted" in text(wizard.query_one("#prune-summary"))
