@@ -40,6 +40,7 @@ from tui.service.errors import ImagedeckError
 from tui.service.models import Image, ImageRow
 
 if TYPE_CHECKING:
+    from tui.listmodel import ImageListModel
     from tui.screens.images import ImagesScreen
 
 Choice = Literal["cancel", "containers", "force"]
@@ -595,12 +596,14 @@ class CleanupController(ServiceWidget):
     ) -> None:
         """`d`: confirm, then remove the rows' references (untags, then the image).
 
-        ``first`` is a warning shown above the plan, before anything else.
+        ``first`` is a warning shown above the plan, before anything else; by default it says
+        how many of the rows are marked rows the list's filter hides.
         """
         if not rows:
             self.notify("Nothing to delete: the list is empty.", severity="warning")
             return
         plan = plan_delete(rows)
+        first = first or hidden_marks_warning(self.images_screen.model, rows)
         dialog = DeleteDialog(plan, self._images(), title=title, note=note, first=first)
         self.app.push_screen(dialog, self._deleted)
 
@@ -718,6 +721,22 @@ class CleanupController(ServiceWidget):
                 self.resolve(outcome)
 
         self.app.push_screen(ResultsLogScreen(self.logs), picked)
+
+
+def hidden_marks_warning(model: ImageListModel, rows: list[ImageRow]) -> str:
+    """How many of ``rows`` are marked rows the filter hides ("" when none are).
+
+    Said first in the delete dialog, above its list: marks the filter hides are easy to forget,
+    and they go too.
+    """
+    going = {id(row) for row in rows}
+    hidden = [row for row in model.hidden_marked_rows() if id(row) in going]
+    if not hidden:
+        return ""
+    return (
+        f"⚠ {len(hidden)} of the {len(model.marks)} marked rows are hidden by the filter "
+        f"{model.filter_text!r} and are deleted too (Esc, then clear the filter to see them)."
+    )
 
 
 def cleanup_controller(screen: ImagesScreen) -> CleanupController:
