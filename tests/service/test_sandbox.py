@@ -295,13 +295,52 @@ def run_script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     )
 
 
+def start_probe_container(docker_host: str, directory: str) -> str:
+    """Run ``sleep <unique>`` in a container of a one-binary image; the unique argument."""
+    marker = str(3_000_000 + uuid.uuid4().int % 1_000_000)
+    rootfs = Path(directory, "probe-rootfs")
+    (rootfs / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", rootfs / "bin" / "busybox")
+    image = subprocess.run(
+        ["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True, timeout=60
+    ).stdout
+
+    def docker(*args: str, data: bytes | None = None) -> None:
+        subprocess.run(
+            ["docker", "-H", docker_host, *args],
+            input=data,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+
+    docker("import", "-", "probe/busybox:1", data=image)
+    docker("run", "-d", "--name", "probe", "probe/busybox:1", "/bin/busybox", "sleep", marker)
+    assert processes_with(marker)
+    return marker
+
+
+def processes_with(argument: str) -> list[int]:
+    """PIDs of `busybox sleep ARGUMENT` processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"sleep" in argv and argument.encode() in argv:
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.parametrize("config", CONFIGURATIONS)
 def test_each_engine_starts_apart_and_leaves_host_links_alone(
     sandbox: Sandbox, config: str
 ) -> None:
     """Start, check and purge a throwaway sandbox of each engine: the daemon that answers is
-    that engine, with its own daemon config and marker, and no host link is added, removed or
-    renamed."""
+    that engine, with its own daemon config and marker; no host link is added, removed or
+    renamed; a running container goes with the sandbox."""
     host = host_netns(sandbox)
     host_inode = _netns_inode(host)
     assert host_inode is not None and host_inode != _netns_inode(sandbox.netns)
@@ -345,11 +384,14 @@ def test_each_engine_starts_apart_and_leaves_host_links_alone(
         )
         exported = run_script(env, "env").stdout
         assert f"export IMAGEDECK_SANDBOX_ENGINE={engine}" in exported
+        marker = start_probe_container(f"unix://{socket_path}", directory)
         during = link_names(host)
     finally:
         stopped = run_script(env, "stop", "--purge")
     after = link_names(host)
     assert stopped.returncode == 0, stopped.stderr
+    # The running container went with its daemon (Podman's live under conmon, apart).
+    assert not processes_with(marker)
     assert before == during == after
     assert not Path(directory).exists()
     assert not Path(f"/var/run/netns/{name}").exists()
