@@ -211,6 +211,8 @@ class Terminal:
         for y in listed:
             counts[probe[y][0]] = counts.get(probe[y][0], 0) + 1
         unique = [y for y in listed if counts[probe[y][0]] == 1]
+        if len(unique) > 1:  # two rows: both backgrounds are "unique"; the cursor is bold
+            unique = [y for y in unique if probe[y][1]]
         if len(listed) > 1 and len(unique) == 1:
             return rows[unique[0]]
         if len(listed) == 1 and probe[listed[0]][1]:

@@ -14,16 +14,19 @@ from textual.worker import Worker
 
 from tui.screens.base import BaseDialog, failure_text
 from tui.service.errors import ImagedeckError, InvalidReference
-from tui.service.reference import parse
+from tui.service.models import Image
+from tui.service.reference import parse, uppercase_domains_on
 
 
-def check_target(text: str) -> tuple[str | None, str]:
+def check_target(text: str, uppercase_domains: bool = True) -> tuple[str | None, str]:
     """(the full ``name:tag`` to create, or None) and the sentence to show under the field.
 
     The messages are tui/service/reference.py's, so they say why (uppercase, bad tag, ...).
+    ``uppercase_domains``: the connected engine's grammar (False on Engine 20.10, which
+    refuses ``XP/c`` where newer engines read ``XP`` as a registry host).
     """
     try:
-        ref = parse(text)
+        ref = parse(text, uppercase_domains=uppercase_domains)
     except InvalidReference as exc:
         return None, str(exc)
     if ref.digest:
@@ -32,6 +35,32 @@ def check_target(text: str) -> tuple[str | None, str]:
     if ref.tag is None:
         return full, f"No tag given: the daemon will use {full}."
     return full, f"Valid: {full}"
+
+
+def move_note(target: str, source: str, images: list[Image]) -> str:
+    """What tagging ``source`` as ``target`` does to the image that has ``target`` now.
+
+    A tag names one image: tagging moves it, silently in `docker tag`. Say so, and what
+    becomes of the image it leaves (keeps its other tags, or becomes dangling; a container
+    still using it keeps it on disk either way).
+    """
+    source_image = next(
+        (i for i in images if source in i.repo_tags or i.id == source or i.short_id == source),
+        None,
+    )
+    holder = next((i for i in images if target in i.repo_tags), None)
+    if holder is None:
+        return ""
+    if source_image is not None and holder.id == source_image.id:
+        return f"\n{target} already names this image: nothing changes."
+    others = [t for t in holder.repo_tags if t != target]
+    note = f"\n⚠ {target} exists: the tag moves from {holder.short_id} to this image. "
+    if others:
+        note += f"{holder.short_id} keeps {', '.join(others)}."
+    else:
+        note += f"{holder.short_id} is left with no tag: it becomes dangling (<none>)"
+        note += ", still used by a container." if holder.containers else " and can be cleaned up."
+    return note
 
 
 class Tagged(Message):
@@ -87,11 +116,25 @@ class TagDialog(BaseDialog["str | None"]):
         field.cursor_position = len(field.value)
         self._check(field.value)
 
+    def _listed_images(self) -> list[Image]:
+        """The images the list shows (the tag dialog opens over it)."""
+        images = getattr(self.app, "images_screen", None)
+        # Merged with disk usage (container counts) once it has loaded.
+        return list(getattr(images, "_merged", None) or getattr(images, "images", []) or [])
+
+    def _daemon_grammar(self) -> bool:
+        """The connected engine's rule for an uppercase first component (see check_target)."""
+        images = getattr(self.app, "images_screen", None)
+        info = getattr(images, "info", None)
+        return uppercase_domains_on(info.server_version) if info is not None else True
+
     def _check(self, text: str) -> str | None:
-        target, verdict = check_target(text)
+        target, verdict = check_target(text, self._daemon_grammar())
         if target is not None and text.strip() == self.prefill and self.prefill:
             verdict = "This is the current reference; change the name or the tag."
             target = None
+        elif target is not None:
+            verdict += move_note(target, self.source, self._listed_images())
         widget = self.query_one("#tag-verdict", Static)
         widget.update(verdict)
         widget.set_class(target is None, "-invalid")

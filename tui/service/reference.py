@@ -121,10 +121,23 @@ def validate_digest(digest: str) -> None:
         raise InvalidReference(f"The digest {digest!r} must be written in lowercase hexadecimal.")
 
 
-def _looks_like_domain(first: str) -> bool:
+def _looks_like_domain(first: str, uppercase_domains: bool = True) -> bool:
     # The same rule as Docker's splitDomain: a first component is a registry host when it has a
-    # dot or a port, is "localhost", or has uppercase letters (paths never do).
-    return "." in first or ":" in first or first == "localhost" or first.lower() != first
+    # dot or a port, is "localhost", or (Docker 23 and later) has uppercase letters.
+    if "." in first or ":" in first or first == "localhost":
+        return True
+    return uppercase_domains and first.lower() != first
+
+
+def uppercase_domains_on(server_version: str) -> bool:
+    """Whether an engine reads a first component with uppercase letters as a registry host.
+
+    Docker 23 and later do (``XP/c`` is host ``XP``, path ``c``); Engine 20.10's reference
+    library does not, and refuses ``XP/c`` ("repository name must be lowercase"). Unknown
+    versions get the newer rule.
+    """
+    match = re.match(r"(\d+)\.", server_version.strip())
+    return match is None or int(match.group(1)) >= 23
 
 
 def _validate_path(path: str, text: str) -> None:
@@ -148,12 +161,21 @@ def _validate_path(path: str, text: str) -> None:
         )
 
 
-def parse(text: str) -> Reference:
-    """Parse ``text`` as an image reference, raising InvalidReference with a readable reason."""
+def parse(text: str, *, uppercase_domains: bool = True) -> Reference:
+    """Parse ``text`` as an image reference, raising InvalidReference with a readable reason.
+
+    ``uppercase_domains``: the connected engine's rule for an uppercase first component (see
+    ``uppercase_domains_on()``); False checks as Engine 20.10 does.
+    """
     if not text or not text.strip():
         raise InvalidReference("The reference is empty.")
     if text != text.strip():
         raise InvalidReference(f"{text!r} has leading or trailing spaces.")
+    if text.startswith("/"):
+        raise InvalidReference(
+            f"{text!r} starts with '/': a reference begins with a repository name or a "
+            "registry host (e.g. team/app:1 or localhost:5000/team/app:1), not a path."
+        )
     if any(c.isspace() for c in text):
         raise InvalidReference(f"{text!r} contains spaces.")
     if not text.isascii():
@@ -183,7 +205,7 @@ def parse(text: str) -> Reference:
     domain = ""
     path = name
     first, slash, remainder = name.partition("/")
-    if slash and _looks_like_domain(first):
+    if slash and _looks_like_domain(first, uppercase_domains):
         if not _DOMAIN.match(first):
             raise InvalidReference(f"{first!r} is not a valid registry host[:port].")
         domain, path = first, remainder
