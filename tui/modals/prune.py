@@ -153,6 +153,12 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
                     yield RadioButton("without it", id="label-without")
                 yield Static("", id="prune-error", classes="dialog-warning", markup=False)
                 yield BuildCacheLine(hint="c: prune it", id="prune-build-cache")
+                yield Static(
+                    "r: retention rules (keep newest N, unused for, until below a size)",
+                    id="prune-retention-hint",
+                    classes="dialog-keys",
+                    markup=False,
+                )
             with VerticalScroll(id="prune-preview", classes="dialog-body"):
                 yield Static("", id="prune-list")
             yield Static("", id="prune-summary", classes="dialog-status", markup=False)
