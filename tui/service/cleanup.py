@@ -625,6 +625,14 @@ class CleanupMixin(ServiceBase):
                 unreachable=isinstance(exc, DaemonUnreachable),
             )
         deleted = any(kind == "Deleted" for kind, _ in report)
+        if deleted and item.image.id and self._containerd() and self._still_there(item.image.id):
+            # The containerd store keeps an image other images are built on as a new <none>
+            # image (and reports "Deleted"): nothing is freed while those children exist.
+            detail = (
+                "the containerd image store keeps it as <none>: other images are built on it "
+                "(delete them too to free its space)"
+            )
+            return Outcome(item.reference, "untagged", detail, item.image.id, containerd=True)
         if deleted:
             return Outcome(item.reference, "deleted", "", item.image.id)
         if item.action == "delete":
@@ -725,6 +733,16 @@ class CleanupMixin(ServiceBase):
                 podman=True,
             )
         return Outcome(reference, "deleted" if deleted else "untagged", "forced")
+
+    def _still_there(self, image_id: str) -> bool:
+        try:
+            with self.translate(f"inspect {image_id[7:19]}", image_id):
+                self.api.inspect_image(image_id)
+        except NotFound:
+            return False
+        except ImagedeckError:
+            return False  # the delete went through; what stays is for the next reload to show
+        return True
 
     def _containerd(self) -> bool:
         try:
