@@ -62,10 +62,10 @@ class CommitDialog(BaseDialog["tuple[str, str] | None"]):
 
     def compose(self) -> ComposeResult:
         """The fields, their errors, and the buttons."""
-        with Vertical(classes="commit-dialog"):
+        with Vertical(classes="dialog commit-dialog"):
             yield Static(
                 f"Commit container {self.container_name} to an image",
-                classes="commit-title",
+                classes="dialog-title",
                 markup=False,
             )
             with Horizontal(classes="commit-row"):

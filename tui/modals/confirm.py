@@ -35,6 +35,8 @@ class ConfirmDialog(BaseDialog[bool]):
         body: str | Text,
         *,
         confirm_label: str = "Delete",
+        cancel_label: str = "Cancel",
+        keys: str = "y confirms · Esc cancels",
         warning: str = "",
         id: str | None = None,
     ) -> None:
@@ -42,6 +44,8 @@ class ConfirmDialog(BaseDialog[bool]):
         self.title_text = title
         self.body = body
         self.confirm_label = confirm_label
+        self.cancel_label = cancel_label
+        self.keys = keys
         self.warning = warning
 
     def compose(self) -> ComposeResult:
@@ -53,11 +57,11 @@ class ConfirmDialog(BaseDialog[bool]):
             if self.warning:
                 yield Static(self.warning, classes="dialog-warning", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary", compact=True)
+                yield Button(self.cancel_label, id="cancel", variant="primary", compact=True)
                 yield Button(
                     f"{self.confirm_label} (y)", id="confirm", variant="error", compact=True
                 )
-            yield Static("y confirms · Esc cancels", classes="dialog-keys")
+            yield Static(self.keys, classes="dialog-keys", markup=False)
 
     def on_mount(self) -> None:
         """Cancel has the focus: Enter alone never destroys anything."""

@@ -63,8 +63,8 @@ class PullDialog(BaseDialog[PullRequest | None]):
 
     def compose(self) -> ComposeResult:
         """The form."""
-        with Vertical(id="pull-box"):
-            yield Static("Pull an image", id="pull-title")
+        with Vertical(id="pull-box", classes="dialog"):
+            yield Static("Pull an image", id="pull-title", classes="dialog-title")
             yield Label("Reference (name[:tag] or name@digest; host:port/ for a registry)")
             yield Input(
                 self.initial,

@@ -72,8 +72,8 @@ class RunDialog(BaseDialog[RunRequest | None]):
 
     def compose(self) -> ComposeResult:
         """The form."""
-        with Vertical(id="run-box"):
-            yield Static("Run an interactive container", id="run-title")
+        with Vertical(id="run-box", classes="dialog"):
+            yield Static("Run an interactive container", id="run-title", classes="dialog-title")
             yield Label("Image")
             yield Input(self.image, id="run-image")
             yield Static("", id="run-error", markup=False)

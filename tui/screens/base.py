@@ -127,7 +127,65 @@ class BaseScreen(Screen[ResultT]):
 
 
 class BaseDialog(ModalScreen[ResultT]):
-    """A modal dialog with a typed service and routed worker failures."""
+    """A modal dialog with a typed service and routed worker failures.
+
+    It carries the one dialog look (``DEFAULT_CSS``, so it is there whichever dialog loads
+    first): a centred ``.dialog`` box (``.danger`` for destructive ones), ``.dialog-title``,
+    ``.dialog-body`` (scrolls), ``.dialog-warning``, ``.dialog-note``, ``.dialog-status``,
+    ``.dialog-buttons`` and ``.dialog-keys``. A dialog's own stylesheet sets only what differs
+    (a width, its fields).
+    """
+
+    DEFAULT_CSS = """
+    BaseDialog {
+        align: center middle;
+        background: $background 60%;
+    }
+    BaseDialog .dialog {
+        width: 78;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    BaseDialog .dialog.danger {
+        border: round $error;
+    }
+    BaseDialog .dialog-title {
+        text-style: bold;
+        width: 100%;
+        padding-bottom: 1;
+    }
+    BaseDialog .dialog-body {
+        height: auto;
+        max-height: 12;
+    }
+    BaseDialog .dialog-warning {
+        color: $warning;
+        text-style: bold;
+        padding-top: 1;
+    }
+    BaseDialog .dialog-note {
+        color: $text-muted;
+        padding-top: 1;
+    }
+    BaseDialog .dialog-status {
+        padding-top: 1;
+    }
+    BaseDialog .dialog-buttons {
+        height: auto;
+        padding-top: 1;
+    }
+    BaseDialog .dialog-buttons Button {
+        margin-right: 2;
+        min-width: 10;
+    }
+    BaseDialog .dialog-keys {
+        color: $text-muted;
+    }
+    """
 
     @property
     def service(self) -> ImageServiceAPI:

@@ -928,49 +928,28 @@ class BuildLogScreen(BaseScreen[None]):
         show_recent(self)
 
 
-class CancelBuildDialog(BaseDialog[bool]):
-    """Cancel the running build? Focus starts on "Keep building"; Esc keeps it running."""
+class CancelBuildDialog(ConfirmDialog):
+    """Cancel the running build? A ConfirmDialog: focus on "Keep building", Esc keeps it."""
 
-    CSS_PATH = "build.tcss"
+    CSS_PATH = "build.tcss"  # relative to this module; the dialog look is BaseDialog's
 
+    # Its own binding ids (the keymap file may remap them), on ConfirmDialog's actions.
+    inherit_bindings = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "keep", "Keep building", id="build.cancel.keep"),
-        Binding("y", "stop", "Cancel build", id="build.cancel.yes"),
+        Binding("escape,n", "cancel", "Keep building", id="build.cancel.keep"),
+        Binding("y", "confirm", "Cancel build", id="build.cancel.yes"),
+        Binding("left,h", "app.focus_previous", "Previous", show=False, id="build.cancel.left"),
+        Binding("right,l", "app.focus_next", "Next", show=False, id="build.cancel.right"),
     ]
 
     def __init__(self, title: str) -> None:
-        super().__init__()
-        self.title_text = title
-
-    def compose(self) -> ComposeResult:
-        """Question and two buttons."""
-        with Vertical(classes="dialog small-dialog"):
-            yield Static(
-                f"Cancel the build of {self.title_text}?", classes="dialog-title", markup=False
-            )
-            yield Static(
-                "The daemon stops the running step and its container is removed.", markup=False
-            )
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Keep building", id="keep", variant="primary", compact=True)
-                yield Button("Cancel build (y)", id="stop", variant="error", compact=True)
-
-    def on_mount(self) -> None:
-        """The safe button has the focus."""
-        self.query_one("#keep", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Buttons answer like the keys."""
-        event.stop()
-        self.dismiss(event.button.id == "stop")
-
-    def action_keep(self) -> None:
-        """Keep building."""
-        self.dismiss(False)
-
-    def action_stop(self) -> None:
-        """Cancel the build."""
-        self.dismiss(True)
+        super().__init__(
+            f"Cancel the build of {title}?",
+            "The daemon stops the running step and its container is removed.",
+            confirm_label="Cancel build",
+            cancel_label="Keep building",
+            keys="y cancels the build · Esc keeps it running",
+        )
 
 
 class SaveLogDialog(BaseDialog["str | None"]):

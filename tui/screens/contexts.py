@@ -54,8 +54,8 @@ class ContextsScreen(BaseDialog[str | None]):
 
     def compose(self) -> ComposeResult:
         """Title, the list, and the keys."""
-        with Vertical(id="contexts-box"):
-            yield Static("Switch Docker context", id="contexts-title")
+        with Vertical(id="contexts-box", classes="dialog"):
+            yield Static("Switch Docker context", id="contexts-title", classes="dialog-title")
             options = [
                 # Text, never markup: a description such as "TLS [EU] build farm" is shown whole.
                 Option(safe(context_label(c, c.name == self.in_use)), id=c.name)
