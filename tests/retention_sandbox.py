@@ -79,7 +79,9 @@ def private_sandbox(sandbox: Sandbox) -> Iterator[Private]:
     try:
         result = script("start")
         assert result.returncode == 0, result.stderr[-2000:]
-        yield Private(host, state / "data", docker)
+        # Podman keeps its images in containers/storage under "storage"; dockerd in "data".
+        podman = os.environ.get("IMAGEDECK_SANDBOX_ENGINE") == "podman"
+        yield Private(host, state / ("storage" if podman else "data"), docker)
     finally:
         script("stop", "--purge", timeout=300)
 

@@ -98,10 +98,9 @@ def test_disk_map_figures_equal_what_deletes_free(
         # Sorted by what deleting frees: a (2.5 MB of its own) before b (2 MB).
         names = [e.name for e in disk_map.repositories]
         assert names.index(f"{prefix}/a") < names.index(f"{prefix}/b")
-        assert a.logical == sum(
-            int(private.docker("image", "inspect", "-f", "{{.Size}}", ref).stdout)
-            for ref in (f"{prefix}/a:1", f"{prefix}/a:2")
-        )
+        # LOGICAL adds up what `docker images` lists as SIZE (the daemon's /images/json).
+        listed = {i["Id"]: int(i["Size"]) for i in service.api.images()}
+        assert a.logical == sum(listed[r.image.id] for r in a.rows)
 
         for entry, refs in ((a, [f"{prefix}/a:1", f"{prefix}/a:2"]), (b, [f"{prefix}/b:1"])):
             before = du(private.data_root)
