@@ -283,7 +283,7 @@ class ImagedeckApp(App[None]):
 
     def action_switch_context(self) -> None:
         """Open the context switcher (palette command; `C` on the image list)."""
-        from tui.screens.contexts import ContextsScreen
+        from tui.modals.contexts import ContextsScreen
 
         current = self.service.endpoint.context if self.service is not None else None
         self.push_screen(ContextsScreen(self.context_lister(), current), self._context_chosen)

@@ -15,7 +15,7 @@ from tests.snapshots.test_images_snapshots import lost_daemon_app
 from tests.ui.fake import FakeService, make_app
 from tests.ui.test_contexts import context_app
 from tests.ui.test_images_screen import ready, wait_for
-from tui.screens.contexts import ContextsScreen
+from tui.modals.contexts import ContextsScreen
 from tui.screens.daemon_down import DaemonDownScreen
 
 SIZE = (80, 24)

@@ -17,7 +17,7 @@ import pytest
 from tests.service.test_remote import Remote, remote  # noqa: F401 - the fixture
 from tests.ui.fake import FakeService, make_app, make_image
 from tests.ui.test_images_screen import ready, refs, wait_for
-from tui.screens.contexts import ContextsScreen
+from tui.modals.contexts import ContextsScreen
 from tui.screens.daemon_down import DaemonDownScreen
 from tui.service.connection import ContextInfo, Endpoint
 from tui.service.errors import DaemonUnreachable

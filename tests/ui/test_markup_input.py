@@ -227,7 +227,7 @@ async def test_config_key_with_markup_is_reported_literally(tmp_path: Path) -> N
 
 
 async def test_context_description_with_brackets_is_shown_whole() -> None:
-    from tui.screens.contexts import ContextsScreen
+    from tui.modals.contexts import ContextsScreen
     from tui.service.connection import ContextInfo
 
     contexts = [

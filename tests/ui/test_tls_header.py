@@ -17,7 +17,7 @@ from tests.service.test_remote import Remote, remote  # noqa: F401 - the fixture
 from tests.ui.test_contexts import choose, header
 from tests.ui.test_images_screen import ready, refs, wait_for
 from tui.app import ImagedeckApp
-from tui.screens.contexts import context_label
+from tui.modals.contexts import context_label
 from tui.service import ImageService
 from tui.service.connection import list_contexts
 
