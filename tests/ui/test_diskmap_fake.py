@@ -175,3 +175,13 @@ def test_build_cache_line() -> None:
     # FREES: what a prune of the unused records frees; LOGICAL: the df size (shared left out).
     assert (line.frees, line.logical, line.key, line.count) == (1000, 1500, BUILD_CACHE_KEY, 3)
     assert build_cache_lines(CleanupFake()) == []  # no build cache: no line
+
+
+async def test_help_says_since_when_last_use_is_recorded() -> None:
+    fake = CleanupFake()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        assert "Last use" not in screen.help_extra()  # no record yet: nothing claimed
+        app.last_used = fixed_recorder(fake)
+        assert "Last use: recorded since 2026-10-02 12:00 UTC" in screen.help_extra()

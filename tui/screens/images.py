@@ -470,8 +470,18 @@ class ImagesScreen(BaseScreen[None]):
             f"\nConfig: {config.path}{state}"
             '\n  keys are remapped by binding id in [keys], e.g. "images.delete" = "x"'
             f"\nLog:    {log_path()}"
+            f"{self._last_used_line()}"
             f"\nBinding ids here: images.<name>, names: {ids}"
         )
+
+    def _last_used_line(self) -> str:
+        """Since when LAST USED is recorded, and where (nothing before the record is loaded)."""
+        recorder = self.deck.last_used
+        if recorder is None:
+            return ""
+        since = recorder.record.since.strftime("%Y-%m-%d %H:%M UTC")
+        where = f"\n  in {recorder.record.path}" if recorder.record.path else ""
+        return f"\nLast use: recorded since {since} (unknown: not seen in use since){where}"
 
     def action_context(self) -> None:
         """Switch Docker context: pick one, reconnect, reload (the app does the work)."""
