@@ -641,7 +641,7 @@ class BuildKitMixin(ServiceBase):
         except OSError:
             text = ""
         needs = buildkit_features(text)
-        legacy = self.build_request(request, cancel)  # type: ignore[attr-defined]
+        legacy = self.build_request(request, cancel)
         for event in legacy:
             if isinstance(event, BuildError) and needs:
                 event = dataclasses.replace(

@@ -603,7 +603,7 @@ class CleanupMixin(ServiceBase):
     def remove_reference(self, item: DeleteItem) -> Outcome:
         """Hand one reference to the daemon (never forced) and say how it ended."""
         try:
-            report = self.remove_image(item.reference)  # type: ignore[attr-defined]
+            report = self.remove_image(item.reference)
         except Conflict as exc:
             holders, detail = self._all_holders(item.reference, item.image.id, exc)
             return Outcome(
@@ -651,7 +651,7 @@ class CleanupMixin(ServiceBase):
         if exc.children or not exc.holders or not image_id:
             return exc.holders, str(exc)
         try:
-            containers = self.list_containers(sizes=False, image_id=image_id)  # type: ignore[attr-defined]
+            containers = self.list_containers(sizes=False, image_id=image_id)
         except ImagedeckError:
             return exc.holders, str(exc)
         holders = tuple(Holder(c.id, c.name, c.state, c.running) for c in containers)
@@ -670,11 +670,11 @@ class CleanupMixin(ServiceBase):
         deleted = False
         try:
             for ref in image.tags:
-                report = self.remove_image(ref)  # type: ignore[attr-defined]
+                report = self.remove_image(ref)
                 deleted = deleted or any(kind == "Deleted" for kind, _ in report)
             if not deleted:
                 try:
-                    self.remove_image(image.id)  # type: ignore[attr-defined]
+                    self.remove_image(image.id)
                 except NotFound:
                     pass  # the last untag already deleted it (and reported it as untagged)
         except Conflict as exc:
@@ -700,7 +700,7 @@ class CleanupMixin(ServiceBase):
         outcomes: list[Outcome] = []
         for holder in holders:
             try:
-                self.remove_container(holder.id, name=holder.name)  # type: ignore[attr-defined]
+                self.remove_container(holder.id, name=holder.name)
             except ImagedeckError as exc:
                 outcomes.append(Outcome(holder.name, "failed", str(exc)))
                 outcomes.append(Outcome(reference, "skipped", "a container could not be removed"))
@@ -713,7 +713,7 @@ class CleanupMixin(ServiceBase):
     def force_remove(self, reference: str) -> Outcome:
         """`docker rmi --force`: only ever called after its own explicit confirmation."""
         try:
-            report = self.remove_image(reference, force=True)  # type: ignore[attr-defined]
+            report = self.remove_image(reference, force=True)
         except ImagedeckError as exc:
             return Outcome(reference, "failed", str(exc))
         deleted = any(kind == "Deleted" for kind, _ in report)
@@ -772,8 +772,8 @@ class CleanupMixin(ServiceBase):
     def plan_prune(self, options: PruneOptions, now: datetime | None = None) -> PrunePlan:
         """Exactly what the cleanup wizard would remove with ``options``, and what it frees."""
         now = now or datetime.now(timezone.utc)
-        images = self.list_images()  # type: ignore[attr-defined]
-        usage = self.disk_usage()  # type: ignore[attr-defined]
+        images = self.list_images()
+        usage = self.disk_usage()
         from tui.service.images import with_usage
 
         images = with_usage(images, usage)

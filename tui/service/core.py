@@ -27,7 +27,9 @@ from tui.service.errors import (
 )
 
 if TYPE_CHECKING:
+    from tui.service.build import BuildEvent, BuildRequest
     from tui.service.cleanup import ImageLayers
+    from tui.service.models import Container, DiskUsage, Image
     from tui.service.sizes import ImageStore
 
 #: How often a df the daemon says is "already running" is asked again (see read_df).
@@ -48,7 +50,27 @@ class ServiceBase:
 
     if TYPE_CHECKING:
 
+        def list_images(self) -> list[Image]: ...  # ImagesMixin
+
+        def disk_usage(self) -> DiskUsage: ...  # ImagesMixin
+
+        def remove_image(  # ImagesMixin
+            self, reference: str, *, force: bool = False, noprune: bool = False
+        ) -> list[tuple[str, str]]: ...
+
         def save_stream(self, reference: str) -> BinaryIO: ...  # ImagesMixin
+
+        def list_containers(  # ContainersMixin
+            self, *, sizes: bool = True, image_id: str | None = None
+        ) -> list[Container]: ...
+
+        def remove_container(  # ContainersMixin
+            self, container_id: str, *, name: str = ""
+        ) -> None: ...
+
+        def build_request(  # BuildMixin
+            self, request: BuildRequest, cancel: threading.Event
+        ) -> Iterator[BuildEvent]: ...
 
         def image_store(self) -> ImageStore: ...  # CleanupMixin
 
