@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import re
 import shlex
 import threading
 import time
@@ -33,6 +32,7 @@ from docker.errors import APIError, DockerException
 from docker.errors import NotFound as DockerNotFound
 from docker.types.daemon import CancellableStream
 
+from tui.format import natural_key
 from tui.service.connection import Endpoint
 from tui.service.core import ServiceBase, daemon_text
 from tui.service.errors import (
@@ -700,10 +700,10 @@ def registry_catalog(
                 SearchResult(
                     name=f"{registry}/{repo}",
                     description=f"{len(tags)} tag{'s' if len(tags) != 1 else ''}: "
-                    + ", ".join(sorted(tags, key=_natural)),
+                    + ", ".join(sorted(tags, key=natural_key)),
                     stars=0,
                     official=False,
-                    tags=tuple(sorted(tags, key=_natural)),
+                    tags=tuple(sorted(tags, key=natural_key)),
                 )
             )
         return results
@@ -721,14 +721,6 @@ def _catalog_http_error(registry: str, exc: urllib.error.HTTPError) -> RegistryE
     if exc.code == 404:
         return RegistryError(f"The registry {registry} has no v2 catalog (HTTP 404).")
     return RegistryError(f"The registry {registry} answered HTTP {exc.code} {exc.reason}.")
-
-
-def _natural(tag: str) -> tuple[tuple[int, int | str], ...]:
-    parts: list[tuple[int, int | str]] = []
-    for chunk in re.split(r"(\d+)", tag.lower()):
-        if chunk:
-            parts.append((0, int(chunk)) if chunk.isdigit() else (1, chunk))
-    return tuple(parts)
 
 
 # --- run ---------------------------------------------------------------------------------------
