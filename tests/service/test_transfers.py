@@ -26,11 +26,11 @@ import pytest
 from tests.conftest import current_engine
 from tui.service import Cancelled, InvalidReference, NotFound, RegistryError
 from tui.service.connection import Endpoint
+from tui.service.run import docker_run_argv
 from tui.service.transfers import (
     ProgressTracker,
     TransferEvent,
     classify_registry_error,
-    docker_run_argv,
     familiar,
     registry_catalog,
     split_registry_term,

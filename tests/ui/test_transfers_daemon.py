@@ -34,7 +34,7 @@ from tui.modals.pull import PullDialog
 from tui.modals.run import run_and_wait
 from tui.screens.search import SearchScreen
 from tui.screens.transfers import transfers_screen
-from tui.service.transfers import docker_run_argv
+from tui.service.run import docker_run_argv
 from tui.widgets.progress import CANCELLED, DONE
 
 pytestmark = pytest.mark.daemon

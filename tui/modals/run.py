@@ -31,7 +31,7 @@ from tui.screens.base import BaseDialog, app_service, failure_text
 from tui.service.api import ImageServiceAPI
 from tui.service.errors import ImagedeckError, NotConnected, NotFound
 from tui.service.reference import InvalidReference, parse
-from tui.service.transfers import command_text, default_command, docker_run_argv
+from tui.service.run import command_text, default_command, docker_run_argv
 
 
 @dataclass(frozen=True)

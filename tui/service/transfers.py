@@ -16,13 +16,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import shlex
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -723,7 +722,7 @@ def _catalog_http_error(registry: str, exc: urllib.error.HTTPError) -> RegistryE
     return RegistryError(f"The registry {registry} answered HTTP {exc.code} {exc.reason}.")
 
 
-# --- run ---------------------------------------------------------------------------------------
+# --- the list's name for a pulled reference, the transfers' clock ---------------------------
 
 
 def familiar(reference: str) -> str:
@@ -746,52 +745,6 @@ def familiar(reference: str) -> str:
     if ref.digest:
         return f"{name}@{ref.digest}"
     return f"{name}:{ref.tag_or_latest}"
-
-
-def default_command(inspect: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(entrypoint, cmd) of an image, from `docker inspect` Config."""
-    config = inspect.get("Config") or {}
-    entrypoint = [str(p) for p in config.get("Entrypoint") or []]
-    cmd = [str(p) for p in config.get("Cmd") or []]
-    return entrypoint, cmd
-
-
-def command_text(argv: Sequence[str]) -> str:
-    """A command as one line a shell would split back the same way."""
-    return shlex.join(argv)
-
-
-def docker_run_argv(
-    endpoint: Endpoint,
-    image: str,
-    command: Sequence[str] = (),
-    *,
-    remove: bool = True,
-    docker: str = "docker",
-    tty: bool = True,
-) -> list[str]:
-    """The argv of `docker run -it [--rm] IMAGE [CMD...]` for the same daemon as ``endpoint``.
-
-    A context is passed as ``--context``; any other address as ``-H``. TLS settings come from
-    the environment (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), which the child inherits. The
-    argv is never joined into a shell line.
-    """
-    parse(image)  # the grammar first; raises InvalidReference
-    argv = [docker]
-    if endpoint.context and endpoint.context != "default":
-        argv += ["--context", endpoint.context]
-    else:
-        argv += ["-H", endpoint.host]
-        if endpoint.tls is not None and getattr(endpoint.tls, "verify", False):
-            argv.append("--tlsverify")
-    argv += ["run", "-i"]
-    if tty:
-        argv.append("-t")
-    if remove:
-        argv.append("--rm")
-    argv.append(image)
-    argv += list(command)
-    return argv
 
 
 def now() -> float:
