@@ -29,6 +29,7 @@ from docker.errors import APIError
 from docker.errors import NotFound as DockerNotFound
 from docker.types.daemon import CancellableStream
 
+from tui.service.cancel import CancelWatcher
 from tui.service.core import ServiceBase, daemon_text
 from tui.service.errors import BuildFailed, DaemonError, ImagedeckError, InvalidReference
 from tui.service.reference import Reference, parse
@@ -392,16 +393,6 @@ def explain_build_error(detail: str, step: BuildStep | None) -> str:
     return f"The build failed: {text}"
 
 
-def _watch_cancel(cancel: threading.Event, finished: threading.Event, stream: Any) -> None:
-    # Runs in its own thread: the build thread is blocked in a socket read, so only shutting
-    # the socket down from here interrupts it.
-    while not finished.is_set():
-        if cancel.wait(0.1):
-            with contextlib.suppress(Exception):
-                stream.close()
-            return
-
-
 def _response_of(generator: Any) -> Any:
     """The HTTP response behind docker-py's build generator (None if it cannot be found).
 
@@ -470,7 +461,6 @@ class BuildMixin(ServiceBase):
         created: list[str] = []  # step images this build made (not cache, not FROM)
         from_cache = False
         splitter = _LineSplitter()
-        finished = threading.Event()
 
         def lines_to_events(lines: list[str]) -> Iterator[BuildEvent]:
             nonlocal step, running, from_cache, image_id
@@ -514,10 +504,13 @@ class BuildMixin(ServiceBase):
         # CancellableStream only for its close(): iterating it would turn every OSError into
         # a quiet end of stream, and requests' HTTPError (a Dockerfile parse error) is one.
         closer: Any = CancellableStream(raw, response) if response is not None else raw
-        watcher = threading.Thread(
-            target=_watch_cancel, args=(cancel, finished, closer), name="build-cancel", daemon=True
-        )
-        watcher.start()
+
+        def shut() -> None:
+            # The build thread is blocked in a socket read: only shutting it down interrupts it.
+            with contextlib.suppress(Exception):
+                closer.close()
+
+        watcher = CancelWatcher(cancel, shut, name="build-cancel")
         error: BuildError | None = None
         completed = False
         try:
@@ -568,7 +561,7 @@ class BuildMixin(ServiceBase):
                     leftovers=left if (left.container or left.images) else None,
                 )
         finally:
-            finished.set()
+            watcher.finish()
             if not completed or cancel.is_set():
                 # A stream left unread (error, cancel, or the consumer stopped) would go back
                 # to the pool half-consumed; shut it. A fully read one must stay usable.

@@ -51,6 +51,7 @@ from tui.service.build import (
     VertexUpdate,
     _last_carriage_segment,
 )
+from tui.service.cancel import CancelWatcher
 from tui.service.connection import DEFAULT_CONTEXT
 from tui.service.core import ServiceBase
 
@@ -706,14 +707,8 @@ class BuildKitMixin(ServiceBase):
         iidfile: str,
         before: set[str] | None,
     ) -> Iterator[BuildEvent]:
-        finished = threading.Event()
-        watcher = threading.Thread(
-            target=_interrupt_on_cancel,
-            args=(cancel, finished, process),
-            name="buildx-cancel",
-            daemon=True,
-        )
-        watcher.start()
+        # The build thread blocks reading buildx's stderr: the watcher stops buildx instead.
+        watcher = CancelWatcher(cancel, lambda: _stop(process), name="buildx-cancel")
         stdout_lines: list[str] = []
         reader = threading.Thread(
             target=_collect, args=(process.stdout, stdout_lines), name="buildx-out", daemon=True
@@ -735,7 +730,7 @@ class BuildKitMixin(ServiceBase):
             yield from parser.finish()
             returncode = process.wait()
         finally:
-            finished.set()
+            watcher.finish()
             if process.poll() is None:
                 # The consumer stopped reading (the generator was closed): do not leave buildx.
                 _stop(process)
@@ -879,16 +874,6 @@ def _stop_live_builds() -> None:
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError, OSError):
                 process.kill()
-
-
-def _interrupt_on_cancel(
-    cancel: threading.Event, finished: threading.Event, process: subprocess.Popen[bytes]
-) -> None:
-    # Runs in its own thread: the build thread is blocked reading buildx's stderr.
-    while not finished.is_set():
-        if cancel.wait(0.1):
-            _stop(process)
-            return
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -32,6 +32,7 @@ from docker.errors import NotFound as DockerNotFound
 from docker.types.daemon import CancellableStream
 
 from tui.format import natural_key
+from tui.service.cancel import CancelWatcher
 from tui.service.connection import Endpoint
 from tui.service.core import ServiceBase, daemon_text
 from tui.service.errors import (
@@ -305,22 +306,12 @@ def classify_registry_error(text: str, what: str = "") -> ImagedeckError:
 # --- cancellation -----------------------------------------------------------------------------
 
 
-class _Watcher:
-    """Shuts a stream's socket down when ``cancel`` is set (polls: an Event has no callbacks)."""
+class _Closer:
+    """Shuts a stream's socket down once (from the cancel watcher, or when the read ends)."""
 
-    def __init__(self, stream: CancellableStream, cancel: threading.Event) -> None:
+    def __init__(self, stream: CancellableStream) -> None:
         self._stream = stream
-        self._cancel = cancel
-        self._finished = threading.Event()
         self.closed = False
-        self._thread = threading.Thread(target=self._run, name="transfer-cancel", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._finished.is_set():
-            if self._cancel.wait(0.05):
-                self.close()
-                return
 
     def close(self) -> None:
         """Shut the socket (unix, tcp, tls); over ssh this raises, and we only stop reading."""
@@ -329,10 +320,6 @@ class _Watcher:
         self.closed = True
         with contextlib.suppress(DockerException, OSError, AttributeError):
             self._stream.close()
-
-    def finish(self) -> None:
-        """The transfer ended by itself; stop watching."""
-        self._finished.set()
 
 
 def registry_auth_header(api: Any, name: str) -> str | None:
@@ -440,7 +427,8 @@ class TransfersMixin(ServiceBase):
             # CancellableStream turns a connection that breaks into a quiet end of stream,
             # and a killed daemon then looked like a finished transfer.
             stream = CancellableStream(raw, response)
-        watcher = _Watcher(stream, cancel)
+        closer = _Closer(stream)
+        watcher = CancelWatcher(cancel, closer.close, name="transfer-cancel")
         tracker = ProgressTracker()
         try:
             for message in _read(raw, self.endpoint, what, tracker, cancel):
@@ -451,7 +439,7 @@ class TransfersMixin(ServiceBase):
                     yield event
         finally:
             watcher.finish()
-            watcher.close()
+            closer.close()
         if cancel.is_set():
             raise Cancelled(what.capitalize())
         # The end of the stream is not success: the result must be there too.
