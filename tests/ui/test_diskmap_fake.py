@@ -18,6 +18,13 @@ from tui.screens.diskmap import DiskMapScreen, bar
 from tui.service.lastused import LastUsedRecord, LastUsedRecorder
 
 
+class DiskFake(CleanupFake):
+    """The cleanup fake, on the classic image store (what remove_reference asks since dac7e06)."""
+
+    def _containerd(self) -> bool:
+        return False
+
+
 def fixed_recorder(fake: CleanupFake) -> LastUsedRecorder:
     """A record begun 30 days before the fake's epoch, demo/app:10.0 used 2 days before it."""
     record = LastUsedRecord("fake-daemon", EPOCH - timedelta(days=30))
@@ -125,7 +132,7 @@ async def test_palette_offers_the_disk_map() -> None:
 
 
 async def test_retention_dialog_previews_and_removes_exactly_that() -> None:
-    fake = CleanupFake()
+    fake = DiskFake()
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)

@@ -47,6 +47,9 @@ class PruneFake(CleanupFake):
     def translate(self, what: str, reference: str = "") -> Iterator[None]:
         yield
 
+    def _containerd(self) -> bool:
+        return False  # the classic image store (what remove_reference asks)
+
     def remove_image(self, reference: str, **kwargs: Any) -> list[tuple[str, str]]:
         if reference == self.refuse:
             raise DaemonError(f"remove {reference}: driver failed (test)")
