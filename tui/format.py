@@ -76,3 +76,8 @@ def ellipsize(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: max(width - 1, 0)] + "…"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 line``, ``2 lines``, ``0 containers`` (``words``: an irregular plural)."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"

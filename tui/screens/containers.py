@@ -72,6 +72,14 @@ def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = True
     return Binding(key, action, short, show=show, id=bid, tooltip=long)
 
 
+def image_label(image: str) -> str:
+    """The IMAGE column: a reference as given, a bare ``sha256:…`` ID shortened to 12 digits
+    (a container whose image lost its tags shows the ID; 71 characters pushed STATUS off)."""
+    if image.startswith("sha256:"):
+        return image.removeprefix("sha256:")[:12]
+    return image
+
+
 class ContainersScreen(BaseScreen[None]):
     """Containers (optionally only those of one image), with remove and commit."""
 
@@ -170,7 +178,7 @@ class ContainersScreen(BaseScreen[None]):
             table.add_row(
                 safe(c.name),
                 c.short_id,
-                safe(c.image),
+                safe(image_label(c.image)),
                 safe(status),
                 fmt.age(c.created),
                 size_text(c),
@@ -182,7 +190,10 @@ class ContainersScreen(BaseScreen[None]):
                     table.move_cursor(row=index)
         self._update_title()
         stopped = sum(1 for c in rows if not c.running)
-        status = f"{len(rows)} containers · {len(rows) - stopped} running · {stopped} stopped"
+        status = (
+            f"{fmt.plural(len(rows), 'container')} · {len(rows) - stopped} running · "
+            f"{stopped} stopped"
+        )
         if not rows:
             status = "No containers" + ("" if self.show_all else " use this image") + "."
         self.query_one("#containers-status", Static).update(status)

@@ -143,8 +143,8 @@ class HistoryScreen(BaseScreen[None]):
             # The containerd store: two sizes, each named (rows: unpacked, in 4 kB blocks).
             size = f"{size} compressed + {fmt.size(history.unpacked)} unpacked (rows: unpacked)"
         self.query_one("#history-header", Static).update(
-            f"{history.reference} · {size} · {history.layers} layers · "
-            f"{len(history.entries)} entries, {empty} empty · {mode}"
+            f"{history.reference} · {size} · {fmt.plural(history.layers, 'layer')} · "
+            f"{fmt.plural(len(history.entries), 'entry', 'entries')}, {empty} empty · {mode}"
         )
 
     def _pane_width(self) -> int:

@@ -193,7 +193,7 @@ class LayersScreen(BaseScreen[None]):
         self.query_one("#layers-progress").display = False
         self.query_one("#layers-body").display = True
         self.query_one("#layers-header", Static).update(
-            f"Layers of {self.reference}  ·  {len(analysis.layers)} layers  ·  "
+            f"Layers of {self.reference}  ·  {fmt.plural(len(analysis.layers), 'layer')}  ·  "
             f"{fmt.size(analysis.size_bytes)}"
         )
         self.query_one("#layers-score", Static).update(self._score_text(analysis))

@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui import format as fmt
 from tui.safe_text import scrub, visible_log_line
 from tui.service.build import (
     BuildCancelled,
@@ -525,7 +526,11 @@ class BuildLog(ScrollView, can_focus=True):
             step = self.model.steps[row.step]
             mark = "▸" if step.collapsed else "▾"
             status = "✖ " if step.failed else ""
-            hidden = f"  ({len(step.lines):,} lines)" if step.collapsed and step.lines else ""
+            hidden = (
+                f"  ({fmt.plural(len(step.lines), 'line')})"
+                if step.collapsed and step.lines
+                else ""
+            )
             right = f"{status}{elapsed(step.duration(self.clock()))}"
             if step.key:
                 right = _state_label(step, self.clock())

@@ -84,7 +84,12 @@ def cell_text(row: ImageRow, column_id: str) -> str:
     image = row.image
     if column_id == "repository":
         # The word, not only the symbol and colour: state must read without colour.
-        return f"{NONE} (dangling)" if image.dangling and not row.tagged else row.repository
+        if image.dangling and not row.tagged:
+            # Both states in symbols too: the state cell holds ○, so ▸ leads the name.
+            return (
+                f"{IN_USE_SYMBOL} {NONE} (dangling)" if image.containers else f"{NONE} (dangling)"
+            )
+        return row.repository
     if column_id == "tag":
         return row.tag
     if column_id == "id":
