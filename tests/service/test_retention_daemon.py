@@ -248,7 +248,10 @@ def test_dry_run_changes_nothing(
             "{{.ID}} {{.Repository}}:{{.Tag}} {{.CreatedAt}} {{.Size}}",
         ).stdout
         containers = private.docker("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Image}}")
-        return images, containers.stdout
+        # Sorted: the daemon lists images created in the same second in no fixed order.
+        return "\n".join(sorted(images.splitlines())), "\n".join(
+            sorted(containers.stdout.splitlines())
+        )
 
     before = state()
     code, plan = prune(
