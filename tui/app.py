@@ -98,6 +98,9 @@ class ImagedeckApp(App[None]):
         context_lister: Callable[[], list[ContextInfo]] = _list_contexts,
     ) -> None:
         super().__init__()
+        from tui.widgets.toggles import install
+
+        install()  # an unchecked box or radio reads as empty, not only as another colour
         self.service_factory = service_factory
         # The user's settings (an empty Config when there is no file); see tui/config.py.
         self.config = config or Config(path=config_path())
