@@ -506,12 +506,8 @@ class ImagedeckApp(App[None]):
     def on_images_changed(self, message: ImagesChanged) -> None:
         """Forward daemon changes to the image list (it coalesces them)."""
         self.images_screen.post_message(ImagesChanged(message.events))
-        # Other open screens that show daemon state subscribe to this signal.
+        # Other open screens that show daemon state (containers, disk map) subscribe to this.
         self.daemon_events.publish(message.events)
-        # The disk map still takes a copy of the message (until it subscribes too).
-        for screen in self.screen_stack:
-            if screen is not self.images_screen and getattr(screen, "FOLLOWS_EVENTS", False):
-                screen.post_message(ImagesChanged(message.events))
 
     def on_image_arrived(self, message: ImageArrived) -> None:
         """A build, pull or commit made an image: the list selects it after its reload."""

@@ -31,14 +31,13 @@ from textual.widgets import Footer, Static
 from tui import format as fmt
 from tui.diskmap_model import UNTAGGED, DiskMap, Entry, build_map, layer_entries, tag_entries
 from tui.listmodel import row_key
-from tui.messages import ImagesChanged
 from tui.safe_text import visible
-from tui.screens.base import BaseScreen
+from tui.screens.base import BaseScreen, follow_daemon_events, stop_following_daemon_events
 from tui.service.models import Image, with_usage
 
 if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
     from tui.screens.images import ImagesScreen
+    from tui.service.models import DaemonEvent
 
 # Lines that are not images (the build cache) come from these: each takes the service and
 # returns Entry(kind="extra", ...) lines, drawn among the repositories by what they free.
@@ -214,7 +213,6 @@ class DiskMapScreen(BaseScreen[None]):
     """Where the space goes: repositories, their tags, an image's layers."""
 
     CSS_PATH = "diskmap.tcss"
-    FOLLOWS_EVENTS = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,right,l", "open", "Open", id="diskmap.open", tooltip="Open the line"),
@@ -226,8 +224,9 @@ class DiskMapScreen(BaseScreen[None]):
         Binding("escape,q", "back", "Back", id="diskmap.back", tooltip="Up, or back to the list"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, images_screen: ImagesScreen | None = None) -> None:
         super().__init__()
+        self._images_screen = images_screen
         self.disk_map: DiskMap | None = None
         self.final = False
         self.levels: list[Level] = []
@@ -237,14 +236,12 @@ class DiskMapScreen(BaseScreen[None]):
         self.final_at: float | None = None
 
     @property
-    def deck(self) -> ImagedeckApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
-
-    @property
     def images_screen(self) -> ImagesScreen:
-        """The list whose marks this map shares."""
-        return self.deck.images_screen
+        """The list whose marks this map shares (given by the list; else the App's list)."""
+        if self._images_screen is None:
+            # The list does not pass itself yet (images.py held others' work in progress).
+            self._images_screen = getattr(self.app, "images_screen")  # noqa: B009
+        return self._images_screen
 
     def compose(self) -> ComposeResult:
         """Header, path, column header, the bars, status, footer."""
@@ -262,13 +259,18 @@ class DiskMapScreen(BaseScreen[None]):
             self.images_screen.images, self.images_screen.usage
         )
         self.load(images)
+        follow_daemon_events(self, self.daemon_changed)
+
+    def on_unmount(self) -> None:
+        """No more daemon events once the map is closed."""
+        stop_following_daemon_events(self)
 
     # -- loading -------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="diskmap", exit_on_error=False)
     def load(self, images: list[Image] | None = None) -> None:
         """Figures from the list's images (df estimates), then layer-exact from the daemon."""
-        service: Any = getattr(self.app, "service", None)
+        service = self.service if self.has_service else None
         if images is None:
             if service is None:
                 return
@@ -338,9 +340,8 @@ class DiskMapScreen(BaseScreen[None]):
             return Level(title, layers, parent_key=entry.key)
         return None
 
-    def on_images_changed(self, message: ImagesChanged) -> None:
-        """Follow the daemon: reload once a burst of events is over."""
-        message.stop()
+    def daemon_changed(self, events: tuple[DaemonEvent, ...]) -> None:
+        """Follow the daemon (the App's daemon-events signal): reload once a burst is over."""
         if self._reload_timer is not None:
             self._reload_timer.stop()
         self._reload_timer = self.set_timer(RELOAD_QUIET, self._reload_now)
@@ -383,7 +384,7 @@ class DiskMapScreen(BaseScreen[None]):
         """The image's last use as the LAST USED column writes it."""
         from tui.diskmap_model import last_used_text
 
-        recorder = getattr(self.deck, "last_used", None)
+        recorder = getattr(self.app, "last_used", None)
         if recorder is None:
             return "unknown"
         return last_used_text(recorder.record.get(image.id), recorder.record.since)
@@ -407,7 +408,7 @@ class DiskMapScreen(BaseScreen[None]):
             f"Disk map · on disk {fmt.size(disk_map.disk)}"
             f" · logical {fmt.size(disk_map.logical)}{approx}"
         )
-        recorder = getattr(self.deck, "last_used", None)
+        recorder = getattr(self.app, "last_used", None)
         if recorder is not None:
             header += f" · use recorded since {recorder.record.since.strftime('%Y-%m-%d')}"
         self.query_one("#diskmap-header", Static).update(header)
