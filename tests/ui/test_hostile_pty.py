@@ -114,10 +114,15 @@ class PtyApp:
     def expect(self, marker: bytes, seconds: float = 30.0) -> None:
         """Read until ``marker`` appears in what was written since the last keys, then settle."""
         start = self.mark
+
+        def seen() -> bool:
+            # Drawn text may be split by style changes (the cursor cell of a focused field).
+            return marker in self.out[start:] or marker in drawn_text(self.out[start:])
+
         deadline = time.monotonic() + seconds
-        while marker not in self.out[start:] and time.monotonic() < deadline:
+        while not seen() and time.monotonic() < deadline:
             self.read(0.1)
-        assert marker in self.out[start:], f"{marker!r} never reached the terminal"
+        assert seen(), f"{marker!r} never reached the terminal"
         self.read(0.5)  # the rest of the frame
 
     def send(self, keys: str, pause: float = 0.3) -> None:
