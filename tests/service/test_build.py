@@ -140,7 +140,7 @@ def test_cancel_mid_build_leaves_no_containers_images_or_tags(
 ) -> None:
     repo = unique()
     nonce = uuid.uuid4().hex
-    before = set(docker_cli("images", "-q", "--no-trunc").stdout.split())
+    before = set(docker_cli("images", "-a", "-q", "--no-trunc").stdout.split())
     cancel = threading.Event()
     events: list[BuildEvent] = []
     running: list[str] = []
@@ -169,10 +169,13 @@ def test_cancel_mid_build_leaves_no_containers_images_or_tags(
     assert not [line for line in listing.splitlines() if any(m in line for m in made)]
     # No tags, and none of the step images it made are left in the image list.
     assert images_of(docker_cli, repo) == set()
-    after = set(docker_cli("images", "-q", "--no-trunc").stdout.split())
+    after = set(docker_cli("images", "-a", "-q", "--no-trunc").stdout.split())
     for image in made:
         assert not any(i.removeprefix("sha256:").startswith(image) for i in after - before)
-        assert docker_cli("image", "inspect", image).returncode != 0
+        # A step answered from the cache names an image that was there before the build
+        # (another build left it): only what this build created must be gone.
+        if not any(i.removeprefix("sha256:").startswith(image) for i in before):
+            assert docker_cli("image", "inspect", image).returncode != 0
 
 
 def test_tutorial_dockerfile_fails_cleanly_without_network(service: Any) -> None:
