@@ -298,3 +298,31 @@ def test_inspect_keys_work_at_once(start_app: StartApp) -> None:
     term.press("escape")
     term.wait_gone("bytes of JSON")
     term.wait_for_text("reclaimable")
+
+
+def test_wizard_preview_scrolls_at_once(start_app: StartApp, docker_cli: DockerCli) -> None:
+    """The preview list has focus: ↓ scrolls it without pressing Tab first."""
+    names = [f"e2e/prev-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    made = []
+    try:
+        for name in names:
+            built = docker_cli(
+                "build", "-q", "-t", f"{name}:x", "--label", f"e2e={name}", "tests/fixtures/app"
+            )
+            assert built.returncode == 0, built.stderr
+            made.append(f"{name}:x")
+        term = start_app(cols=80, rows=24)
+        term.press("X")
+        term.wait_for_text("Dangling images only")
+        term.press("down", "space")  # "All images no container uses"
+        term.press("p")
+        term.wait_for_text("Remove (y)", "y removes exactly this list")
+        before = term.text()
+        term.press("pagedown", "pagedown")
+        term.settle()
+        assert term.text() != before, "the preview did not scroll"
+        term.press("escape")
+        term.wait_gone("y removes exactly this list")
+    finally:
+        for reference in made:
+            docker_cli("rmi", reference)

@@ -201,7 +201,11 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         if stage == "options":
             self.query_one("#prune-summary", Static).update("")
         self.query_one("#prune-summary").display = stage != "options"
-        if stage in ("preview", "done"):
+        if stage == "preview":
+            # The list that is about to go has focus, so it scrolls at once (↓, PgDn) before
+            # `y` can be pressed; nothing destructive is focused.
+            self.query_one("#prune-preview", VerticalScroll).focus()
+        elif stage == "done":
             cancel.focus()
 
     def options(self) -> PruneOptions | None:
