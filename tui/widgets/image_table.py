@@ -272,7 +272,11 @@ class ImageTable(ScrollView, can_focus=True):
                 if column.id == "last_used":
                     cell = last_used_cell(row, self.last_used)
                 else:
-                    cell = fmt.ellipsize(cell_text(row, column.id), w)
+                    cell = cell_text(row, column.id)
+                    if len(cell) > w and column.id == "repository" and not row.tagged:
+                        # Keep the word "(dangling)" whole when narrow: TAG says <none> too.
+                        cell = cell.replace(f"{NONE} ", "", 1)
+                    cell = fmt.ellipsize(cell, w)
                 parts.append(cell.rjust(w) if column.right else cell.ljust(w))
             text = " ".join(parts)[: max(width - MARK_WIDTH, 0)].ljust(width - MARK_WIDTH)
             self._cells_cache[id(row)] = text
