@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
 from textual import on, work
@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
 from tui import format as fmt
 from tui.listmodel import ImageListModel
@@ -23,8 +24,8 @@ from tui.messages import (
     LoadFailed,
     UsageLoaded,
 )
-from tui.screens.base import BaseScreen
-from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.base import BaseScreen, failure_text
+from tui.screens.help import show_help
 from tui.service.errors import ImagedeckError
 from tui.service.models import (
     DaemonInfo,
@@ -227,6 +228,11 @@ class ImagesScreen(BaseScreen[None]):
         # 10,000 rows again before that frame would hold it back), then fill the columns.
         self.call_after_refresh(self._apply)
 
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """An unexpected failure while loading says so where a load failure does."""
+        if worker.group in ("images", "usage"):
+            self.post_message(LoadFailed(ImagedeckError(failure_text(error))))
+
     def on_load_failed(self, message: LoadFailed) -> None:
         """Say what failed in the summary line; the banner handles a lost daemon."""
         self.query_one("#summary", Static).update(f"Could not load images: {message.error}")
@@ -236,18 +242,40 @@ class ImagesScreen(BaseScreen[None]):
         self._merged = images
         self._summary = summarize(images, self.usage)
         self.model.set_images(images)
-        if self._select_after_load and self.model.select_reference(self._select_after_load):
+        if self._select_after_load and self._reveal(self._select_after_load):
             self._select_after_load = None
         table = self.query_one(ImageTable)
         table.rows_changed()
         self._update_summary()
 
     def select_after_load(self, reference: str) -> None:
-        """Put the cursor on ``reference`` now, or as soon as a reload shows it."""
-        if self.model.select_reference(reference):
+        """Put the cursor on ``reference`` now, or as soon as a reload shows it.
+
+        The same after a build, commit, tag or pull: the new image is selected where the list
+        shows it. A filter that matches it stays; one that hides it is cleared, and a notice
+        says so (the user just made that image and expects to see it).
+        """
+        if self._reveal(reference):
             self.query_one(ImageTable).rows_changed()
+            self._update_summary()
         else:
             self._select_after_load = reference
+
+    def _reveal(self, reference: str) -> bool:
+        """Select ``reference``'s row, clearing a filter that hides it; False if not listed."""
+        if self.model.select_reference(reference):
+            return True
+        listed = any(r.reference == reference or r.image.id == reference for r in self.model.rows)
+        if not listed or not self.model.filter_text:
+            return False
+        hidden_by = self.model.filter_text
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.display = False
+        self.model.set_filter("")
+        self.query_one(ImageTable).focus()
+        self.notify(f"Filter {hidden_by!r} cleared to show {reference}.", timeout=6, markup=False)
+        return self.model.select_reference(reference)
 
     # -- live updates ------------------------------------------------------------------------
 
@@ -321,15 +349,22 @@ class ImagesScreen(BaseScreen[None]):
             parts[0] += f" ({shown} shown)"
         parts.append(f"logical {fmt.size(summary.logical_size)}")
         if summary.disk_size is not None:
-            parts.append(f"on disk {fmt.size(summary.disk_size)}")
-            parts.append(f"reclaimable {fmt.size(summary.reclaimable)}")
+            # On the containerd store compressed layer sizes are worked out, not reported.
+            about = "about " if self.usage is not None and self.usage.estimate else ""
+            parts.append(f"on disk {about}{fmt.size(summary.disk_size)}")
+            parts.append(f"reclaimable {about}{fmt.size(summary.reclaimable)}")
         else:
             parts.append("disk usage loading…")
         if self.usage is not None and self.usage.build_cache:
             parts.append(f"build cache {fmt.size(self.usage.build_cache)}")
         marked = self.model.marked_rows()
         if marked:
-            parts.append(f"{len(marked)} marked, frees {fmt.size(self.marked_frees(marked))}")
+            from tui.modals.delete import cleanup_controller
+
+            freed = cleanup_controller(self).marked_freed(marked)
+            # "about 0 B" says nothing (a pure untag frees exactly nothing).
+            about = "" if freed.exact or not freed.bytes else "about "
+            parts.append(f"{len(marked)} marked, frees {about}{fmt.size(freed.bytes)}")
         sort = self.model.sort.label + (" ↑" if self.model.reverse else "")
         parts.append(f"sort {sort}")
         _update_if_changed(self.query_one("#summary", Static), " · ".join(parts))
@@ -445,14 +480,8 @@ class ImagesScreen(BaseScreen[None]):
         self.notify(f"Copied {row.reference}", timeout=2)
 
     def action_help(self) -> None:
-        """Every key."""
-        table = self.query_one(ImageTable)
-        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
-        bindings += [b for b in table.BINDINGS if isinstance(b, Binding)]
-        rows = [("↑ ↓ j k", "Move"), ("PgUp PgDn g G", "Page / first / last")]
-        moves = ("Up", "Down", "Page", "First", "Last")
-        rows += [r for r in binding_rows(bindings) if not r[1].startswith(moves)]
-        self.app.push_screen(HelpScreen(rows, self.help_extra()))
+        """Every key, as the keymap binds it now."""
+        show_help(self, self.help_extra())
 
     def help_extra(self) -> str:
         """Extra lines for the help screen: the daemon, the config file and the log file."""
@@ -554,8 +583,11 @@ class ImagesScreen(BaseScreen[None]):
 
         def done(target: str | None) -> None:
             if target:
-                self.notify(f"Tagged {row.image.short_id} as {target}.", timeout=5)
-                self.select_after_load(target)
+                from tui.service.reference import parse
+
+                ref = parse(target)  # checked by the dialog; "app" is listed as "app:latest"
+                self.notify(f"Tagged {row.image.short_id} as {target}.", timeout=5, markup=False)
+                self.select_after_load(f"{ref.name}:{ref.tag_or_latest}")
                 self.reload()
 
         self.app.push_screen(TagDialog(source, row.reference, prefill), done)
