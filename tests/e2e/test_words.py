@@ -65,3 +65,20 @@ def test_containers_words_and_a_bare_image_id(
     assert short in row and "sha256:" not in row and "Created" in row, term.dump()
     assert "1 container ·" in term.text() and "1 containers" not in term.text(), term.dump()
     term.press("escape")
+
+
+def test_a_pure_untag_says_no_space_comes_back(start_app: StartApp, docker_cli: DockerCli) -> None:
+    """Deleting a second tag of an image only untags it: nothing comes back, said plainly."""
+    reference = f"e2e/untag-{uuid.uuid4().hex[:6]}:v1"
+    docker_cli("tag", "imagedeck/busybox:latest", reference, check=True)
+    term = start_app(cols=120, rows=40)
+    try:
+        filter_to(term, reference.split(":")[0])
+        term.press("d")
+        term.wait_for_text("untag", "Space that comes back")
+        flat = term.flat()
+        assert "none (only tags are removed" in flat, term.dump()
+        assert "about 0 B" not in flat
+        term.press("escape")
+    finally:
+        docker_cli("rmi", reference)

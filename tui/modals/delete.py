@@ -127,8 +127,14 @@ def plan_lines(plan: DeletePlan) -> Text:
     return text
 
 
-def freed_text(freed: Freed, computing: bool) -> str:
-    """The space line of the dialogs."""
+def freed_text(freed: Freed, computing: bool, untag_only: bool = False) -> str:
+    """The space line of the dialogs.
+
+    ``untag_only``: every item only removes a tag (each image keeps another), so nothing
+    comes back, and that is exact: "about 0 B (some layer sizes estimated)" said otherwise.
+    """
+    if untag_only:
+        return "Space that comes back: none (only tags are removed; every image stays)"
     if computing:
         return f"Space that comes back: ≈ {fmt.size(freed.bytes)} (checking shared layers…)"
     if freed.exact:
@@ -185,7 +191,11 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
             if self.note:
                 yield Static(self.note, classes="dialog-warning", markup=False)
             yield Static(
-                freed_text(self.freed, bool(self.plan.removed_ids)),
+                freed_text(
+                    self.freed,
+                    bool(self.plan.removed_ids),
+                    untag_only=not self.plan.removed_ids,
+                ),
                 id="delete-freed",
                 classes="dialog-status",
                 markup=False,
