@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from tui.prefetch import Prefetch
+    from tui.screens.base import ListHost
     from tui.service import ImageService
     from tui.service.connection import ContextInfo
     from tui.service.images import EventStream
@@ -562,3 +563,10 @@ class ImagedeckApp(App[None]):
         from tui.screens.base import route_worker_failure
 
         route_worker_failure(self, event)
+
+
+if TYPE_CHECKING:
+
+    def _declares_list_host(app: ImagedeckApp) -> ListHost:
+        # mypy checks the App against what the image list asks of it (tui/screens/base.py).
+        return app

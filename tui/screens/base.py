@@ -15,7 +15,7 @@ workers derives from one of these bases.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.signal import Signal
 
+    from tui.config import Config
+    from tui.prefetch import Prefetch
     from tui.service.api import ImageServiceAPI
+    from tui.service.lastused import LastUsedRecorder
     from tui.service.models import DaemonEvent
 
 ResultT = TypeVar("ResultT")
@@ -46,6 +49,55 @@ def app_service(app: App[Any]) -> ImageServiceAPI:
     if service is None:
         raise NotConnected()
     return service
+
+
+class ListHost(Protocol):
+    """What the image list asks of its App, typed without importing ``tui.app``.
+
+    ``ImagedeckApp`` declares it (tui/app.py has mypy check the App against it).
+    """
+
+    @property
+    def service(self) -> ImageServiceAPI | None:
+        """The connected service, or None."""
+        ...
+
+    @property
+    def config(self) -> Config:
+        """The user's configuration."""
+        ...
+
+    @property
+    def host_hint(self) -> str:
+        """The daemon address before a service exists."""
+        ...
+
+    @property
+    def sandbox_note(self) -> str | None:
+        """Why this is the sandbox daemon (None when it is not)."""
+        ...
+
+    @property
+    def last_used(self) -> LastUsedRecorder | None:
+        """The last-use record of this daemon, once loaded."""
+        ...
+
+    def take_prefetch(self) -> Prefetch | None:
+        """The prefetched first results, once."""
+        ...
+
+    def connect_once(self) -> None:
+        """Connect (the first time only)."""
+        ...
+
+    def action_switch_context(self) -> None:
+        """Open the context switcher."""
+        ...
+
+
+def list_host(app: App[Any]) -> ListHost:
+    """The App as the image list sees it (checked structurally in tui/app.py)."""
+    return cast("ListHost", app)
 
 
 def has_service(app: App[Any]) -> bool:

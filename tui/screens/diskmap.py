@@ -224,9 +224,9 @@ class DiskMapScreen(BaseScreen[None]):
         Binding("escape,q", "back", "Back", id="diskmap.back", tooltip="Up, or back to the list"),
     ]
 
-    def __init__(self, images_screen: ImagesScreen | None = None) -> None:
+    def __init__(self, images_screen: ImagesScreen) -> None:
         super().__init__()
-        self._images_screen = images_screen
+        self.images_screen = images_screen  # the list whose marks this map shares
         self.disk_map: DiskMap | None = None
         self.final = False
         self.levels: list[Level] = []
@@ -234,14 +234,6 @@ class DiskMapScreen(BaseScreen[None]):
         self.opened_at = time.perf_counter()
         self.first_content_at: float | None = None
         self.final_at: float | None = None
-
-    @property
-    def images_screen(self) -> ImagesScreen:
-        """The list whose marks this map shares (given by the list; else the App's list)."""
-        if self._images_screen is None:
-            # The list does not pass itself yet (images.py held others' work in progress).
-            self._images_screen = getattr(self.app, "images_screen")  # noqa: B009
-        return self._images_screen
 
     def compose(self) -> ComposeResult:
         """Header, path, column header, the bars, status, footer."""

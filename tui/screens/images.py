@@ -24,7 +24,7 @@ from tui.messages import (
     LoadFailed,
     UsageLoaded,
 )
-from tui.screens.base import BaseScreen, failure_text
+from tui.screens.base import BaseScreen, ListHost, failure_text, list_host
 from tui.screens.help import show_help
 from tui.service.errors import ImagedeckError
 from tui.service.models import (
@@ -40,7 +40,6 @@ from tui.widgets.filter_input import FilterInput
 from tui.widgets.image_table import ImageTable, header_text
 
 if TYPE_CHECKING:
-    from tui.app import ImagedeckApp
     from tui.prefetch import Prefetch
     from tui.service.cleanup import ResultLog
 
@@ -121,9 +120,9 @@ class ImagesScreen(BaseScreen[None]):
         self.hidden_columns: frozenset[str] = frozenset()
 
     @property
-    def deck(self) -> ImagedeckApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
+    def deck(self) -> ListHost:
+        """The App, as the list sees it (tui/screens/base.py; no import of tui.app)."""
+        return list_host(self.app)
 
     def compose(self) -> ComposeResult:
         """Header, summary, banner, filter, table header, table, footer."""
@@ -692,7 +691,7 @@ class ImagesScreen(BaseScreen[None]):
         """Disk map: space by repository, tag and layer; marks are this list's marks."""
         from tui.screens.diskmap import DiskMapScreen
 
-        self.app.push_screen(DiskMapScreen())
+        self.app.push_screen(DiskMapScreen(self))
 
     def last_used_changed(self) -> None:
         """The last-used record changed: redraw LAST USED (and an open disk map)."""
