@@ -330,7 +330,11 @@ def conflict_text(outcome: Outcome) -> Text:
         refuses = (
             "Podman's force would stop and remove it along with the image"
             if outcome.podman
-            else "The daemon refuses to remove an image a running container uses, even with force"
+            else (
+                "Force (docker rmi -f) would only remove the tag: the image stays (as <none> "
+                "if this is its last tag), because the daemon never deletes an image a running "
+                "container uses"
+            )
         )
         text.append(
             f"\n{names} {'is' if len(running) == 1 else 'are'} running. {refuses}, and "
