@@ -326,3 +326,17 @@ def test_wizard_preview_scrolls_at_once(start_app: StartApp, docker_cli: DockerC
     finally:
         for reference in made:
             docker_cli("rmi", reference)
+
+
+def test_conflict_with_a_running_container_says_what_force_would_do(start_app: StartApp) -> None:
+    """The daemon refuses the delete (nothing is removed); the dialog says what -f would do."""
+    term = start_app(cols=120, rows=40)
+    filter_to(term, "demo/running")
+    term.press("d")
+    term.wait_for_text("demo/running", "Cancel")
+    term.press("y")
+    term.wait_for_text("is in use", "ideck-running")
+    term.wait_until(lambda s: "would only remove the tag" in term.flat(), "what force does")
+    assert "even with force" not in term.flat()
+    term.press("escape")
+    term.wait_gone("is in use")
