@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DockerCli, Sandbox
+from tests.conftest import DockerCli, Sandbox, current_engine
 from tests.daemon_proxy import DaemonProxy
 from tests.service.test_transfers import (
     build_unique_image,
@@ -96,13 +96,23 @@ def test_a_pull_whose_daemon_dies_fails_and_says_at_which_layer(
     assert not seen or seen[-1].overall.layers_done < seen[-1].overall.layers
 
 
+# Where the daemon dies in a push: as it starts on the layers. The graph-driver store sends
+# "Preparing" for each layer first. The containerd store sends no per-layer message until a
+# layer is "Pushed" (seen on Docker 26.1: the repository line, then "Pushed" per layer, then the
+# digest), so waiting for "Preparing" there never cut and the push really finished; it dies
+# right after the repository line instead, before any layer is in the registry.
+PUSH_CUT = b"The push refers to repository" if current_engine().containerd else b'"Preparing"'
+
+
+@pytest.mark.parametrize("engine_id", [current_engine().id])
 def test_a_push_whose_daemon_dies_fails_and_the_registry_has_no_tag(
-    proxy: DaemonProxy, proxied: ImageService, local_only: str
+    engine_id: str, proxy: DaemonProxy, proxied: ImageService, local_only: str
 ) -> None:
     repo, tag = repo_and_tag(local_only)
-    proxy.cut_when(b'"Preparing"')
+    proxy.cut_when(PUSH_CUT)
     with pytest.raises(DaemonUnreachable) as failure:
         drain(proxied.push(local_only))
+    assert proxy.cuts == 1, engine_id
     assert "did not finish" in str(failure.value)
     # The truth, from the registry itself: no such tag.
     assert tag not in registry_tags(repo)
