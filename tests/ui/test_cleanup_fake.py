@@ -73,6 +73,9 @@ class CleanupFake(FakeService):
     remove_with_containers = CleanupMixin.remove_with_containers
     force_remove = CleanupMixin.force_remove
 
+    def _containerd(self) -> bool:
+        return False  # the fake behaves as the classic (overlay2) image store
+
     def _holders(self, image: Image) -> tuple[Holder, ...]:
         return tuple(
             Holder(c.id, c.name, c.state, c.running)
