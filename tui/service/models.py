@@ -29,6 +29,9 @@ class Image:
     containers: int | None = None
     labels: tuple[tuple[str, str], ...] = ()
     parent_id: str = ""
+    # True when shared_size (so UNIQUE and SHARED) was worked out, not measured: the
+    # containerd image store's compressed layer sizes (DiskUsage.estimate says why).
+    estimated: bool = False
 
     @property
     def short_id(self) -> str:
@@ -217,6 +220,7 @@ def with_usage(images: list[Image], usage: DiskUsage | None) -> list[Image]:
                 image,
                 shared_size=shared if shared >= 0 else image.shared_size,
                 containers=containers if containers >= 0 else image.containers,
+                estimated=bool(usage.estimate) and shared >= 0,
             )
         )
     return merged

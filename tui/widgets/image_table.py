@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import ClassVar
 
+import humanize
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -51,6 +52,7 @@ COLUMNS: tuple[Column, ...] = (
     # Given way before CREATED, so at 80 columns it shows only when the config hides another.
     Column("last_used", "LAST USED", 10, 30),
 )
+ESTIMATE_WIDTH = 8  # UNIQUE and SHARED
 MARK_WIDTH = 2  # mark symbol + state symbol, so state never relies on colour alone
 MARK_SYMBOL = "●"
 DANGLING_SYMBOL = "○"
@@ -99,12 +101,27 @@ def cell_text(row: ImageRow, column_id: str) -> str:
     if column_id == "size":
         return fmt.size(image.size)
     if column_id == "unique":
-        return fmt.size(image.unique_size)
+        return _sized(image.unique_size, image.estimated)
     if column_id == "shared":
-        return fmt.size(image.shared_size)
+        return _sized(image.shared_size, image.estimated)
     if column_id == "containers":
         return "…" if image.containers is None else str(image.containers)
     return ""
+
+
+def _sized(value: int | None, estimated: bool) -> str:
+    """A size cell; an estimate leads with ``~`` so it never looks exact (containerd store).
+
+    The cell is 8 wide: ``~123.4 MB`` would not fit, so an estimate of 100 or more of a unit
+    drops the decimal (``~123 MB``), a precision it does not have anyway.
+    """
+    text = fmt.size(value)
+    if not estimated or value is None:
+        return text
+    approx = f"~{text}"
+    if len(approx) > ESTIMATE_WIDTH:
+        approx = "~" + str(humanize.naturalsize(value, binary=False, format="%.0f"))
+    return approx
 
 
 def last_used_cell(row: ImageRow, lookup: Callable[[str], datetime | None] | None) -> str:
