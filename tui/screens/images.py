@@ -499,7 +499,17 @@ class ImagesScreen(BaseScreen[None]):
             '\n  keys are remapped by binding id in [keys], e.g. "images.delete" = "x"'
             f"\nLog:    {log_path()}"
             f"{self._last_used_line()}"
+            f"{self._estimate_line()}"
             f"\nBinding ids here: images.<name>, names: {ids}"
+        )
+
+    def _estimate_line(self) -> str:
+        """Why UNIQUE and SHARED lead with ~ (only where they are estimates)."""
+        if self.usage is None or not self.usage.estimate:
+            return ""
+        return (
+            "\nSizes:  ~ in UNIQUE/SHARED marks an estimate: on the containerd image store"
+            f"\n  {self.usage.estimate}"
         )
 
     def _last_used_line(self) -> str:
