@@ -35,4 +35,4 @@ def test_running_holder_reason_podman_force_would_stop_it(podman: bool) -> None:
     text = str(conflict_text(outcome(RUNNING, podman=podman)))
     assert "api-1 is running" in text and "docker stop api-1" in text
     assert ("Podman's force would stop and remove it" in text) is podman
-    assert ("The daemon refuses" in text) is not podman
+    assert ("docker rmi -f" in text) is not podman  # Docker's force: only the tag goes
