@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.widgets import RadioSet
+
 from tests.ui.fake import make_app
 from tests.ui.test_transfers import TransferFake, ready, until
 from tui.modals.pull import PullDialog
@@ -84,14 +86,41 @@ async def test_private_registry_lists_catalog_repositories_with_tags() -> None:
         assert "catalog of 127.0.0.1:5000" in status(screen)
 
 
-async def test_another_index_names_results_on_that_host() -> None:
+async def test_hits_of_an_index_are_named_on_the_registry_that_has_them() -> None:
+    # 127.0.0.1:5001 is an index, not a registry (no catalog); 127.0.0.1:5000, which local tags
+    # name, has both repositories: that is where they are pulled from (issue 14, item 13).
     async with make_app(TransferFake()).run_test(size=(120, 40)) as pilot:
         screen = await open_search(pilot)
         await search_for(pilot, screen, "127.0.0.1:5001/demo")
         assert [r.name for r in screen.results] == [
-            "127.0.0.1:5001/demo/app",
-            "127.0.0.1:5001/demo/pushed",
+            "127.0.0.1:5000/demo/app",
+            "127.0.0.1:5000/demo/pushed",
         ]
+        assert "pulls come from 127.0.0.1:5000" in status(screen)
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        assert pilot.app.screen.query_one("#pull-reference").value == "127.0.0.1:5000/demo/app:1.0"
+        assert not pilot.app.screen.query("#pull-from")  # no question: one registry has it
+
+
+async def test_a_hit_no_known_registry_has_asks_where_to_pull_from() -> None:
+    fake = TransferFake()
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        screen = await open_search(pilot)
+        await search_for(pilot, screen, "127.0.0.1:5001/alpine-curl")
+        assert [r.name for r in screen.results] == ["127.0.0.1:5001/tools/alpine-curl"]
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        dialog = pilot.app.screen
+        choice = dialog.query_one("#pull-from", RadioSet)
+        assert "does not say which registry" in str(dialog.query_one("#pull-why").render())
+        # The safest first, selected and focused: the index's own host, not a public name.
+        assert choice.has_focus
+        assert dialog.query_one("#pull-reference").value == "127.0.0.1:5001/tools/alpine-curl"
+        await pilot.press("down", "enter")
+        assert dialog.query_one("#pull-reference").value == "docker.io/tools/alpine-curl"
+        await pilot.click("#pull-ok")
+        await until(pilot, lambda: fake.pulled == ["docker.io/tools/alpine-curl"], "pulled")
 
 
 async def test_enter_on_a_result_pulls_it() -> None:

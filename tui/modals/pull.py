@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from tui.screens.base import BaseDialog
 from tui.service.reference import InvalidReference, parse
@@ -57,14 +59,25 @@ class PullDialog(BaseDialog[PullRequest | None]):
         Binding("escape", "cancel", "Cancel", id="pull.cancel", tooltip="Close without pulling"),
     ]
 
-    def __init__(self, initial: str = "") -> None:
+    def __init__(self, initial: str = "", choices: Sequence[str] = (), why: str = "") -> None:
+        """``choices``: references to choose between (the first, safest, is selected and the
+        choice has focus); ``why`` says why the dialog asks."""
         super().__init__()
-        self.initial = initial
+        self.choices = tuple(choices)
+        self.why = why
+        self.initial = self.choices[0] if self.choices else initial
 
     def compose(self) -> ComposeResult:
         """The form."""
         with Vertical(id="pull-box", classes="dialog"):
             yield Static("Pull an image", id="pull-title", classes="dialog-title")
+            if self.choices:
+                yield Static(self.why, id="pull-why", markup=False)
+                yield RadioSet(
+                    # Text, never str: the references come from an index (untrusted).
+                    *(RadioButton(Text(c), value=i == 0) for i, c in enumerate(self.choices)),
+                    id="pull-from",
+                )
             yield Label("Reference (name[:tag] or name@digest; host:port/ for a registry)")
             yield Input(
                 self.initial,
@@ -80,8 +93,11 @@ class PullDialog(BaseDialog[PullRequest | None]):
                 yield Button("Cancel", id="pull-cancel")
 
     def on_mount(self) -> None:
-        """Focus the reference field with the cursor at its end."""
-        self.query_one("#pull-reference", Input).focus()
+        """Focus the reference field with the cursor at its end (the choice, when asking)."""
+        if self.choices:
+            self.query_one("#pull-from", RadioSet).focus()
+        else:
+            self.query_one("#pull-reference", Input).focus()
         self._validate()
 
     def _validate(self) -> str | None:
@@ -98,6 +114,10 @@ class PullDialog(BaseDialog[PullRequest | None]):
     @on(Checkbox.Changed)
     def _changed(self) -> None:
         self._validate()
+
+    @on(RadioSet.Changed, "#pull-from")
+    def _source_chosen(self, event: RadioSet.Changed) -> None:
+        self.query_one("#pull-reference", Input).value = self.choices[event.index]
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#pull-ok")

@@ -8,6 +8,7 @@ search, a timeout) are shown in the screen; nothing here raises.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from tui.safe_text import scrub, visible
 from tui.screens.base import BaseScreen, failure_text
 from tui.service.api import ImageServiceAPI
 from tui.service.errors import ImagedeckError
+from tui.service.models import Image
 from tui.service.transfers import SearchResult, split_registry_term
 
 DEFAULT_LIMIT = 25
@@ -147,6 +149,7 @@ class SearchScreen(BaseScreen[None]):
                 results += found
             except ImagedeckError as exc:
                 errors.append(str(exc))
+        index_is_registry = False
         if registry is not None and not official and stars == 0:
             try:
                 listed = service.catalog(registry[0], registry[1])
@@ -154,10 +157,16 @@ class SearchScreen(BaseScreen[None]):
                 if not results:
                     errors.append(str(exc))
             else:
+                index_is_registry = True
                 if listed:
                     notes.append(f"{len(listed)} from the catalog of {registry[0]}")
                     errors.clear()  # the catalog answered: the missing search is no news
                 results += listed[: max(limit - len(results), 0)]
+        if registry is not None and results and not index_is_registry:
+            # The index is not a registry: its hits are pulled from the registry that has them.
+            results, note = _locate(service, results, registry[0], registry[1])
+            if note:
+                notes.append(note)
         # Registry answers are anyone's text: made safe here, in the thread.
         self.post_message(
             SearchDone(query, scrub(results), "; ".join(notes), visible(" ".join(errors)))
@@ -223,6 +232,13 @@ class SearchScreen(BaseScreen[None]):
             return
         from tui.screens.transfers import open_pull_dialog
 
+        if result.sources and not result.resolved:
+            why = (
+                f"The index does not say which registry serves {result.name}: "
+                "choose where to pull it from."
+            )
+            open_pull_dialog(self.app, result.sources[0], choices=result.sources, why=why)
+            return
         open_pull_dialog(self.app, result.pull_reference)
 
     def action_focus_query(self) -> None:
@@ -245,3 +261,65 @@ def _qualified(result: SearchResult, host: str) -> SearchResult:
     if result.name.startswith(f"{host}/"):
         return result
     return replace(result, name=f"{host}/{result.name}")
+
+
+def registry_hosts(images: Sequence[Image]) -> list[str]:
+    """The registries named by local tags (``host:port/...``), in first-seen order."""
+    hosts: list[str] = []
+    for image in images:
+        for tag in image.repo_tags:
+            named = split_registry_term(tag)
+            if named is not None and named[0] not in hosts and named[0] != "docker.io":
+                hosts.append(named[0])
+    return hosts
+
+
+def _locate(
+    service: ImageServiceAPI, results: list[SearchResult], index: str, term: str
+) -> tuple[list[SearchResult], str]:
+    """Hits of ``index`` (an index, not a registry) pointed at the registry that has each.
+
+    The registries asked are the ones local tags name (the index's own host aside): their v2
+    catalogs say which has each repository. A hit that exactly one of them has is pulled from
+    it (its tags too); any other keeps a list of choices for the pull dialog, safest first:
+    the registries that have it, then the index's own host, Docker Hub last (a public name
+    there may be anyone's image).
+    """
+    try:
+        hosts = [h for h in registry_hosts(service.list_images()) if h != index]
+    except ImagedeckError:
+        hosts = []
+    catalogs: dict[str, dict[str, tuple[str, ...]]] = {}
+    for host in hosts:
+        try:
+            listed = service.catalog(host, term)
+        except ImagedeckError:
+            continue  # not reachable or no catalog: it cannot be the one
+        catalogs[host] = {r.name.removeprefix(f"{host}/"): r.tags for r in listed}
+    located: list[SearchResult] = []
+    found_in: set[str] = set()
+    for result in results:
+        bare = result.name.removeprefix(f"{index}/")
+        having = [(h, c[bare]) for h, c in catalogs.items() if bare in c]
+        refs = tuple(_with_tag(f"{h}/{bare}", tags) for h, tags in having)
+        if len(having) == 1:
+            host = having[0][0]
+            found_in.add(host)
+            located.append(
+                replace(
+                    result, name=f"{host}/{bare}", tags=having[0][1], sources=refs, resolved=True
+                )
+            )
+        else:
+            guesses = (f"{index}/{bare}", f"docker.io/{bare}")
+            located.append(replace(result, sources=refs + guesses))
+    if found_in:
+        return located, f"{index} is an index; pulls come from {', '.join(sorted(found_in))}"
+    return located, ""
+
+
+def _with_tag(name: str, tags: tuple[str, ...]) -> str:
+    """``name:tag`` with ``latest`` when the registry has it, else its first tag."""
+    if not tags:
+        return name
+    return f"{name}:{'latest' if 'latest' in tags else tags[0]}"

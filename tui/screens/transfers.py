@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -365,12 +365,17 @@ def start_push(app: App[Any], reference: str) -> Transfer:
     return show_transfers(app).start_push(reference)
 
 
-def open_pull_dialog(app: App[Any], initial: str = "") -> None:
-    """The pull dialog; a confirmed pull starts on the transfers screen."""
+def open_pull_dialog(
+    app: App[Any], initial: str = "", choices: Sequence[str] = (), why: str = ""
+) -> None:
+    """The pull dialog; a confirmed pull starts on the transfers screen.
+
+    ``choices`` (with ``why``): references to choose between, the first (safest) selected.
+    """
     from tui.modals.pull import PullDialog, PullRequest
 
     def chosen(request: PullRequest | None) -> None:
         if request is not None:
             start_pull(app, request.reference, all_tags=request.all_tags, platform=request.platform)
 
-    app.push_screen(PullDialog(initial), chosen)
+    app.push_screen(PullDialog(initial, choices=choices, why=why), chosen)

@@ -148,10 +148,18 @@ class SearchResult:
     official: bool
     automated: bool = False
     tags: tuple[str, ...] = ()
+    #: Where to pull from when the index that found this hit is not itself a registry: the
+    #: references to choose from (empty: pull ``pull_reference``). One entry is a registry known
+    #: to have the repository; several, or a guess, mean the pull dialog asks.
+    sources: tuple[str, ...] = ()
+    #: True when ``sources`` holds exactly the registry that has the repository (no guess).
+    resolved: bool = False
 
     @property
     def pull_reference(self) -> str:
         """What to pull for this hit (the first tag of a catalog hit, else the name)."""
+        if self.sources:
+            return self.sources[0]
         if self.tags:
             tag = "latest" if "latest" in self.tags else self.tags[0]
             return f"{self.name}:{tag}"
