@@ -272,6 +272,10 @@ class FakeService(ImageServiceAPI):
         """Not faked."""
         raise self._not_faked("remove_container")
 
+    def build_parents(self, removed: Any, images: Any, layers: Any) -> None:
+        """The fake's images have no untagged build parents: nothing goes along."""
+        return None
+
     def remove_reference(self, item: Any) -> Any:
         """Not faked."""
         raise self._not_faked("remove_reference")

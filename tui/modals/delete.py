@@ -24,6 +24,7 @@ from tui import format as fmt
 from tui.modals.confirm import ConfirmDialog
 from tui.screens.base import BaseDialog, ServiceWidget, failure_text
 from tui.service.cleanup import (
+    BuildParents,
     DeleteItem,
     DeletePlan,
     Freed,
@@ -56,6 +57,14 @@ class FreedComputed(Message):
     def __init__(self, freed: Freed) -> None:
         super().__init__()
         self.freed = freed
+
+
+class ParentsFound(Message):
+    """The untagged build parents the delete takes along (overlay2 store)."""
+
+    def __init__(self, parents: BuildParents) -> None:
+        super().__init__()
+        self.parents = parents
 
 
 class RemovalProgress(Message):
@@ -127,6 +136,20 @@ def plan_lines(plan: DeletePlan) -> Text:
     return text
 
 
+def parents_text(parents: BuildParents | None) -> str:
+    """The line that says, before the delete, which build parents go with it and their bytes."""
+    if parents is None or not parents.ids:
+        return ""
+    n = len(parents.ids)
+    ids = ", ".join(i.removeprefix("sha256:")[:12] for i in parents.ids[:3])
+    more = f" +{n - 3} more" if n > 3 else ""
+    return (
+        f"\nAlso deleted: {fmt.plural(n, 'untagged build parent')} ({ids}{more}), "
+        f"the intermediate images of its build; {fmt.size(parents.bytes)} of the space above "
+        "is their layers"
+    )
+
+
 def freed_text(freed: Freed, computing: bool, untag_only: bool = False) -> str:
     """The space line of the dialogs.
 
@@ -174,6 +197,7 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
         self.title_text = title or _plan_title(plan)
         self.note = note
         self.freed = approximate_freed(plan.removed_ids, images)
+        self.parents: BuildParents | None = None
         self.running = False
         self._stop = threading.Event()
         # Filled by the removal worker item by item, so a failure mid-way still has the
@@ -217,11 +241,27 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
         service = self.service
         layers = service.layers_for(self.images, self.plan.removed_ids)
         self.post_message(FreedComputed(freed_space(self.plan.removed_ids, self.images, layers)))
+        try:
+            parents = service.build_parents(self.plan.removed_ids, self.images, layers)
+        except (ImagedeckError, NotImplementedError):
+            return  # an extra line only: the space figure above stands without it
+        if parents is not None:
+            self.post_message(ParentsFound(parents))
 
     def on_freed_computed(self, message: FreedComputed) -> None:
         """Show the exact number."""
         self.freed = message.freed
-        self.query_one("#delete-freed", Static).update(freed_text(message.freed, False))
+        self.query_one("#delete-freed", Static).update(
+            freed_text(message.freed, False) + parents_text(self.parents)
+        )
+
+    def on_parents_found(self, message: ParentsFound) -> None:
+        """Say beforehand that the image's untagged build parents go too, and their bytes."""
+        self.parents = message.parents
+        if not self.running:
+            self.query_one("#delete-freed", Static).update(
+                freed_text(self.freed, False) + parents_text(self.parents)
+            )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Buttons answer like the keys."""

@@ -27,7 +27,14 @@ if TYPE_CHECKING:
         CachePrunePlan,
         CachePruneResult,
     )
-    from tui.service.cleanup import DeleteItem, ImageLayers, Outcome, PruneOptions, PrunePlan
+    from tui.service.cleanup import (
+        BuildParents,
+        DeleteItem,
+        ImageLayers,
+        Outcome,
+        PruneOptions,
+        PrunePlan,
+    )
     from tui.service.connection import Endpoint
     from tui.service.errors import Holder
     from tui.service.history import ImageHistory, ProgressFn
@@ -105,6 +112,12 @@ class ImageServiceAPI(Protocol):
     # -- cleanup (tui/service/cleanup.py) --
     def layers_for(self, images: Sequence[Image], sized: Iterable[str]) -> dict[str, ImageLayers]:
         """Layer data for the images that matter to a freed-space sum."""
+        ...
+
+    def build_parents(
+        self, removed: Sequence[str], images: Sequence[Image], layers: dict[str, ImageLayers]
+    ) -> BuildParents | None:
+        """Untagged build parents a delete takes along (overlay2 store), and their bytes."""
         ...
 
     def remove_reference(self, item: DeleteItem) -> Outcome:

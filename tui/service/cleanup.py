@@ -19,7 +19,8 @@ module is the mixin that asks the daemon, and re-exports the planning names it a
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -125,7 +126,56 @@ from tui.service.cleanup_plan import (
 from tui.service.core import ServiceBase
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, ImagedeckError, NotFound
 from tui.service.models import Image
-from tui.service.sizes import ImageStore, store_from_info
+from tui.service.sizes import ImageStore, layer_costs, store_from_info
+
+# -- build parents that go with a delete ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildParents:
+    """Untagged build parents (the classic builder's intermediate images) a delete also removes.
+
+    ``bytes`` is the part of the delete's freed space that is theirs: the layers of their
+    chains no image that stays holds (already counted in the delete's total, not on top of it).
+    """
+
+    ids: tuple[str, ...]
+    bytes: int
+
+
+def parents_that_go(
+    removed: Iterable[str], everything: Sequence[Mapping[str, Any]], used: Iterable[str]
+) -> list[str]:
+    """IDs of the ancestors a graph-driver daemon deletes along with ``removed``.
+
+    As the daemon does it (moby's imageDeleteHelper): after an image goes, its parent goes too
+    when the parent has no tag or digest, no other child and no container, and so on upwards.
+    ``everything`` is `/images/json?all=1`.
+    """
+    parents = {str(i["Id"]): str(i.get("ParentId") or "") for i in everything}
+    named = {
+        str(i["Id"])
+        for i in everything
+        if any(t != "<none>:<none>" for t in i.get("RepoTags") or [])
+        or any(d != "<none>@<none>" for d in i.get("RepoDigests") or [])
+    }
+    children: dict[str, set[str]] = {}
+    for child, parent in parents.items():
+        if parent:
+            children.setdefault(parent, set()).add(child)
+    holding = set(used)
+    gone = set(removed)
+    going: list[str] = []
+    for image_id in removed:
+        parent = parents.get(image_id, "")
+        while parent and parent not in gone and parent in parents:
+            if parent in named or parent in holding or children.get(parent, set()) - gone:
+                break
+            gone.add(parent)
+            going.append(parent)
+            parent = parents.get(parent, "")
+    return going
+
 
 # -- the mixin --------------------------------------------------------------------------------
 
@@ -205,6 +255,43 @@ class CleanupMixin(ServiceBase):
             except NotFound:
                 continue
         return found
+
+    def build_parents(
+        self,
+        removed: Sequence[str],
+        images: Sequence[Image],
+        layers: dict[str, ImageLayers],
+    ) -> BuildParents | None:
+        """The untagged build parents a delete of ``removed`` takes along, and their bytes.
+
+        Only on a graph-driver (overlay2) store: the containerd store keeps them (a delete
+        there can leave the parent as a new dangling row), and Podman's parents are not
+        Docker's. ``images`` are the listed images, ``layers`` what the freed-space sum used;
+        None when nothing goes along.
+        """
+        if self._containerd() or on_podman(self):
+            return None
+        with self.translate("list images"):
+            everything = self.api.images(all=True)
+        with self.translate("list containers"):
+            used = {str(c.get("ImageID", "")) for c in self.api.containers(all=True)}
+        going = parents_that_go(removed, everything, used)
+        if not going:
+            return None
+        gone = set(removed)
+        held: set[str] = set()
+        for image in images:
+            known = layers.get(image.id)
+            if image.id not in gone and known is not None:
+                held.update(known.chain)
+        costs = layer_costs(layers.values())
+        theirs: set[str] = set()
+        for parent in going:
+            try:
+                theirs.update(self.image_layers(parent, sizes=False).chain)
+            except NotFound:
+                continue
+        return BuildParents(tuple(going), sum(costs.get(c, 0) for c in theirs - held))
 
     def remove_reference(self, item: DeleteItem) -> Outcome:
         """Hand one reference to the daemon (never forced) and say how it ended."""
