@@ -340,3 +340,25 @@ def test_conflict_with_a_running_container_says_what_force_would_do(start_app: S
     assert "even with force" not in term.flat()
     term.press("escape")
     term.wait_gone("is in use")
+
+
+def test_headline_reclaimable_is_what_the_wizard_frees(start_app: StartApp) -> None:
+    """The summary's "reclaimable" is the wizard's figure for "all images no container uses"."""
+    import re
+
+    figure = re.compile(r"reclaimable (about )?([\d.]+ [kMGT]?B)")
+    term = start_app(cols=120, rows=40)
+    term.wait_until(lambda s: figure.search(s) is not None, "the summary's reclaimable figure")
+    term.settle(quiet=1.5)  # the exact sum follows once the layers are read
+    found = figure.search(term.flat())
+    assert found is not None, term.dump()
+    headline = found.group(2)
+    term.press("X")
+    term.wait_for_text("Dangling images only", "All images no container uses")
+    term.press("down", "space")  # "All images no container uses"
+    term.press("p")
+    screen = term.wait_for_text("reclaimed.")
+    wizard = re.search(r"will be removed, (about )?([\d.]+ [kMGT]?B) reclaimed", term.flat())
+    assert wizard is not None, term.dump()
+    assert headline == wizard.group(2), (headline, wizard.group(2), screen)
+    term.press("escape")

@@ -339,6 +339,20 @@ class ImagesScreen(BaseScreen[None]):
             parts.append(self.deck.sandbox_note)
         self.query_one("#header", Static).update("  ·  ".join(parts))
 
+    def _reclaimable_words(self) -> str:
+        """What deleting every image no container uses frees: the sum the "N marked, frees X"
+        figure uses (cleanup_controller.marked_freed, i.e. cleanup_plan.freed_space), so the
+        headline, mark-all and the wizard's "all images no container uses" agree."""
+        from tui.modals.delete import cleanup_controller
+
+        unused = [row for row in self.model.rows if not row.image.containers]
+        if not unused:
+            return fmt.size(0)
+        freed = cleanup_controller(self).marked_freed(unused)
+        # "about 0 B" says nothing.
+        about = "" if freed.exact or not freed.bytes else "about "
+        return f"{about}{fmt.size(freed.bytes)}"
+
     def _update_summary(self) -> None:
         summary = self._summary or summarize(self._merged, self.usage)
         shown = len(self.model.visible)
@@ -351,7 +365,7 @@ class ImagesScreen(BaseScreen[None]):
             # On the containerd store compressed layer sizes are worked out, not reported.
             about = "about " if self.usage is not None and self.usage.estimate else ""
             parts.append(f"on disk {about}{fmt.size(summary.disk_size)}")
-            parts.append(f"reclaimable {about}{fmt.size(summary.reclaimable)}")
+            parts.append(f"reclaimable {self._reclaimable_words()}")
         else:
             parts.append("disk usage loading…")
         if self.usage is not None and self.usage.build_cache:
