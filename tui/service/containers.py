@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.service.core import ServiceBase
+from tui.service.engine import familiar, full_image_id
 from tui.service.errors import Conflict, Holder
 from tui.service.models import Container, from_timestamp
 
@@ -56,8 +57,10 @@ def _container_from_api(item: dict[str, Any]) -> Container:
     return Container(
         id=str(item.get("Id", "")),
         name=name,
-        image=str(item.get("Image", "")),
-        image_id=str(item.get("ImageID", "")),
+        # Podman writes the full name (docker.io/test/app:v1); `docker ps` shows test/app:v1,
+        # as the image list does (models.image_from_api), so the same function shortens both.
+        image=familiar(str(item.get("Image", ""))),
+        image_id=full_image_id(str(item.get("ImageID", ""))),
         command=str(item.get("Command", "")),
         state=str(item.get("State", "")),
         status=str(item.get("Status", "")),
