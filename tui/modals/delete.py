@@ -8,6 +8,7 @@ key (``d``, ``u``, ``t``, ``X``, ``c``, ``L``).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
@@ -67,6 +68,14 @@ class ParentsFound(Message):
         self.parents = parents
 
 
+class KeptByChildren(Message):
+    """Images of the delete that child images keep (the daemon will only untag them)."""
+
+    def __init__(self, kept: dict[str, tuple[str, ...]]) -> None:
+        super().__init__()
+        self.kept = kept
+
+
 class RemovalProgress(Message):
     """A bulk removal moved on to item ``done + 1`` of ``total``; newer replaces queued."""
 
@@ -109,14 +118,31 @@ class ChildrenLoaded(Message):
 # -- the delete dialog ------------------------------------------------------------------------
 
 
-def plan_lines(plan: DeletePlan) -> Text:
-    """One line per reference: untag or delete, and why an image stays or what blocks it."""
+def plan_lines(plan: DeletePlan, kept: dict[str, tuple[str, ...]] | None = None) -> Text:
+    """One line per reference: untag or delete, and why an image stays or what blocks it.
+
+    ``kept``: image ID -> the child images built on it that the delete leaves. The daemon
+    removes only the tag of such an image and keeps the image while they exist.
+    """
+    kept = kept or {}
     text = Text()
     width = max((len(i.reference) for i in plan.items), default=10)
     for index, item in enumerate(plan.items):
         if index:
             text.append("\n")
-        if item.action == "delete":
+        children = kept.get(item.image.id, ()) if item.action == "delete" else ()
+        if children:
+            text.append("untag  ", style="bold cyan")
+            text.append(item.reference.ljust(width))
+            names = ", ".join(children[:3]) + (
+                f" +{len(children) - 3} more" if len(children) > 3 else ""
+            )
+            text.append(
+                f"\n         only untagged: {fmt.plural(len(children), 'child image')} built on it "
+                f"({names}); the daemon keeps the image and its space while they exist",
+                style="yellow",
+            )
+        elif item.action == "delete":
             text.append("delete ", style="bold red")
             text.append(item.reference.ljust(width))
             unique = fmt.size(item.image.unique_size)
@@ -143,10 +169,10 @@ def parents_text(parents: BuildParents | None) -> str:
     n = len(parents.ids)
     ids = ", ".join(i.removeprefix("sha256:")[:12] for i in parents.ids[:3])
     more = f" +{n - 3} more" if n > 3 else ""
+    whose = "its" if n == 1 else "their"
     return (
-        f"\nAlso deleted: {fmt.plural(n, 'untagged build parent')} ({ids}{more}), "
-        f"the intermediate images of its build; {fmt.size(parents.bytes)} of the space above "
-        "is their layers"
+        f"\nAlso deleted: {fmt.plural(n, 'untagged build parent')} ({ids}{more}), left by "
+        f"the build; {fmt.size(parents.bytes)} of the space above is {whose} layers"
     )
 
 
@@ -198,6 +224,7 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
         self.note = note
         self.freed = approximate_freed(plan.removed_ids, images)
         self.parents: BuildParents | None = None
+        self.kept: dict[str, tuple[str, ...]] = {}  # image ID -> children that keep it
         self.running = False
         self._stop = threading.Event()
         # Filled by the removal worker item by item, so a failure mid-way still has the
@@ -239,14 +266,56 @@ class DeleteDialog(BaseDialog["ResultLog | None"]):
     def sum_freed(self) -> None:
         """Layer-exact space (inspect and history of the images involved)."""
         service = self.service
-        layers = service.layers_for(self.images, self.plan.removed_ids)
-        self.post_message(FreedComputed(freed_space(self.plan.removed_ids, self.images, layers)))
+        kept = self._children_that_keep(service)
+        if kept:
+            self.post_message(KeptByChildren(kept))
+        removed = tuple(i for i in self.plan.removed_ids if i not in kept)
+        layers = service.layers_for(self.images, removed)
+        self.post_message(FreedComputed(freed_space(removed, self.images, layers)))
         try:
             parents = service.build_parents(self.plan.removed_ids, self.images, layers)
         except (ImagedeckError, NotImplementedError):
             return  # an extra line only: the space figure above stands without it
         if parents is not None:
             self.post_message(ParentsFound(parents))
+
+    def _children_that_keep(self, service: Any) -> dict[str, tuple[str, ...]]:
+        """Image ID -> child images the delete leaves (issue 14 item 14).
+
+        The daemon never deletes an image other images are built on: it only removes the tag
+        (the containerd store keeps the image as <none>). Children this same delete removes
+        first do not count. A failed lookup keeps the plan as it is.
+        """
+        removed = set(self.plan.removed_ids)
+        going = {i.reference for i in self.plan.items if i.image.id in removed}
+        going |= {i.removeprefix("sha256:")[:12] for i in removed}
+        kept: dict[str, tuple[str, ...]] = {}
+        for item in self.plan.items:
+            if item.action != "delete":
+                continue
+            try:
+                children = service.child_images(item.image.id)
+            except (ImagedeckError, NotImplementedError):
+                continue
+            left = tuple(c for c in children if c not in going)
+            if left:
+                kept[item.image.id] = left
+        return kept
+
+    def on_kept_by_children(self, message: KeptByChildren) -> None:
+        """Say per item that it will only be untagged, and why."""
+        self.kept = message.kept
+        self.query_one("#delete-plan", Static).update(plan_lines(self.plan, self.kept))
+        if self.title_text == _plan_title(self.plan):  # the title counts what really happens
+            as_run = DeletePlan(
+                tuple(
+                    replace(i, action="untag") if i.image.id in self.kept else i
+                    for i in self.plan.items
+                ),
+                tuple(i for i in self.plan.removed_ids if i not in self.kept),
+            )
+            self.title_text = _plan_title(as_run)
+            self.query_one(".dialog-title", Static).update(self.title_text)
 
     def on_freed_computed(self, message: FreedComputed) -> None:
         """Show the exact number."""
