@@ -124,6 +124,7 @@ from tui.service.cleanup_plan import (
     sizes_from_history as sizes_from_history,
 )
 from tui.service.core import ServiceBase
+from tui.service.engine import full_image_id
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, ImagedeckError, NotFound
 from tui.service.models import Image
 from tui.service.sizes import ImageStore, layer_costs, store_from_info
@@ -295,6 +296,9 @@ class CleanupMixin(ServiceBase):
 
     def remove_reference(self, item: DeleteItem) -> Outcome:
         """Hand one reference to the daemon (never forced) and say how it ended."""
+        built_on = False
+        if item.action == "delete" and item.image.id and on_podman(self):
+            built_on = self._podman_children(item.image.id)
         try:
             report = self.remove_image(item.reference)
         except Conflict as exc:
@@ -326,6 +330,14 @@ class CleanupMixin(ServiceBase):
                 "(delete them too to free its space)"
             )
             return Outcome(item.reference, "untagged", detail, item.image.id, containerd=True)
+        if deleted and built_on:
+            # Podman has no "dependent child images" conflict: the image goes from every list,
+            # but its layers are the bottom of the images built on it, so nothing is freed.
+            detail = (
+                "Podman deleted the image but not its layers: images built on it keep them "
+                "(nothing is freed while they exist)"
+            )
+            return Outcome(item.reference, "deleted", detail, item.image.id, podman=True)
         if deleted:
             return Outcome(item.reference, "deleted", "", item.image.id)
         if item.action == "delete":
@@ -333,6 +345,18 @@ class CleanupMixin(ServiceBase):
         else:
             detail = f"the image stays as {', '.join(item.keeps)}" if item.keeps else ""
         return Outcome(item.reference, "untagged", detail, item.image.id)
+
+    def _podman_children(self, image_id: str) -> bool:
+        """True when Podman lists an image built on ``image_id`` (False if it cannot say).
+
+        Podman's ``ParentId`` is a bare hex ID; the listed ``Id`` carries ``sha256:``.
+        """
+        try:
+            with self.translate("list images"):
+                everything = self.api.images(all=True)
+        except ImagedeckError:
+            return False
+        return any(full_image_id(str(i.get("ParentId") or "")) == image_id for i in everything)
 
     def _all_holders(
         self, reference: str, image_id: str, exc: Conflict
