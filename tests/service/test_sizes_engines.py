@@ -11,6 +11,7 @@ large enough (MBs) that per-image metadata is noise; never the seeded ones.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -22,6 +23,7 @@ import pytest
 from tests.conftest import BASE_IMAGE, DockerCli, current_engine
 from tui.service import ImageService
 from tui.service.cleanup import PruneOptions, freed_space, plan_delete
+from tui.service.engine import full_image_id
 from tui.service.models import image_rows, summarize, with_usage
 
 ENGINE = current_engine().id
@@ -180,7 +182,9 @@ def test_prune_preview_is_the_set_docker_image_prune_removes(
     Labelled scratch images only: a tagged image, a dangling older build of it, and (classic
     builder) their intermediate images. On the containerd store the CLI's prune also removes
     the intermediates, which the list hides; on overlay2 a removal takes the untagged parents
-    of the removed image with it, so those are compared as what goes along.
+    of the removed image with it, so those are compared as what goes along (Podman too: its
+    rmi takes an untagged parent that has no other child; its Parent IDs lack ``sha256:``).
+    On Podman the ``unused`` truth is `podman image prune -a` (libpod API): see below why.
     """
     token = uuid.uuid4().hex[:8]
     ref = f"test/sizes-{token}-prune:1"
@@ -197,12 +201,19 @@ def test_prune_preview_is_the_set_docker_image_prune_removes(
         before = set(
             docker_cli("images", "-aq", "--no-trunc", "--filter", f"label={label}").stdout.split()
         )
-        parents = {str(service.api.inspect_image(i).get("Parent") or "") for i in planned}
+        parents = {_parent(service, i) for i in planned}
         goes_along = _ancestors(service, parents, before)
-        args = ["image", "prune", "-f", "--filter", f"label={label}"] + (
-            ["-a"] if mode == "unused" else []
-        )
-        docker_cli(*args, check=True)
+        if current_engine().podman and mode == "unused":
+            # `docker image prune -a` cannot run against Podman 4.3: the CLI sends
+            # dangling=false and the compat endpoint refuses it ("specifying "dangling" filter
+            # more than once with different values is not supported"). `podman image prune -a`
+            # is the truth there: its libpod endpoint, on the same socket.
+            _podman_prune_all(service, label)
+        else:
+            args = ["image", "prune", "-f", "--filter", f"label={label}"] + (
+                ["-a"] if mode == "unused" else []
+            )
+            docker_cli(*args, check=True)
         after = set(
             docker_cli("images", "-aq", "--no-trunc", "--filter", f"label={label}").stdout.split()
         )
@@ -219,6 +230,21 @@ def test_prune_preview_is_the_set_docker_image_prune_removes(
             docker_cli("rmi", "-f", image_id)
 
 
+def _parent(service: ImageService, image_id: str) -> str:
+    """The image's Parent as a full ID (Podman's inspect writes it without ``sha256:``)."""
+    return full_image_id(str(service.api.inspect_image(image_id).get("Parent") or ""))
+
+
+def _podman_prune_all(service: ImageService, label: str) -> None:
+    """`podman image prune -a --filter label=...` through Podman's own (libpod) API."""
+    filters = json.dumps({"label": [label]})
+    response = service.api.post(
+        f"{service.api.base_url}/v4.0.0/libpod/images/prune",
+        params={"all": "true", "filters": filters},
+    )
+    assert response.status_code == 200, response.text
+
+
 def _ancestors(service: ImageService, start: set[str], known: set[str]) -> set[str]:
     found: set[str] = set()
     stack = [s for s in start if s]
@@ -228,7 +254,7 @@ def _ancestors(service: ImageService, start: set[str], known: set[str]) -> set[s
             continue
         found.add(current)
         try:
-            parent = str(service.api.inspect_image(current).get("Parent") or "")
+            parent = _parent(service, current)
         except Exception:  # already removed: its parents are not needed either
             continue
         if parent:
