@@ -77,6 +77,7 @@ class PullDialog(BaseDialog[PullRequest | None]):
                     # Text, never str: the references come from an index (untrusted).
                     *(RadioButton(Text(c), value=i == 0) for i, c in enumerate(self.choices)),
                     id="pull-from",
+                    compact=True,  # no border: the dialog still fits 24 rows
                 )
             yield Label("Reference (name[:tag] or name@digest; host:port/ for a registry)")
             yield Input(

@@ -233,10 +233,7 @@ class SearchScreen(BaseScreen[None]):
         from tui.screens.transfers import open_pull_dialog
 
         if result.sources and not result.resolved:
-            why = (
-                f"The index does not say which registry serves {result.name}: "
-                "choose where to pull it from."
-            )
+            why = "The index does not say which registry serves it. Pull from:"
             open_pull_dialog(self.app, result.sources[0], choices=result.sources, why=why)
             return
         open_pull_dialog(self.app, result.pull_reference)
