@@ -78,6 +78,18 @@ def ellipsize(text: str, width: int) -> str:
     return text[: max(width - 1, 0)] + "…"
 
 
+def ellipsize_path(text: str, width: int) -> str:
+    """A repository cut in the middle: its start (the registry host) and its last path component
+    stay, ``127.0.0.1:5000/de…/pushed``, since the end is what tells repositories apart."""
+    if len(text) <= width or "/" not in text:
+        return ellipsize(text, width)
+    tail = text[text.rindex("/") :]  # "/pushed"
+    keep = width - len(tail) - 1
+    if keep < 4:  # the last component alone nearly fills the cell: keep its end
+        return "…" + text[-(width - 1) :] if width > 1 else ellipsize(text, width)
+    return text[:keep] + "…" + tail
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 line``, ``2 lines``, ``0 containers`` (``words``: an irregular plural)."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"

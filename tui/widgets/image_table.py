@@ -53,6 +53,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("last_used", "LAST USED", 10, 30),
 )
 ESTIMATE_WIDTH = 8  # UNIQUE and SHARED
+# TAG grows with spare width (half of what REPOSITORY does not need) up to this many cells.
+TAG_MAX_WIDTH = 24
 MARK_WIDTH = 2  # mark symbol + state symbol, so state never relies on colour alone
 MARK_SYMBOL = "●"
 DANGLING_SYMBOL = "○"
@@ -76,9 +78,18 @@ def layout(width: int, hidden: frozenset[str] = frozenset()) -> tuple[tuple[Colu
             break
         droppable = [c for c in columns if c.id != "repository"]
         columns.remove(min(droppable, key=lambda c: c.priority))
-    return tuple(
-        (column, max(spare, 8) if column.id == "repository" else column.width) for column in columns
-    )
+    repo_min = repo.width if repo is not None else 0
+    tag_extra = min(max((spare - repo_min) // 2, 0), TAG_MAX_WIDTH - COLUMNS[1].width)
+    if not any(c.id == "tag" for c in columns):
+        tag_extra = 0
+    spare -= tag_extra
+
+    def width_of(column: Column) -> int:
+        if column.id == "repository":
+            return max(spare, 8)
+        return column.width + (tag_extra if column.id == "tag" else 0)
+
+    return tuple((column, width_of(column)) for column in columns)
 
 
 def cell_text(row: ImageRow, column_id: str) -> str:
@@ -293,7 +304,10 @@ class ImageTable(ScrollView, can_focus=True):
                     if len(cell) > w and column.id == "repository" and not row.tagged:
                         # Keep the word "(dangling)" whole when narrow: TAG says <none> too.
                         cell = cell.replace(f"{NONE} ", "", 1)
-                    cell = fmt.ellipsize(cell, w)
+                    if column.id == "repository" and row.tagged:
+                        cell = fmt.ellipsize_path(cell, w)  # keep the distinguishing end
+                    else:
+                        cell = fmt.ellipsize(cell, w)
                 parts.append(cell.rjust(w) if column.right else cell.ljust(w))
             text = " ".join(parts)[: max(width - MARK_WIDTH, 0)].ljust(width - MARK_WIDTH)
             self._cells_cache[id(row)] = text
