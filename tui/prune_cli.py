@@ -227,7 +227,11 @@ def _watch(service: Any, policy: RetentionPolicy, args: argparse.Namespace, out:
     except KeyboardInterrupt:
         return code
     finally:
-        stream.close()
+        # Closing a stream that another thread is reading can block on some engines: close it
+        # aside and exit whatever happens, so an interrupt always ends the watch.
+        closer = threading.Thread(target=stream.close, name="prune-events-close", daemon=True)
+        closer.start()
+        closer.join(2.0)
 
 
 # -- output ---------------------------------------------------------------------------------------
