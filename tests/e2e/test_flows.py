@@ -184,7 +184,9 @@ def test_pull_selects_the_new_image(
         term.press("enter")
         term.wait_for_text("Pulled")
         term.press("escape")
-        term.wait_until(lambda s: "e2e/pull" in term.selected_row(), "the pulled image selected")
+        # A long repository keeps its last component (the unique name) when cut to fit.
+        unique = local.rsplit(":", 1)[0].rsplit("/", 1)[1]
+        term.wait_until(lambda s: unique in term.selected_row(), "the pulled image selected")
         assert docker_cli("image", "inspect", local).returncode == 0
     finally:
         docker_cli("rmi", local)
