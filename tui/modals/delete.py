@@ -658,9 +658,12 @@ class ResolveFinished(Message):
 class CleanupController(ServiceWidget):
     """Hidden helper on the images screen: runs the cleanup flows and keeps the results log."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: ImagesScreen | None = None) -> None:
         super().__init__(id="cleanup-controller")
         self.display = False
+        # Known before mounting completes: the summary asks for freed figures in the same step
+        # that mounts the controller, when ``self.screen`` is not there yet.
+        self._host = host
         self.logs: list[ResultLog] = []
         self.layer_data: dict[str, ImageLayers] = {}
         self._asked: set[str] = set()
@@ -668,6 +671,8 @@ class CleanupController(ServiceWidget):
     @property
     def images_screen(self) -> ImagesScreen:
         """The list this controller serves."""
+        if self._host is not None:
+            return self._host
         return self.screen  # type: ignore[return-value]
 
     def _images(self) -> list[Image]:
@@ -867,6 +872,6 @@ def cleanup_controller(screen: ImagesScreen) -> CleanupController:
     found = screen.query(CleanupController)
     if found:
         return found.first()
-    controller = CleanupController()
+    controller = CleanupController(screen)
     screen.mount(controller)
     return controller
