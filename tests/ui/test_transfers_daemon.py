@@ -122,8 +122,10 @@ async def test_search_index_then_pull_a_catalog_result(
         search = pilot.app.screen
         await pilot.press(*f"{index}/demo", "enter")
         await until(pilot, lambda: bool(search.results), "index results", SLOW)
-        assert f"{index}/demo/app" in [r.name for r in search.results]
-        app_hit = next(r for r in search.results if r.name == f"{index}/demo/app")
+        # The index is not a registry: a result the sandbox registry serves is named after it.
+        served = f"{registry_address()}/demo/app"
+        assert served in [r.name for r in search.results]
+        app_hit = next(r for r in search.results if r.name == served)
         assert app_hit.stars == 42
         field = search.query_one("#search-query")
         field.value = f"{registry_address()}/{repo}"
