@@ -1,6 +1,6 @@
 """imagedeck in a real pseudo-terminal: 16-colour terminals and NO_COLOR stay readable.
 
-The app runs as a person starts it (the console script, a pty of 80x24) against the sandbox
+The app runs as a person starts it (the console script, a pty 80 columns wide) against the sandbox
 daemon; the test reads the bytes it writes to the terminal.
 """
 
@@ -29,11 +29,15 @@ IN_USE_SYMBOL = "▸".encode()
 
 
 def run_in_pty(env: dict[str, str], until: bytes, seconds: float = 20.0) -> bytes:
-    """Start imagedeck in an 80x24 pty, read until ``until`` is written (plus a moment)."""
+    """Start imagedeck in an 80-column pty, read until ``until`` is written (plus a moment).
+
+    100 rows: dangling images other tests leave behind sort first and must not push the rows
+    used by containers (▸) off the first page.
+    """
     script = Path(sys.executable).with_name("imagedeck")
     argv = [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 100, 80, 0, 0))
     process = subprocess.Popen(
         argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
     )
