@@ -49,8 +49,9 @@ sandbox-stop:
 ## The engine configurations `make test` runs the suite on, one after another (ENGINE[/STORE],
 ## see scripts/sandbox); podman runs the service list/inspect/delete/prune subset. Every one:
 ##   make test ENGINES="docker-20.10/overlay2 docker-26/overlay2 docker-26/containerd podman"
-## Configurations whose tests do not all pass yet stay out of the default (/work/coord/engines.md).
-ENGINES ?= docker-20.10/overlay2
+## The Docker 26 configurations pass their engine-specific tests but are not yet in the default:
+## a last run still showed pty tests failing there (see README, "Tests").
+ENGINES ?= docker-20.10/overlay2 podman
 
 ## The whole test suite: lint and types once, then for each of ENGINES pytest inside that
 ## sandbox's network namespace (its private daemon, registry and search index on loopback),
