@@ -774,7 +774,7 @@ class CleanupController(ServiceWidget):
         def chosen(choice: Choice | None) -> None:
             if choice == "containers":
                 names = ", ".join(h.name for h in outcome.holders)
-                self.notify(f"Removing {names}, then {outcome.subject}…", timeout=3)
+                self.notify(f"Removing {names}, then {outcome.subject}…", timeout=3, markup=False)
                 self.run_resolution(outcome, "containers")
             elif choice == "force":
                 dialog = ConfirmDialog(

@@ -270,7 +270,7 @@ class ContainersScreen(BaseScreen[None]):
 
     def on_container_removed(self, message: ContainerRemoved) -> None:
         """Say so and reload."""
-        self.notify(f"Removed container {message.container.name}.", timeout=5)
+        self.notify(f"Removed container {message.container.name}.", timeout=5, markup=False)
         self.load()
 
     def action_commit(self) -> None:

@@ -490,7 +490,7 @@ class ImagesScreen(BaseScreen[None]):
         if row is None:
             return
         self.app.copy_to_clipboard(row.reference)
-        self.notify(f"Copied {row.reference}", timeout=2)
+        self.notify(f"Copied {row.reference}", timeout=2, markup=False)
 
     def action_help(self) -> None:
         """Every key, as the keymap binds it now."""
