@@ -99,7 +99,7 @@ def parse_path(text: str) -> JsonPath:
 
 def _from_index(args: str) -> str:
     """Go's ``index .X 0 "key"`` → ``.X[0]["key"]``."""
-    tokens = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', args)
+    tokens: list[str] = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', args)
     if not tokens:
         raise PathError("index needs a path and keys, as in index .RootFS.Layers 0")
     base, keys = tokens[0], tokens[1:]
