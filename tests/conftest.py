@@ -132,6 +132,41 @@ def docker_cli(sandbox: Sandbox) -> DockerCli:
     return run
 
 
+@pytest.fixture(scope="session")
+def peer_host(sandbox: Sandbox) -> str:
+    """``unix://.../peer/docker.sock``: the sandbox's second dockerd (same namespace, engine and
+    store, its own data root; it holds only ``imagedeck/busybox:latest``), for tests that need
+    two daemons. Docker engines only; like the sandbox itself, missing fails under CI."""
+    peer = os.environ.get("IMAGEDECK_SANDBOX_PEER_HOST", "")
+    if not peer.startswith("unix://"):
+        _unavailable(
+            "the sandbox has no peer daemon (IMAGEDECK_SANDBOX_PEER_HOST unset: a Podman "
+            "sandbox, or one started before the peer existed; `scripts/sandbox start` adds it)"
+        )
+    problem = ping_daemon(peer.removeprefix("unix://"))
+    if problem is not None:
+        _unavailable(f"the sandbox's peer daemon does not answer ({problem})")
+    return peer
+
+
+@pytest.fixture
+def peer_cli(peer_host: str) -> DockerCli:
+    """Run the docker CLI against the peer daemon (like ``docker_cli``)."""
+    env = {**os.environ, "DOCKER_HOST": peer_host, "DOCKER_BUILDKIT": "0"}
+
+    def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["docker", "-H", peer_host, *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            env=env,
+            timeout=300,
+        )
+
+    return run
+
+
 @pytest.fixture
 def scratch_image(docker_cli: DockerCli) -> Iterator[str]:
     """A fresh tag of the base image, ``test/scratch-<uuid8>:v1``, removed afterwards."""
