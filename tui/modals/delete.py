@@ -43,7 +43,7 @@ from tui.service.models import Image, ImageRow
 
 if TYPE_CHECKING:
     from tui.listmodel import ImageListModel
-    from tui.screens.images import ImagesScreen
+    from tui.screens.list_host import ImageListHost
 
 Choice = Literal["cancel", "containers", "force"]
 MAX_LOGS = 20
@@ -658,7 +658,7 @@ class ResolveFinished(Message):
 class CleanupController(ServiceWidget):
     """Hidden helper on the images screen: runs the cleanup flows and keeps the results log."""
 
-    def __init__(self, host: ImagesScreen | None = None) -> None:
+    def __init__(self, host: ImageListHost | None = None) -> None:
         super().__init__(id="cleanup-controller")
         self.display = False
         # Known before mounting completes: the summary asks for freed figures in the same step
@@ -669,7 +669,7 @@ class CleanupController(ServiceWidget):
         self._asked: set[str] = set()
 
     @property
-    def images_screen(self) -> ImagesScreen:
+    def images_screen(self) -> ImageListHost:
         """The list this controller serves."""
         if self._host is not None:
             return self._host
@@ -738,15 +738,24 @@ class CleanupController(ServiceWidget):
     def _deleted(self, log: ResultLog | None) -> None:
         if log is None:
             return
-        self.record(log)
         conflicts = [o for o in log.outcomes if o.conflict]
-        if len(log.outcomes) == 1 and conflicts:
+        explained = len(log.outcomes) == 1 and bool(conflicts)
+        # The conflict dialog says what the toast would ("... is used by ..."), and a toast
+        # would sit over the dialog's last lines and buttons (80x24): no toast then.
+        self.record(log, notify=not explained)
+        if explained:
             self.resolve(conflicts[0])
 
-    def record(self, log: ResultLog) -> None:
-        """Keep the log for `L` and say how it ended in a notification."""
+    def record(self, log: ResultLog, notify: bool = True) -> None:
+        """Keep the log for `L` and say how it ended in a notification (unless ``notify`` is
+        False: a dialog that opens next says it)."""
         self.logs.insert(0, log)
         del self.logs[MAX_LOGS:]
+        if notify:
+            self._say_how_it_ended(log)
+        self.images_screen.reload()
+
+    def _say_how_it_ended(self, log: ResultLog) -> None:
         failed = [o for o in log.outcomes if o.status == "failed"]
         text = f"{log.title}: {log.summary()}"
         if log.freed:
@@ -764,7 +773,6 @@ class CleanupController(ServiceWidget):
             severity="warning" if failed else "information",
             timeout=12 if failed else 6,
         )
-        self.images_screen.reload()
 
     # -- conflicts -----------------------------------------------------------------------------
 
@@ -867,7 +875,7 @@ def hidden_marks_warning(model: ImageListModel, rows: list[ImageRow]) -> str:
     )
 
 
-def cleanup_controller(screen: ImagesScreen) -> CleanupController:
+def cleanup_controller(screen: ImageListHost) -> CleanupController:
     """The screen's controller, mounted on first use."""
     found = screen.query(CleanupController)
     if found:

@@ -36,7 +36,7 @@ from tui.screens.base import BaseScreen, follow_daemon_events, stop_following_da
 from tui.service.models import Image, with_usage
 
 if TYPE_CHECKING:
-    from tui.screens.images import ImagesScreen
+    from tui.screens.list_host import ImageListHost
     from tui.service.models import DaemonEvent
 
 # Lines that are not images (the build cache) come from these: each takes the service and
@@ -224,7 +224,7 @@ class DiskMapScreen(BaseScreen[None]):
         Binding("escape,q", "back", "Back", id="diskmap.back", tooltip="Up, or back to the list"),
     ]
 
-    def __init__(self, images_screen: ImagesScreen) -> None:
+    def __init__(self, images_screen: ImageListHost) -> None:
         super().__init__()
         self.images_screen = images_screen  # the list whose marks this map shares
         self.disk_map: DiskMap | None = None
