@@ -28,11 +28,12 @@ DANGLING_SYMBOL = "○".encode()
 IN_USE_SYMBOL = "▸".encode()
 
 
-def run_in_pty(env: dict[str, str], until: bytes, seconds: float = 20.0) -> bytes:
-    """Start imagedeck in an 80-column pty, read until ``until`` is written (plus a moment).
+def run_in_pty(env: dict[str, str], *until: bytes, seconds: float = 60.0) -> bytes:
+    """Start imagedeck in an 80-column pty, read until each of ``until`` is written (plus a
+    moment for the rest of that frame).
 
     100 rows: dangling images other tests leave behind sort first and must not push the rows
-    used by containers (▸) off the first page.
+    used by containers (▸) off the first page. ``seconds`` only bounds a hang.
     """
     script = Path(sys.executable).with_name("imagedeck")
     argv = [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
@@ -53,7 +54,7 @@ def run_in_pty(env: dict[str, str], until: bytes, seconds: float = 20.0) -> byte
                     out += os.read(master, 65536)
                 except OSError:
                     break
-            if seen_at is None and until in out:
+            if seen_at is None and all(marker in out for marker in until):
                 seen_at = time.monotonic()
             if seen_at is not None and time.monotonic() - seen_at > 1.0:
                 break  # usage columns and the last frames land within a moment
@@ -61,7 +62,8 @@ def run_in_pty(env: dict[str, str], until: bytes, seconds: float = 20.0) -> byte
         process.terminate()
         process.wait(10)
         os.close(master)
-    assert until in out, f"{until!r} never reached the terminal"
+    missing = [marker for marker in until if marker not in out]
+    assert not missing, f"{missing!r} never reached the terminal"
     return out
 
 
@@ -71,9 +73,17 @@ def app_env(sandbox: Sandbox, **extra: str) -> dict[str, str]:
     return env
 
 
+# The list is drawn in two steps: the rows, then (from /system/df, slower: on the containerd
+# store it also reads every image's layers) the usage columns, which say which images a
+# container uses (▸). The summary says "reclaimable" from that second step on, so the pty is
+# read until both are out; waiting a fixed moment after the first step missed the ▸ rows
+# wherever df is slow (the containerd store, a loaded machine).
+LOADED = (b"(dangling)", b"reclaimable")
+
+
 @pytest.mark.parametrize("term", ["linux", "screen"])
 def test_sixteen_colour_terminals_get_no_extended_colours(sandbox: Sandbox, term: str) -> None:
-    out = run_in_pty(app_env(sandbox, TERM=term), b"(dangling)")
+    out = run_in_pty(app_env(sandbox, TERM=term), *LOADED)
     # Only the 16 basic colours: no 256-colour (38;5) or truecolour (38;2) sequences.
     assert b"38;5;" not in out and b"48;5;" not in out
     assert b"38;2;" not in out and b"48;2;" not in out
@@ -83,7 +93,7 @@ def test_sixteen_colour_terminals_get_no_extended_colours(sandbox: Sandbox, term
 
 def test_no_color_draws_in_greys_only(sandbox: Sandbox) -> None:
     """Textual honours NO_COLOR by turning every colour into a grey; state stays in words."""
-    out = run_in_pty(app_env(sandbox, TERM="xterm-256color", NO_COLOR="1"), b"(dangling)")
+    out = run_in_pty(app_env(sandbox, TERM="xterm-256color", NO_COLOR="1"), *LOADED)
     greys = {0, 7, 8, 15} | {16 + 43 * i for i in range(6)} | set(range(232, 256))
     used = {int(n) for n in re.findall(rb"[34]8;5;(\d+)", out)}
     assert used, "expected some 256-colour greys"
