@@ -267,7 +267,7 @@ async def test_esc_cancels_the_stream() -> None:
         worker = next(w for w in pilot.app.workers if w.group == "layers")
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ImagesScreen), "the list")
-        assert screen.cancel_event.is_set()
+        assert worker.cancelled_event.is_set()  # what the service's stream watches
         await wait_for(pilot, lambda: worker.is_finished, "the worker to stop")
         assert screen.analysis is None
 

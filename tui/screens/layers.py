@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, ProgressBar, Static, Tree
 from textual.widgets.tree import TreeNode
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from tui import format as fmt
 from tui.analysis import AnalysisCancelled, ChangeKind, FileNode, ImageAnalysis
@@ -97,7 +96,6 @@ class LayersScreen(BaseScreen[None]):
         super().__init__()
         self.reference = reference
         self.analysis: ImageAnalysis | None = None
-        self.cancel_event = threading.Event()
         self.aggregated = False
         self.sort_by = "size"
         self.layer_index = 0
@@ -134,24 +132,24 @@ class LayersScreen(BaseScreen[None]):
         self.query_one("#layers-body").display = False
         self.analyze()
 
-    def on_unmount(self) -> None:
-        """However the screen goes away, stop the stream."""
-        self.cancel_event.set()
-
     # -- the analysis --------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="layers", exit_on_error=False)
     def analyze(self) -> None:
-        """Stream the image through the engine in a thread; progress and result as messages."""
+        """Stream the image through the engine in a thread; progress and result as messages.
+
+        The stream stops when this worker is cancelled (Esc, a new analysis, or Textual
+        cancelling the screen's workers as it unmounts, however the screen goes away): the
+        service watches the worker's own ``cancelled_event``.
+        """
+        cancel = get_current_worker().cancelled_event
         try:
             service = self.service
 
             def progress(done: int, total: int | None) -> None:
                 self.post_message(LayersProgress(done, total))
 
-            analysis = service.analyze_layers(
-                self.reference, progress=progress, cancel=self.cancel_event
-            )
+            analysis = service.analyze_layers(self.reference, progress=progress, cancel=cancel)
         except AnalysisCancelled:
             return  # the user left; nobody is waiting for a message
         except ImagedeckError as exc:
@@ -373,5 +371,5 @@ class LayersScreen(BaseScreen[None]):
 
     def action_back(self) -> None:
         """Cancel a running analysis (the stream stops at its next block) and go back."""
-        self.cancel_event.set()
+        self.workers.cancel_group(self, "layers")
         self.app.pop_screen()
