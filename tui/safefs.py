@@ -212,3 +212,85 @@ def _plain_dir(path: Path) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+class PrivateOutput:
+    """A file being written to ``path`` privately (see :func:`private_output`)."""
+
+    def __init__(self, fd: int, dir_fd: int, temp_name: str, path: Path) -> None:
+        self.fd = fd
+        self.dir_fd = dir_fd
+        self.temp_name = temp_name
+        self.path = path
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` (all of it)."""
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        self.written += len(data)
+
+    def temp_path(self) -> Path:
+        """Where the bytes are until the file is done (to read them back before it is)."""
+        return self.path.parent / self.temp_name
+
+
+@contextlib.contextmanager
+def private_output(path: Path, *, overwrite: bool = False) -> Iterator[PrivateOutput]:
+    """Write a new file at ``path``, 0600, without following a link, all or nothing.
+
+    The bytes go to a hidden temporary file beside ``path`` (created ``O_EXCL | O_NOFOLLOW``,
+    0600); only when the block ends without an error does it take the name ``path``: as a new
+    name (a file that appeared meanwhile raises ``FileExistsError``, never overwritten) or,
+    with ``overwrite`` (the user was asked), replacing what is there; a link there is replaced
+    as a name, never followed. On an error or a cancel the temporary file is removed, so no
+    half-written file is left. The directory is the user's choice (as typed) and must exist.
+    """
+    directory = path.parent
+    fd_dir = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    try:
+        if not overwrite and existing_mode(path) is not None:
+            raise FileExistsError(errno.EEXIST, "file exists", str(path))
+        temp_name = f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.part"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        fd = _open_regular(temp_name, flags, fd_dir, directory / temp_name)
+        os.fchmod(fd, 0o600)  # whatever the umask
+        done = False
+        try:
+            yield PrivateOutput(fd, fd_dir, temp_name, path)
+            os.fsync(fd)
+            done = True
+        finally:
+            os.close(fd)
+            if not done:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp_name, dir_fd=fd_dir)
+        try:
+            if overwrite:
+                os.replace(temp_name, path.name, src_dir_fd=fd_dir, dst_dir_fd=fd_dir)
+            else:
+                _link_new(temp_name, path, fd_dir)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name, dir_fd=fd_dir)
+            raise
+    finally:
+        os.close(fd_dir)
+
+
+def _link_new(temp_name: str, path: Path, dir_fd: int) -> None:
+    """Give ``temp_name`` the name ``path.name`` only if that name is free (atomically where
+    the filesystem has hard links; elsewhere after a last look)."""
+    try:
+        os.link(temp_name, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOTSUP):
+            raise
+        if existing_mode(path) is not None:
+            raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+        os.rename(temp_name, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return
+    os.unlink(temp_name, dir_fd=dir_fd)

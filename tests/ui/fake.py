@@ -335,6 +335,47 @@ class FakeService(ImageServiceAPI):
         """Not faked."""
         raise self._not_faked("remove_build_leftovers")
 
+    def save_images(
+        self,
+        references: Any,
+        path: Any,
+        *,
+        overwrite: bool = False,
+        cancel: Any = None,
+        progress: Any = None,
+    ) -> Any:
+        """Not faked (tests/ui/test_archives_ui.py subclasses it)."""
+        raise self._not_faked("save_images")
+
+    def load_archive(self, path: Any, *, cancel: Any = None, progress: Any = None) -> Any:
+        """Not faked."""
+        raise self._not_faked("load_archive")
+
+    def import_rootfs(
+        self,
+        path: Any,
+        reference: str,
+        *,
+        message: str = "",
+        changes: Any = (),
+        cancel: Any = None,
+        progress: Any = None,
+    ) -> Any:
+        """Not faked."""
+        raise self._not_faked("import_rootfs")
+
+    def copy_images(
+        self,
+        references: Any,
+        *,
+        host: str | None = None,
+        context: str | None = None,
+        cancel: Any = None,
+        progress: Any = None,
+    ) -> Any:
+        """Not faked."""
+        raise self._not_faked("copy_images")
+
 
 class FakeEventStream:
     """Iterates queued events; ``None`` in the queue means the connection dropped."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tui.analysis import ImageAnalysis
+    from tui.service.archives import ImportResult, LoadResult, ProgressCallback, SaveResult
     from tui.service.build import BuildEvent, BuildLeftovers, BuildRequest
     from tui.service.buildkit import (
         BuildCacheUsage,
@@ -260,4 +261,52 @@ class ImageServiceAPI(Protocol):
         platform: str | None = None,
     ) -> ImageAnalysis:
         """Stream `docker save REF` into the layer engine."""
+        ...
+
+    # -- archives and copies between daemons (tui/service/archives.py) --
+    def save_images(
+        self,
+        references: Sequence[str],
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        cancel: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> SaveResult:
+        """Save images into one archive file, written privately (`docker save -o`)."""
+        ...
+
+    def load_archive(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        cancel: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> LoadResult:
+        """Check an archive whole, then load it (`docker load -i`); one outcome per image."""
+        ...
+
+    def import_rootfs(
+        self,
+        path: str | os.PathLike[str],
+        reference: str,
+        *,
+        message: str = "",
+        changes: Sequence[str] = (),
+        cancel: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ImportResult:
+        """Import a root filesystem tarball under a checked reference (`docker import`)."""
+        ...
+
+    def copy_images(
+        self,
+        references: Sequence[str],
+        *,
+        host: str | None = None,
+        context: str | None = None,
+        cancel: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> LoadResult:
+        """Copy images to another daemon: a save streamed into its load, no file between."""
         ...

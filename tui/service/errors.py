@@ -97,3 +97,16 @@ class NotConnected(ImagedeckError):
 
     def __init__(self) -> None:
         super().__init__("Not connected to a Docker daemon yet.")
+
+
+class ArchiveError(ImagedeckError):
+    """An image archive or root filesystem tarball that cannot be used (not a tar, cut short,
+    a manifest naming a blob that is missing); nothing was sent to the daemon."""
+
+
+class FileExists(ImagedeckError):
+    """The file to write exists; the caller asks before overwriting it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path} exists; it was not overwritten")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tui.service.api import ImageServiceAPI
+from tui.service.archives import ArchivesMixin
 from tui.service.build import BuildMixin
 from tui.service.buildkit import BuildKitMixin
 from tui.service.cleanup import CleanupMixin
@@ -22,6 +23,7 @@ class ImageService(
     BuildKitMixin,
     HistoryMixin,
     CleanupMixin,
+    ArchivesMixin,
     ImageServiceAPI,
 ):
     """Everything imagedeck asks of a Docker daemon. Create it with ``ImageService.connect``.
