@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup shellcheck run test test-fast lint typecheck pytest sandbox-start sandbox-stop screenshots bench clean
+.PHONY: setup shellcheck chromium run test test-fast lint typecheck pytest sandbox-start sandbox-stop screenshots bench clean
 
 ## The bash scripts `make lint` runs shellcheck on.
 SHELL_SCRIPTS := scripts/sandbox scripts/run-imagedeck scripts/test-engines .ci/run
@@ -21,6 +21,19 @@ shellcheck:
 		$$SUDO apt-get install -y -q shellcheck >/dev/null || \
 		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q shellcheck >/dev/null; } || \
 		echo "warning: could not install shellcheck (apt-get install shellcheck)" >&2; }
+
+## Debian's chromium for the browser test of `imagedeck serve` (tests/e2e/test_serve_browser.py
+## drives it headless through Playwright; Playwright's own browser download is never used).
+## Installed with apt-get when missing, for `make test` only (`make run` does not need a
+## browser); a failed install warns, and the browser test then fails under CI=true saying why.
+chromium:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null || \
+		{ $$SUDO apt-get update -q >/dev/null && \
+		  $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null; } || \
+		echo "warning: could not install chromium (apt-get install chromium)" >&2; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +69,7 @@ ENGINES ?= docker-20.10/overlay2 podman
 ## The whole test suite: lint and types once, then for each of ENGINES pytest inside that
 ## sandbox's network namespace (its private daemon, registry and search index on loopback),
 ## each run's output labelled with its configuration; fails when any configuration fails.
-test: setup lint typecheck
+test: setup chromium lint typecheck
 	@# buildx for the BuildKit tests on every engine (fetched outside the netns); if it cannot be
 	@# had, only those tests fail, saying so
 	scripts/sandbox buildx-plugin >/dev/null || echo "make test: no docker-buildx; BuildKit tests will fail" >&2
