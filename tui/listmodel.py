@@ -17,8 +17,19 @@ from tui.format import natural_key
 from tui.service.models import Image, ImageRow, image_rows
 
 
+def daemon_of(image: Image) -> str:
+    """The fleet daemon that listed ``image`` ("" for one daemon; tui/service/fleet.py)."""
+    return getattr(image, "daemon", "")
+
+
 def row_key(row: ImageRow) -> str:
-    """A stable identity for a row across reloads: image ID plus repository:tag."""
+    """A stable identity for a row across reloads: image ID plus repository:tag.
+
+    In a fleet view the daemon leads: one image ID on two daemons is two rows.
+    """
+    daemon = daemon_of(row.image)
+    if daemon:
+        return f"{daemon}|{row.image.id}|{row.repository}:{row.tag}"
     return f"{row.image.id}|{row.repository}:{row.tag}"
 
 
@@ -91,7 +102,9 @@ class ImageListModel:
         # natural_key() parses with a regex; repositories repeat across thousands of tags.
         self._natural: dict[str, tuple[Any, ...]] = {}
         # Derived row data per image (id, tags, digests) of the last load, reused by the next.
-        self._per_image: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[_Derived, ...]]
+        self._per_image: dict[
+            tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[_Derived, ...]
+        ]
         self._per_image = {}
 
     # -- data -------------------------------------------------------------------------------
@@ -117,7 +130,7 @@ class ImageListModel:
         for image in images:
             # A reload mostly brings the same names again (or only new usage figures): reuse
             # the strings and sort keys of an image whose names did not change.
-            names = (image.id, image.repo_tags, image.repo_digests)
+            names = (daemon_of(image), image.id, image.repo_tags, image.repo_digests)
             derived = previous.get(names) or self._derive(image)
             self._per_image[names] = derived
             for repository, tag, key, text, tie in derived:
@@ -142,13 +155,16 @@ class ImageListModel:
         """Per row of ``image``: repository, tag, row key, search text, tie-break key."""
         natural = self._natural_key
         short = image.id.removeprefix("sha256:")
+        # In a fleet the filter also matches the daemon's name, and equal tags sort by daemon.
+        daemon = daemon_of(image)
+        where = f" {daemon}".lower() if daemon else ""
         return tuple(
             (
                 row.repository,
                 row.tag,
                 row_key(row),
-                f"{row.repository}:{row.tag} {short}".lower(),
-                (natural(row.repository), natural(row.tag)),
+                f"{row.repository}:{row.tag} {short}{where}".lower(),
+                (natural(row.repository), natural(row.tag), daemon),
             )
             for row in image_rows(image)
         )

@@ -25,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui import format as fmt
-from tui.listmodel import ImageListModel
+from tui.listmodel import ImageListModel, daemon_of
 from tui.service.models import NONE, ImageRow
 
 
@@ -41,6 +41,8 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
+    # Only in a fleet view (several daemons, tui/service/fleet.py): layout(daemon=True).
+    Column("daemon", "DAEMON", 10, 85),
     Column("repository", "REPOSITORY", 16, 100),
     Column("tag", "TAG", 10, 90),
     Column("id", "IMAGE ID", 12, 60),
@@ -55,6 +57,7 @@ COLUMNS: tuple[Column, ...] = (
 ESTIMATE_WIDTH = 8  # UNIQUE and SHARED
 # TAG grows with spare width (half of what REPOSITORY does not need) up to this many cells.
 TAG_MAX_WIDTH = 24
+_TAG_WIDTH = next(c.width for c in COLUMNS if c.id == "tag")
 MARK_WIDTH = 2  # mark symbol + state symbol, so state never relies on colour alone
 MARK_SYMBOL = "●"
 DANGLING_SYMBOL = "○"
@@ -62,13 +65,16 @@ IN_USE_SYMBOL = "▸"
 
 
 @lru_cache(maxsize=32)
-def layout(width: int, hidden: frozenset[str] = frozenset()) -> tuple[tuple[Column, int], ...]:
+def layout(
+    width: int, hidden: frozenset[str] = frozenset(), daemon: bool = False
+) -> tuple[tuple[Column, int], ...]:
     """Columns that fit in ``width`` cells, with their widths; REPOSITORY takes what is left.
 
     The least important columns are dropped first, so the table keeps REPOSITORY, TAG, SIZE
     and UNIQUE even at 80 columns. Cached: every drawn line asks, and widths rarely change.
+    DAEMON is there only with ``daemon`` (a list of several daemons).
     """
-    columns = [c for c in COLUMNS if c.id not in hidden]
+    columns = [c for c in COLUMNS if c.id not in hidden and (daemon or c.id != "daemon")]
     while True:
         fixed = sum(c.width for c in columns if c.id != "repository")
         gaps = len(columns)  # one space after the mark column and between columns
@@ -79,7 +85,7 @@ def layout(width: int, hidden: frozenset[str] = frozenset()) -> tuple[tuple[Colu
         droppable = [c for c in columns if c.id != "repository"]
         columns.remove(min(droppable, key=lambda c: c.priority))
     repo_min = repo.width if repo is not None else 0
-    tag_extra = min(max((spare - repo_min) // 2, 0), TAG_MAX_WIDTH - COLUMNS[1].width)
+    tag_extra = min(max((spare - repo_min) // 2, 0), TAG_MAX_WIDTH - _TAG_WIDTH)
     if not any(c.id == "tag" for c in columns):
         tag_extra = 0
     spare -= tag_extra
@@ -95,6 +101,8 @@ def layout(width: int, hidden: frozenset[str] = frozenset()) -> tuple[tuple[Colu
 def cell_text(row: ImageRow, column_id: str) -> str:
     """The text of one cell."""
     image = row.image
+    if column_id == "daemon":
+        return daemon_of(image)
     if column_id == "repository":
         # The word, not only the symbol and colour: state must read without colour.
         if image.dangling and not row.tagged:
@@ -141,10 +149,10 @@ def last_used_cell(row: ImageRow, lookup: Callable[[str], datetime | None] | Non
     return when.strftime("%Y-%m-%d") if when is not None else "unknown"
 
 
-def header_text(width: int, hidden: frozenset[str] = frozenset()) -> str:
-    """The header line for the columns that fit in ``width``."""
+def header_text(width: int, hidden: frozenset[str] = frozenset(), daemon: bool = False) -> str:
+    """The header line for the columns that fit in ``width`` (DAEMON too with ``daemon``)."""
     parts = [" " * MARK_WIDTH]
-    for column, w in layout(width, hidden):
+    for column, w in layout(width, hidden, daemon):
         label = fmt.ellipsize(column.label, w)
         parts.append(label.rjust(w) if column.right else label.ljust(w))
     return " ".join(parts)[:width]
@@ -199,11 +207,20 @@ class ImageTable(ScrollView, can_focus=True):
         self._styles: dict[tuple[bool, bool, bool, bool], Style] = {}
         # Row text by id(row); valid while the stamp (rows list, width, minute) holds.
         self._cells_cache: dict[int, str] = {}
-        self._cells_stamp: tuple[int, int, frozenset[str], int, int] = (0, 0, frozenset(), 0, 0)
+        self._cells_stamp: tuple[int, int, frozenset[str], int, int, bool] = (
+            0,
+            0,
+            frozenset(),
+            0,
+            0,
+            False,
+        )
         # LAST USED: image ID -> when it was last used (tui/service/lastused.py), and a
         # counter bumped on every change so cached row texts are redrawn.
         self.last_used: Callable[[str], datetime | None] | None = None
         self.last_used_version = 0
+        # A fleet view (several daemons) shows the DAEMON column.
+        self.show_daemon = False
 
     # -- data changes ------------------------------------------------------------------------
 
@@ -289,6 +306,7 @@ class ImageTable(ScrollView, can_focus=True):
             self.hidden,
             int(time.monotonic() // 60),
             self.last_used_version,
+            self.show_daemon,
         )
         if stamp != self._cells_stamp:
             self._cells_stamp = stamp
@@ -296,7 +314,7 @@ class ImageTable(ScrollView, can_focus=True):
         text = self._cells_cache.get(id(row))
         if text is None:
             parts = [""]
-            for column, w in layout(width, self.hidden):
+            for column, w in layout(width, self.hidden, self.show_daemon):
                 if column.id == "last_used":
                     cell = last_used_cell(row, self.last_used)
                 else:

@@ -1,0 +1,300 @@
+"""The fleet's delete and cleanup dialog: one preview grouped by daemon, then each outcome.
+
+Stages: (cleanup only) choose what to clean up; the daemons are asked for their plans in a
+worker; the preview lists, per daemon, exactly what will be handed to that daemon; `y` carries
+it out (each daemon's part on that daemon, in a worker); the results list each outcome under
+its daemon. Focus starts on Cancel; Esc at any stage before the run is the safe answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Static
+from textual.worker import Worker
+
+from tui import format as fmt
+from tui.safe_text import safe
+from tui.screens.base import BaseDialog, failure_text
+from tui.service.cleanup_plan import PruneOptions
+from tui.service.fleet import FleetOutcome, FleetPlan
+
+Planner = Callable[[PruneOptions], FleetPlan]
+Executor = Callable[[FleetPlan, threading.Event, Callable[[FleetOutcome], object]], list[Any]]
+
+
+def plan_text(plan: FleetPlan) -> Text:
+    """The preview: per daemon a heading with its counts and freed space, then its lines."""
+    text = Text()
+    for group in plan.groups:
+        if text:
+            text.append("\n")
+        if group.problem:
+            text.append(safe(group.daemon, "bold"))
+            text.append(safe(f" — {group.problem}", "italic"))
+            text.append("\n")
+            continue
+        deletes = sum(1 for line in group.lines if line.action == "delete")
+        untags = len(group.lines) - deletes
+        counts = [f"{deletes} to delete"] if deletes else []
+        if untags:
+            counts.append(f"{untags} to untag")
+        if group.freed is not None and deletes:
+            about = "" if group.freed.exact else "about "
+            counts.append(f"frees {about}{fmt.size(group.freed.bytes)}")
+        text.append(safe(group.daemon, "bold"))
+        text.append(f" — {', '.join(counts) or 'nothing to do'}\n")
+        for line in group.lines:
+            detail = f"  ({line.detail})" if line.detail else ""
+            text.append(safe(f"  {line.action:<6} {line.subject}{detail}"))
+            text.append("\n")
+        if group.note:
+            text.append(safe(f"  {group.note}", "italic"))
+            text.append("\n")
+    return text
+
+
+def outcome_text(outcomes: list[FleetOutcome], names: tuple[str, ...]) -> Text:
+    """The results: per daemon its counts, then each outcome's line."""
+    text = Text()
+    for name in names:
+        mine = [o.outcome for o in outcomes if o.daemon == name]
+        if not mine:
+            continue
+        if text:
+            text.append("\n")
+        counts: dict[str, int] = {}
+        for outcome in mine:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        words = ", ".join(f"{n} {status}" for status, n in counts.items())
+        text.append(safe(name, "bold"))
+        text.append(f" — {words}\n")
+        for outcome in mine:
+            text.append(safe(f"  {outcome.line()}"))
+            text.append("\n")
+    return text
+
+
+class PlanReady(Message):
+    """The daemons' plans arrived."""
+
+    def __init__(self, plan: FleetPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class StepDone(Message):
+    """One step of the run ended (on some daemon)."""
+
+    def __init__(self, outcome: FleetOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class RunDone(Message):
+    """Every daemon's part has run."""
+
+    def __init__(self, outcomes: list[FleetOutcome]) -> None:
+        super().__init__()
+        self.outcomes = outcomes
+
+
+class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
+    """Preview grouped by daemon, then the run and each outcome (see the module docstring)."""
+
+    CSS_PATH = "fleet.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "cancel", "Cancel", id="fleet_plan.cancel"),
+        Binding("y", "confirm", "Confirm", id="fleet_plan.yes"),
+        Binding("d", "choose('dangling')", "Dangling", show=False, id="fleet_plan.dangling"),
+        Binding("u", "choose('unused')", "Unused", show=False, id="fleet_plan.unused"),
+    ]
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        executor: Executor,
+        *,
+        plan: FleetPlan | None = None,
+        planner: Planner | None = None,
+        filter_text: str = "",
+    ) -> None:
+        super().__init__()
+        self.names = names
+        self.executor = executor
+        self.planner = planner
+        self.filter_text = filter_text
+        self.plan = plan
+        self.stage = "preview" if plan is not None else "options"
+        self.outcomes: list[FleetOutcome] = []
+        self.stop = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        """Title, body (options, preview or results), status, buttons, keys."""
+        with Vertical(id="fleet-plan-box", classes="dialog danger"):
+            yield Static("", id="fleet-plan-title", classes="dialog-title", markup=False)
+            with VerticalScroll(id="fleet-plan-body", classes="dialog-body"):
+                yield Static("", id="fleet-plan-text", markup=False)
+            yield Static("", id="fleet-plan-status", classes="dialog-status", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", variant="primary", compact=True)
+                yield Button("Dangling (d)", id="dangling", compact=True)
+                yield Button("Unused (u)", id="unused", compact=True)
+                yield Button("Delete (y)", id="confirm", variant="error", compact=True)
+            yield Static("", id="fleet-plan-keys", classes="dialog-keys", markup=False)
+
+    def on_mount(self) -> None:
+        """Show the first stage; Cancel has the focus (Enter alone removes nothing)."""
+        self._show()
+        self.query_one("#cancel", Button).focus()
+
+    def _show(self) -> None:
+        stage = self.stage
+        title = self.query_one("#fleet-plan-title", Static)
+        body = self.query_one("#fleet-plan-text", Static)
+        status = self.query_one("#fleet-plan-status", Static)
+        keys = self.query_one("#fleet-plan-keys", Static)
+        self.query_one("#dangling", Button).display = stage == "options"
+        self.query_one("#unused", Button).display = stage == "options"
+        self.query_one("#confirm", Button).display = stage == "preview" and self._has_work()
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = "Close" if stage == "done" else "Cancel"
+        cancel.disabled = stage == "running"
+        daemons = f"{len(self.names)} daemons"
+        if stage == "options":
+            title.update(f"Clean up across {daemons}")
+            where = f" matching {self.filter_text!r}" if self.filter_text else ""
+            body.update(
+                f"Remove, on each daemon, its dangling images{where} (d), or every image{where} "
+                "no container uses (u). Each daemon's plan is shown before anything is removed."
+            )
+            status.update("")
+            keys.update("d dangling · u unused · Esc cancel")
+        elif stage == "planning":
+            title.update(f"Clean up across {daemons}")
+            body.update("Asking each daemon what it would remove…")
+            keys.update("Esc cancel")
+        elif stage == "preview" and self.plan is not None:
+            plan = self.plan
+            verb = "Delete" if plan.kind == "delete" else "Clean up"
+            what = f": {plan.what}" if plan.what else ""
+            title.update(f"{verb} on {len(plan.groups)} of {daemons}{what}")
+            body.update(plan_text(plan))
+            status.update(
+                f"{plan.count} step(s), each on its own daemon."
+                if self._has_work()
+                else "Nothing to remove on any daemon."
+            )
+            keys.update("y confirm · Esc cancel")
+        elif stage == "running":
+            total = self.plan.count if self.plan is not None else 0
+            status.update(f"Removing… {len(self.outcomes)} of {total} done")
+            keys.update("")
+        elif stage == "done":
+            title.update("Results by daemon")
+            body.update(outcome_text(self.outcomes, self.names))
+            failed = sum(1 for o in self.outcomes if not o.outcome.ok)
+            status.update(
+                f"{len(self.outcomes)} step(s) carried out, {failed} failed."
+                if failed
+                else f"{len(self.outcomes)} step(s) carried out, none failed."
+            )
+            keys.update("Enter or Esc close")
+            cancel.focus()
+
+    def _has_work(self) -> bool:
+        return self.plan is not None and self.plan.count > 0
+
+    # -- options and planning ------------------------------------------------------------------
+
+    def action_choose(self, mode: str) -> None:
+        """Cleanup: ask each daemon for its plan in this mode."""
+        if self.stage != "options" or self.planner is None:
+            return
+        options = PruneOptions(
+            mode="unused" if mode == "unused" else "dangling", filter_text=self.filter_text
+        )
+        self.stage = "planning"
+        self._show()
+        self.make_plan(options)
+
+    @work(thread=True, exclusive=True, group="fleet-plan", exit_on_error=False)
+    def make_plan(self, options: PruneOptions) -> None:
+        """Every daemon's plan (a daemon that cannot plan says why in its group)."""
+        if self.planner is not None:
+            self.post_message(PlanReady(self.planner(options)))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        """Show the preview."""
+        if self.stage != "planning":
+            return
+        self.plan = message.plan
+        self.stage = "preview"
+        self._show()
+        self.query_one("#cancel", Button).focus()
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def action_confirm(self) -> None:
+        """Carry the plan out (only from the preview, only when there is something to do)."""
+        if self.stage != "preview" or not self._has_work() or self.plan is None:
+            return
+        self.stage = "running"
+        self._show()
+        self.run_plan(self.plan)
+
+    @work(thread=True, exclusive=True, group="fleet-run", exit_on_error=False)
+    def run_plan(self, plan: FleetPlan) -> None:
+        """Each daemon's part on that daemon; each step's outcome as it ends."""
+        outcomes = self.executor(plan, self.stop, lambda o: self.post_message(StepDone(o)))
+        self.post_message(RunDone(outcomes))
+
+    def on_step_done(self, message: StepDone) -> None:
+        """Count the step."""
+        if self.stage == "running":
+            self.outcomes.append(message.outcome)
+            self._show()
+
+    def on_run_done(self, message: RunDone) -> None:
+        """Show every outcome, grouped by daemon."""
+        self.outcomes = list(message.outcomes)
+        self.stage = "done"
+        self._show()
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """A failed plan or run gives control back with the reason."""
+        reason = failure_text(error)
+        if worker.group == "fleet-plan":
+            self.stage = "options"
+        else:
+            self.stage = "done"
+        self._show()
+        self.query_one("#fleet-plan-status", Static).update(reason)
+
+    # -- leaving -------------------------------------------------------------------------------
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button = event.button.id
+        if button == "confirm":
+            self.action_confirm()
+        elif button in ("dangling", "unused"):
+            self.action_choose(button)
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        """Before the run: nothing happens. After it: close with the outcomes."""
+        if self.stage == "running":
+            self.stop.set()  # the steps not started are reported as not attempted
+            return
+        self.dismiss(self.outcomes if self.stage == "done" else None)

@@ -1,0 +1,365 @@
+"""The fleet view: the images of several daemons in one list, with a DAEMON column.
+
+Opened by `imagedeck --host A --host B` (or ``NAME=URL``) and by marking several contexts in
+the context switcher (`C`, space marks, Enter opens). The list is the image list's own model
+and table (filter, sort and marks work across daemons; one image ID on two daemons is two
+rows); the summary gives the totals and a line per daemon, a daemon that does not answer
+shown as down with the reason while the others stay listed. `d` and `X` open one preview
+grouped by daemon; each daemon's part runs on that daemon and each outcome is reported under
+it. Every daemon's events keep the list current (one thread per daemon, coalesced reloads).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
+
+from tui import format as fmt
+from tui.listmodel import ImageListModel
+from tui.safe_text import safe
+from tui.screens.base import BaseScreen, failure_text
+from tui.screens.help import show_help
+from tui.service.fleet import DaemonState, Fleet, FleetListing, FleetOutcome, plan_fleet_delete
+from tui.service.models import DaemonEvent
+from tui.widgets.filter_input import FilterInput
+from tui.widgets.image_table import ImageTable, header_text
+
+# A burst of events on any daemon (a prune deletes hundreds of images) gives one reload after a
+# short quiet gap, never later than the cap after the burst's first event.
+COALESCE_QUIET = 0.2
+COALESCE_MAX = 1.0
+UP_SYMBOL = "●"
+DOWN_SYMBOL = "✖"
+
+
+class FleetLoaded(Message):
+    """Every daemon answered the list (or was found down)."""
+
+    def __init__(self, listing: FleetListing) -> None:
+        super().__init__()
+        self.listing = listing
+
+
+class FleetChanged(Message):
+    """A daemon's images or containers changed, or its event stream broke or came back."""
+
+    def __init__(self, daemon: str) -> None:
+        super().__init__()
+        self.daemon = daemon
+
+
+def daemon_line(state: DaemonState) -> str:
+    """One daemon in the summary: up with its totals, or down with the reason."""
+    if not state.up:
+        return f"{DOWN_SYMBOL} {state.name}  DOWN: {state.reason}"
+    disk = f" · on disk {fmt.size(state.disk)}" if state.disk is not None else ""
+    return (
+        f"{UP_SYMBOL} {state.name}  {state.images} images · {state.tags} tags · "
+        f"logical {fmt.size(state.logical)}{disk}  ({state.address})"
+    )
+
+
+def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = False) -> Binding:
+    return Binding(key, action, short, show=show, id=bid, tooltip=long)
+
+
+class FleetScreen(BaseScreen[None]):
+    """Several daemons' images in one list (see the module docstring)."""
+
+    CSS_PATH = "fleet.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _b("slash", "filter", "Filter", "Filter as you type (Esc clears)", "fleet.filter", True),
+        _b("escape", "escape", "Back", "Clear the filter / leave the fleet view", "fleet.escape"),
+        _b("o", "sort", "Sort", "Sort by the next column", "fleet.sort"),
+        _b("O", "reverse", "Reverse", "Reverse the sort order", "fleet.reverse"),
+        _b("space", "mark", "Mark", "Mark / unmark this row", "fleet.mark", True),
+        _b("a", "mark_all", "Mark all", "Mark every row the filter shows", "fleet.mark_all"),
+        _b("A", "clear_marks", "Clear marks", "Clear all marks", "fleet.clear_marks"),
+        _b("d", "delete", "Delete", "Delete marked rows, each on its daemon", "fleet.delete", True),
+        _b(
+            "X",
+            "cleanup",
+            "Cleanup",
+            "Cleanup across daemons (preview first)",
+            "fleet.cleanup",
+            True,
+        ),
+        _b("R", "reload", "Reload", "Ask every daemon again now", "fleet.reload"),
+        _b("question_mark", "help", "Help", "Help with every key", "fleet.help", True),
+        _b("q", "quit", "Quit", "Quit", "fleet.quit", True),
+    ]
+
+    def __init__(self, fleet: Fleet, *, hidden: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.fleet = fleet
+        self.hidden_columns = hidden
+        self.model = ImageListModel()
+        self.listing: FleetListing | None = None
+        self._stop = threading.Event()
+        self._reload_timer: Timer | None = None
+        self._first_change: float | None = None
+
+    def compose(self) -> ComposeResult:
+        """Header, summary, one line per daemon, filter, table header, table, footer."""
+        names = ", ".join(self.fleet.names)
+        yield Static(
+            safe(f"imagedeck · fleet of {len(self.fleet.names)} daemons: {names}"), id="header"
+        )
+        yield Static("Asking every daemon…", id="summary", markup=False)
+        yield Static("", id="fleet-daemons", markup=False)
+        yield FilterInput(
+            placeholder="filter: repository, tag, ID or daemon",
+            id="filter",
+            on_value=self._apply_filter,
+        )
+        yield Static("", id="table-header", markup=False)
+        table = ImageTable(self.model, id="table", hidden=self.hidden_columns)
+        table.show_daemon = len(self.fleet.names) > 1
+        yield table
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Load every daemon, follow every daemon's events."""
+        self.query_one("#filter", Input).display = False
+        self.query_one(ImageTable).focus()
+        self._update_header()
+        self.reload()
+        self.fleet.follow_events(self._event_from_thread, self._stop)
+
+    def on_unmount(self) -> None:
+        """Stop the event threads and close every daemon's client (off the UI thread)."""
+        self._stop.set()
+        threading.Thread(target=self.fleet.close, name="fleet-close", daemon=True).start()
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Ask every daemon again (in parallel, in a worker)."""
+        self.load()
+
+    @work(thread=True, exclusive=True, group="fleet-load", exit_on_error=False)
+    def load(self) -> None:
+        """The fan-out list: each daemon's images and usage, or why it is down."""
+        self.post_message(FleetLoaded(self.fleet.list_all()))
+
+    def on_fleet_loaded(self, message: FleetLoaded) -> None:
+        """New rows: cursor, marks and filter stay."""
+        self.listing = message.listing
+        self.model.set_images(message.listing.images)
+        self.query_one(ImageTable).rows_changed()
+        self._update_summary()
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """A failed load says so in the summary (each daemon's own failure is in its line)."""
+        if worker.group == "fleet-load":
+            self.query_one("#summary", Static).update(f"Could not load: {failure_text(error)}")
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def _event_from_thread(self, daemon: str, event: DaemonEvent | None) -> None:
+        # Runs in the daemon's events thread: only post a message (thread-safe).
+        del event
+        if not self._stop.is_set():
+            self.post_message(FleetChanged(daemon))
+
+    def on_fleet_changed(self, message: FleetChanged) -> None:
+        """Coalesce a burst of events (from any daemon) into one reload."""
+        now = time.monotonic()
+        if self._first_change is None:
+            self._first_change = now
+        deadline = self._first_change + COALESCE_MAX
+        if self._reload_timer is not None:
+            if now >= deadline:
+                return
+            self._reload_timer.stop()
+        delay = max(min(now + COALESCE_QUIET, deadline) - now, 0.001)
+        self._reload_timer = self.set_timer(delay, self._coalesced_reload)
+
+    def _coalesced_reload(self) -> None:
+        self._first_change = None
+        self._reload_timer = None
+        self.reload()
+
+    # -- header and summary -----------------------------------------------------------------------
+
+    def _update_header(self) -> None:
+        self.query_one("#table-header", Static).update(
+            header_text(self._header_width(), self.hidden_columns, len(self.fleet.names) > 1)
+        )
+
+    def _header_width(self) -> int:
+        width = self.query_one(ImageTable).scrollable_content_region.width
+        return width or self.size.width or 80
+
+    def on_resize(self) -> None:
+        """Re-layout the column header."""
+        self._update_header()
+
+    def _update_summary(self) -> None:
+        listing = self.listing
+        if listing is None:
+            return
+        up = [s for s in listing.states if s.up]
+        images = sum(s.images for s in up)
+        tags = sum(s.tags for s in up)
+        shown, total = len(self.model.visible), len(self.model.rows)
+        parts = [f"{len(listing.states)} daemons"]
+        if listing.down:
+            parts[0] += f" ({len(listing.down)} down)"
+        head = f"{images} images · {tags} tags"
+        if shown != total:
+            head += f" ({shown} shown)"
+        parts.append(head)
+        parts.append(f"logical {fmt.size(sum(s.logical for s in up))}")
+        disks = [s.disk for s in up if s.disk is not None]
+        if disks:
+            parts.append(f"on disk {fmt.size(sum(disks))}")
+        marked = self.model.marked_rows()
+        if marked:
+            daemons = len({getattr(r.image, "daemon", "") for r in marked})
+            parts.append(f"{len(marked)} marked on {daemons} daemon(s)")
+        sort = self.model.sort.label + (" ↑" if self.model.reverse else "")
+        parts.append(f"sort {sort}")
+        self.query_one("#summary", Static).update(" · ".join(parts))
+        lines = Text()
+        for state in listing.states:
+            if lines:
+                lines.append("\n")
+            lines.append(safe(daemon_line(state), "" if state.up else "bold"))
+        per_daemon = self.query_one("#fleet-daemons", Static)
+        per_daemon.update(lines)
+        per_daemon.set_class(bool(listing.down), "-down")
+        self._update_header()
+
+    # -- filter, sort, marks ----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Show the filter input and focus it."""
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._apply_filter(event.value)
+
+    def _apply_filter(self, text: str) -> None:
+        if text.strip().lower() == self.model.filter_text:
+            return
+        self.model.set_filter(text)
+        self.query_one(ImageTable).rows_changed()
+        self._update_summary()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, _: Input.Submitted) -> None:
+        self.query_one(ImageTable).focus()
+
+    def action_escape(self) -> None:
+        """Esc clears and hides the filter; with no filter, back to the single-daemon list."""
+        field = self.query_one("#filter", Input)
+        if field.value or field.display:
+            field.value = ""
+            field.display = False
+            self.model.set_filter("")
+            table = self.query_one(ImageTable)
+            table.rows_changed()
+            table.focus()
+            self._update_summary()
+            return
+        self.dismiss(None)
+
+    def action_sort(self) -> None:
+        """Next sort column."""
+        self.model.next_sort()
+        self.query_one(ImageTable).rows_changed()
+        self._update_summary()
+
+    def action_reverse(self) -> None:
+        """Reverse the order."""
+        self.model.toggle_reverse()
+        self.query_one(ImageTable).rows_changed()
+        self._update_summary()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the current row and move down."""
+        table = self.query_one(ImageTable)
+        self.model.toggle_mark()
+        table.refresh_current()
+        table.action_cursor(1)
+        self._update_summary()
+
+    def action_mark_all(self) -> None:
+        """Mark every shown row (on every daemon)."""
+        self.model.mark_all_visible()
+        self.query_one(ImageTable).marks_changed()
+        self._update_summary()
+
+    def action_clear_marks(self) -> None:
+        """Clear all marks."""
+        self.model.clear_marks()
+        self.query_one(ImageTable).marks_changed()
+        self._update_summary()
+
+    def action_reload(self) -> None:
+        """Reload now."""
+        self.reload()
+
+    # -- delete and cleanup ----------------------------------------------------------------------
+
+    def action_delete(self) -> None:
+        """Delete the marked rows (or this one): one preview grouped by daemon, then the run."""
+        from tui.modals.fleet import FleetPlanDialog
+
+        rows = self.model.targets()
+        if not rows:
+            return
+        images = self.listing.images if self.listing is not None else ()
+        plan = plan_fleet_delete(rows, images, self.fleet.names)
+        dialog = FleetPlanDialog(self.fleet.names, self.fleet.execute, plan=plan)
+        self.app.push_screen(dialog, self._after_run)
+
+    def action_cleanup(self) -> None:
+        """The cleanup wizard across daemons: choose, preview grouped by daemon, run."""
+        from tui.modals.fleet import FleetPlanDialog
+
+        dialog = FleetPlanDialog(
+            self.fleet.names,
+            self.fleet.execute,
+            planner=self.fleet.plan_cleanup,
+            filter_text=self.model.filter_text,
+        )
+        self.app.push_screen(dialog, self._after_run)
+
+    def _after_run(self, outcomes: list[FleetOutcome] | None) -> None:
+        if outcomes:
+            failed = sum(1 for o in outcomes if not o.outcome.ok)
+            daemons = len({o.daemon for o in outcomes})
+            self.notify(
+                f"{len(outcomes) - failed} done, {failed} failed, on {daemons} daemon(s).",
+                timeout=5,
+                markup=False,
+            )
+            self.reload()
+
+    # -- the rest ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Every key here, and the daemons of the fleet."""
+        extra = "\n\nDaemons of this view:" + "".join(
+            f"\n  {s.name}: {s.address}" for s in self.fleet.specs
+        )
+        show_help(self, extra)
+
+    def action_quit(self) -> None:
+        """Leave imagedeck."""
+        self.app.exit()
