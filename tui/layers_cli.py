@@ -12,17 +12,21 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from tui.analysis import ImageAnalysis, LayerAnalysisError, analyze_path, analyze_stream
 from tui.safe_text import visible
-from tui.service.errors import ImagedeckError, InvalidReference
+from tui.service.errors import ImagedeckError, InvalidReference, NotFound
 from tui.service.reference import parse
+
+if TYPE_CHECKING:
+    from tui.analysis import ImageAnalysis
+
+# The analysis itself (tui.analysis) is imported only once the daemon has been asked for the
+# image: the daemon prepares the archive while Python imports the modules that read it.
 
 __all__ = ["CiRule", "evaluate_rules", "main", "parse_size"]
 
@@ -184,12 +188,14 @@ class _DockerSaveStream:
             argv += ["--host", host]
         argv += ["save", reference]
         self._reference = reference
+        import subprocess
+
         try:
             self._proc = subprocess.Popen(
                 argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
             )
         except FileNotFoundError:
-            raise LayerAnalysisError(
+            raise _analysis_error(
                 "The docker command is not installed; pass a `docker save` archive instead"
             ) from None
 
@@ -207,7 +213,7 @@ class _DockerSaveStream:
         code = self._proc.wait()
         if code != 0:
             detail = err.splitlines()[-1] if err else f"exit status {code}"
-            raise LayerAnalysisError(f"docker save {self._reference} failed: {detail}")
+            raise _analysis_error(f"docker save {self._reference} failed: {detail}")
 
     def close(self) -> None:
         """Stop `docker save` if it still runs and release its pipes."""
@@ -219,10 +225,186 @@ class _DockerSaveStream:
                 pipe.close()
 
 
+def _analysis_error(message: str) -> ImagedeckError:
+    from tui.analysis import LayerAnalysisError
+
+    return LayerAnalysisError(message)
+
+
+# Seconds one socket operation may take: the daemon writes the whole archive to a temporary
+# directory before the first byte (overlay2), which takes a while for a large image.
+_RAW_TIMEOUT = 600.0
+_RECV_SIZE = 1 << 20
+
+
+class _RawSaveStream:
+    """`GET /images/REF/get` from a daemon on a local unix socket, over a bare socket.
+
+    The request is sent when the object is made and the answer is read at the first
+    ``read()``, so the daemon prepares the archive while the analysis modules are imported.
+    Neither docker-py nor http.client is needed to read one stream: docker-py costs a fifth
+    of a second and about 25 MB of resident memory, http.client imports ssl (several MB), and
+    ``imagedeck layers`` is measured beside dive, a Go binary. The chunked transfer coding is
+    decoded here, with large receives.
+    """
+
+    def __init__(self, socket_path: str, reference: str) -> None:
+        import socket
+        from urllib.parse import quote
+
+        self._reference = reference
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(_RAW_TIMEOUT)
+        try:
+            self._sock.connect(socket_path)
+            # Quoted as docker-py quotes a path argument.
+            path = f"/images/{quote(reference, safe='/:')}/get"
+            self._sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: imagedeck\r\n\r\n".encode()
+            )
+        except OSError:
+            self._sock.close()
+            raise
+        self._data = b""  # received, not yet consumed from ``_pos`` on
+        self._pos = 0
+        self._started = False
+        self._chunked = False
+        self._left = -1  # bytes left in this chunk (or of a Content-Length body; -1: to EOF)
+        self._eof = False
+
+    def _recv(self) -> bool:
+        """Append what the socket has (up to 1 MiB); False at its end."""
+        chunk = self._sock.recv(_RECV_SIZE)
+        if not chunk:
+            return False
+        self._data = self._data[self._pos :] + chunk if self._pos < len(self._data) else chunk
+        self._pos = 0
+        return True
+
+    def _line(self) -> bytes:
+        """One CRLF-terminated line (without the CRLF)."""
+        while True:
+            end = self._data.find(b"\r\n", self._pos)
+            if end >= 0:
+                line = self._data[self._pos : end]
+                self._pos = end + 2
+                return line
+            if len(self._data) - self._pos > 64 << 10 or not self._recv():
+                raise _analysis_error(
+                    f"docker save {self._reference}: the daemon's answer broke off"
+                )
+
+    def _start(self) -> None:
+        self._started = True
+        status_line = self._line().decode("latin-1")
+        headers: dict[str, str] = {}
+        while line := self._line():
+            key, _, value = line.decode("latin-1").partition(":")
+            headers[key.strip().lower()] = value.strip()
+        try:
+            status = int(status_line.split()[1])
+        except (IndexError, ValueError):
+            raise _analysis_error(f"docker save {self._reference}: not an HTTP answer") from None
+        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if not self._chunked and headers.get("content-length", "").isdigit():
+            self._left = int(headers["content-length"])
+            self._eof = self._left == 0
+        if status != 200:
+            body = self.read(64 << 10)
+            try:
+                message = str(json.loads(body).get("message", ""))
+            except (ValueError, AttributeError):
+                message = body.decode(errors="replace").strip()
+            message = message or f"HTTP {status}"
+            if status == 404:
+                raise NotFound(f"save {self._reference}: No such image ({message})")
+            raise _analysis_error(f"docker save {self._reference} failed: {message}")
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes of the archive (what has arrived; b"" at its end)."""
+        if not self._started:
+            self._start()
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(_RECV_SIZE), b""))
+        parts: list[bytes] = []
+        wanted = size
+        while wanted > 0 and not self._eof:
+            if self._chunked and self._left <= 0:
+                if self._left == 0:
+                    self._line()  # the CRLF after a chunk's data
+                text = self._line().split(b";", 1)[0].strip()
+                try:
+                    self._left = int(text, 16)
+                except ValueError:
+                    raise _analysis_error(
+                        f"docker save {self._reference}: the daemon's answer is garbled"
+                    ) from None
+                if self._left == 0:
+                    self._eof = True  # trailers, if any, are not needed
+                    break
+            if self._pos >= len(self._data):
+                if parts:
+                    break  # return what there is rather than wait
+                if not self._recv():
+                    if self._left > 0:
+                        raise _analysis_error(
+                            f"docker save {self._reference}: the daemon's answer broke off"
+                        )
+                    self._eof = True
+                    break
+            take = len(self._data) - self._pos
+            if self._left >= 0:
+                take = min(take, self._left)
+            take = min(take, wanted)
+            parts.append(self._data[self._pos : self._pos + take])
+            self._pos += take
+            wanted -= take
+            if self._left >= 0:
+                self._left -= take
+                if self._left == 0 and not self._chunked:
+                    self._eof = True
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def close(self) -> None:
+        """Drop the connection: the daemon stops writing once it sees it."""
+        self._sock.close()
+
+
+def local_socket(host: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The daemon's unix socket when it is plain to see without docker-py, else None.
+
+    The same rule as ``tui.prefetch.local_socket`` (a unit test holds them equal), without
+    importing that module, whose http.client pulls in ssl: ``--host unix://...``,
+    ``DOCKER_HOST=unix://...``, or no host, context or current context at all (the default
+    socket). TCP, SSH and contexts go through the service.
+    """
+    env = os.environ if environ is None else environ
+    if host:
+        return host.removeprefix("unix://") if host.startswith("unix://") else None
+    docker_host = env.get("DOCKER_HOST")
+    if docker_host:
+        return docker_host.removeprefix("unix://") if docker_host.startswith("unix://") else None
+    if env.get("DOCKER_CONTEXT"):
+        return None
+    config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    try:
+        config = json.loads((config_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    current = config.get("currentContext") if isinstance(config, dict) else None
+    return "/var/run/docker.sock" if current in (None, "", "default") else None
+
+
 def default_open_image_stream(host: str | None) -> OpenImageStream:
     """``ImageService.connect(host).save_stream``; `docker save` when the service is missing."""
 
     def open_stream(reference: str) -> IO[bytes]:
+        unix_socket = local_socket(host)
+        if unix_socket is not None:
+            try:
+                return _RawSaveStream(unix_socket, reference)  # type: ignore[return-value]
+            except OSError:
+                pass  # no daemon there: the service says so in its own words
         try:
             # Imported here: docker-py is only needed when an image, not a file, is analysed.
             from tui.service import ImageService
@@ -397,12 +579,16 @@ def main(
 
         target = Path(args.target)
         if target.is_file():
+            from tui.analysis import analyze_path
+
             analysis = analyze_path(target)
         else:
             check_target(args.target)
             opener = open_image_stream or default_open_image_stream(args.host)
             stream = opener(args.target)
             try:
+                from tui.analysis import analyze_stream
+
                 analysis = analyze_stream(stream, name=args.target)
             finally:
                 with contextlib.suppress(Exception):

@@ -1,0 +1,119 @@
+"""`imagedeck layers` reads `docker save` from a local socket without docker-py.
+
+The stream's HTTP decoding is checked against a tiny server on a unix socket that answers
+the way the daemon does (chunked, with chunk sizes that cut tar blocks anywhere); the
+daemon itself is in tests/service/test_layers_daemon.py.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tui import prefetch
+from tui.layers_cli import _RawSaveStream, local_socket
+from tui.service.errors import NotFound
+
+
+def _serve_once(path: Path, answer: bytes, seen: list[bytes]) -> threading.Thread:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def run() -> None:
+        conn, _ = server.accept()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(4096)
+            seen.append(request)
+            # Small sends, so the reader sees every split of lines and chunks.
+            for start in range(0, len(answer), 997):
+                conn.sendall(answer[start : start + 997])
+        server.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _chunked(body: bytes, rng: random.Random) -> bytes:
+    out = [b"HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\n"]
+    out.append(b"Transfer-Encoding: chunked\r\n\r\n")
+    pos = 0
+    while pos < len(body):
+        size = rng.choice([1, 7, 512, 4096, 32768, 100_000])
+        piece = body[pos : pos + size]
+        out.append(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        pos += len(piece)
+    out.append(b"0\r\n\r\n")
+    return b"".join(out)
+
+
+@pytest.fixture
+def sock_path(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "d.sock"
+
+
+def test_chunked_answer_is_decoded_exactly(sock_path: Path) -> None:
+    rng = random.Random(4)
+    body = rng.randbytes(700_001)
+    seen: list[bytes] = []
+    thread = _serve_once(sock_path, _chunked(body, rng), seen)
+    stream = _RawSaveStream(str(sock_path), "demo/app:1.0")
+    got = []
+    while data := stream.read(rng.choice([1, 511, 4096, 1 << 20])):
+        got.append(data)
+    stream.close()
+    thread.join(5)
+    assert b"".join(got) == body
+    assert seen[0].startswith(b"GET /images/demo/app:1.0/get HTTP/1.1\r\n")
+
+
+def test_content_length_answer(sock_path: Path) -> None:
+    body = b"x" * 5000
+    answer = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    thread = _serve_once(sock_path, answer, [])
+    stream = _RawSaveStream(str(sock_path), "a")
+    assert stream.read(-1) == body
+    assert stream.read(10) == b""
+    stream.close()
+    thread.join(5)
+
+
+def test_not_found_is_a_readable_error(sock_path: Path) -> None:
+    message = json.dumps({"message": "reference does not exist"}).encode()
+    answer = f"HTTP/1.1 404 Not Found\r\nContent-Length: {len(message)}\r\n\r\n".encode() + message
+    thread = _serve_once(sock_path, answer, [])
+    stream = _RawSaveStream(str(sock_path), "demo/nope:missing")
+    with pytest.raises(NotFound, match=r"demo/nope:missing.*reference does not exist"):
+        stream.read(512)
+    stream.close()
+    thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("host", "env"),
+    [
+        (None, {}),
+        ("unix:///x.sock", {}),
+        ("tcp://1.2.3.4:2376", {}),
+        ("ssh://me@host", {}),
+        (None, {"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}),
+        (None, {"DOCKER_HOST": "tcp://127.0.0.1:2375"}),
+        (None, {"DOCKER_CONTEXT": "remote"}),
+    ],
+)
+def test_local_socket_agrees_with_prefetch(
+    host: str | None, env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {"DOCKER_CONFIG": str(tmp_path), **env}
+    assert local_socket(host, env) == prefetch.local_socket(host, None, env)
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "remote"}))
+    assert local_socket(host, env) == prefetch.local_socket(host, None, env)
