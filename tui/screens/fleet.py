@@ -58,15 +58,22 @@ class FleetChanged(Message):
         self.daemon = daemon
 
 
-def daemon_line(state: DaemonState) -> str:
-    """One daemon in the summary: up with its totals, or down with the reason."""
+def daemon_line(state: DaemonState, width: int = 0) -> str:
+    """One daemon in the summary, on one line of ``width`` cells (0: any length): up with its
+    totals (and its address when it fits), or down with the reason (cut when it does not fit;
+    the whole reason is in the log and on a reload's failure)."""
     if not state.up:
-        return f"{DOWN_SYMBOL} {state.name}  DOWN: {state.reason}"
+        line = f"{DOWN_SYMBOL} {state.name}  DOWN: {state.reason}"
+        return fmt.ellipsize(line, width) if width else line
     disk = f" · on disk {fmt.size(state.disk)}" if state.disk is not None else ""
-    return (
+    line = (
         f"{UP_SYMBOL} {state.name}  {state.images} images · {state.tags} tags · "
-        f"logical {fmt.size(state.logical)}{disk}  ({state.address})"
+        f"logical {fmt.size(state.logical)}{disk}"
     )
+    address = f"  ({state.address})"
+    if not width or len(line) + len(address) <= width:
+        return line + address
+    return fmt.ellipsize(line, width)
 
 
 def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = False) -> Binding:
@@ -102,7 +109,8 @@ class FleetScreen(BaseScreen[None]):
     def __init__(self, fleet: Fleet, *, hidden: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.fleet = fleet
-        self.hidden_columns = hidden
+        # LAST USED is recorded per daemon for the single-daemon list only (lastused.py).
+        self.hidden_columns = hidden | {"last_used"}
         self.model = ImageListModel()
         self.listing: FleetListing | None = None
         self._stop = threading.Event()
@@ -202,8 +210,9 @@ class FleetScreen(BaseScreen[None]):
         return width or self.size.width or 80
 
     def on_resize(self) -> None:
-        """Re-layout the column header."""
+        """Re-layout the column header and the daemons' lines."""
         self._update_header()
+        self._update_summary()
 
     def _update_summary(self) -> None:
         listing = self.listing
@@ -231,12 +240,14 @@ class FleetScreen(BaseScreen[None]):
         sort = self.model.sort.label + (" ↑" if self.model.reverse else "")
         parts.append(f"sort {sort}")
         self.query_one("#summary", Static).update(" · ".join(parts))
+        per_daemon = self.query_one("#fleet-daemons", Static)
+        # One line per daemon, so the table keeps its rows at 80x24.
+        width = per_daemon.content_region.width or max(self.size.width - 2, 40)
         lines = Text()
         for state in listing.states:
             if lines:
                 lines.append("\n")
-            lines.append(safe(daemon_line(state), "" if state.up else "bold"))
-        per_daemon = self.query_one("#fleet-daemons", Static)
+            lines.append(safe(daemon_line(state, width), "" if state.up else "bold"))
         per_daemon.update(lines)
         per_daemon.set_class(bool(listing.down), "-down")
         self._update_header()

@@ -1,0 +1,58 @@
+"""Snapshots of the fleet view (three fake daemons, one of them down) and of its delete preview
+grouped by daemon, at 80x24 (nothing may be cut off) and 120x40."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.ui.fake import make_app
+from tests.ui.pilot import wait_for
+from tests.ui.test_cleanup_fake import CleanupFake
+from tests.ui.test_fleet_fake import beta_fake, fleet_of, open_fleet, shown
+from tui.modals.fleet import FleetPlanDialog
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def fakes() -> dict[str, CleanupFake]:
+    """alpha (the sandbox-shaped set), beta (three images), gamma (down)."""
+    gone = beta_fake()
+    gone.down = True
+    gone.endpoint = type(gone.endpoint)(host="tcp://gamma.example:2376", source="test")
+    return {"alpha": CleanupFake(), "beta": beta_fake(), "gamma": gone}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fleet_list(snap_compare: Any, size: tuple[int, int]) -> None:
+    members = fakes()
+
+    async def opened(pilot: Any) -> None:
+        screen = await open_fleet(pilot, fleet_of(members))
+        await pilot.press("o", "o", "home")  # by size: both daemons' rows interleave
+        await wait_for(pilot, lambda: screen.model.sort.id == "size", "the size sort")
+        await pilot.pause()
+
+    assert snap_compare(make_app(members["alpha"]), terminal_size=size, run_before=opened)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fleet_grouped_preview(snap_compare: Any, size: tuple[int, int]) -> None:
+    members = fakes()
+
+    async def preview(pilot: Any) -> None:
+        screen = await open_fleet(pilot, fleet_of(members))
+        for daemon, reference in (
+            ("alpha", "demo/app:1.2"),
+            ("alpha", "demo/alias:one"),
+            ("beta", "team/api:3"),
+            ("beta", "imagedeck/busybox:latest"),
+        ):
+            screen.model.cursor = shown(screen).index((daemon, reference))
+            await pilot.press("space")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, FleetPlanDialog), "preview")
+        await pilot.pause()
+
+    assert snap_compare(make_app(members["alpha"]), terminal_size=size, run_before=preview)
