@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tui.app import ImagedeckApp  # noqa: E402
-from tui.screens import build as build_screen  # noqa: E402
-from tui.screens.build import BuildLogScreen, BuildRun  # noqa: E402
+from tui.screens import build_run as build_screen  # noqa: E402
+from tui.screens.build_log import BuildLogScreen  # noqa: E402
+from tui.screens.build_run import BuildRun  # noqa: E402
 from tui.service import ImageService  # noqa: E402
 from tui.service.build import check_build_request  # noqa: E402
 from tui.service.buildkit import BuilderInfo  # noqa: E402

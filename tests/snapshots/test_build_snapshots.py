@@ -11,8 +11,9 @@ import pytest
 from textual.widgets import Input
 
 from tests.ui.fake import FakeService, make_app
-from tui.screens import build as build_screen
-from tui.screens.build import BuildLogScreen, BuildScreen
+from tui.screens import build_run as build_screen
+from tui.screens.build import BuildScreen
+from tui.screens.build_log import BuildLogScreen
 from tui.widgets.build_log import FAILED
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,9 @@ import pytest
 from textual.widgets import Input
 
 from tests.ui.fake import FakeService, make_app
-from tui.screens import build as build_screen
-from tui.screens.build import BuildLogScreen, BuildScreen
+from tui.screens import build_run as build_screen
+from tui.screens.build import BuildScreen
+from tui.screens.build_log import BuildLogScreen
 from tui.service.buildkit import BuilderInfo
 from tui.widgets.build_log import FAILED, SUCCEEDED
 

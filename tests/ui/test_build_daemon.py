@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tui.app import ImagedeckApp
-from tui.screens.build import BuildLogScreen, BuildScreen
+from tui.screens.build import BuildScreen
+from tui.screens.build_log import BuildLogScreen
 from tui.service import ImageService
 from tui.widgets.build_log import FAILED, SUCCEEDED
 

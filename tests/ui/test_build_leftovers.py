@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.ui.fake import FakeService, make_app
 from tests.ui.test_build_ui import open_form, until
-from tui.screens.build import BuildLogScreen
+from tui.screens.build_log import BuildLogScreen
 from tui.service.build import BuildError, BuildLeftovers, BuildOutput, BuildStep
 from tui.service.errors import DaemonUnreachable
 from tui.widgets.build_log import FAILED

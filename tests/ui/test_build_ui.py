@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from tests.ui.fake import FakeService, make_app
-from tui.screens import build as build_screen
-from tui.screens.build import BuildLogScreen, BuildScreen, RecentBuilds, SaveLogDialog
+from tui.modals.build_dialogs import RecentBuilds, SaveLogDialog
+from tui.screens import build_run as build_screen
+from tui.screens.build import BuildScreen
+from tui.screens.build_log import BuildLogScreen
 from tui.service.build import BuildOutput, BuildStep
 from tui.widgets.build_log import CANCELLED, FAILED, RUNNING, SUCCEEDED, BuildLog, BuildLogModel
 

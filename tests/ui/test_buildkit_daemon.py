@@ -104,7 +104,7 @@ async def test_tutorial_dockerfile_fails_readably_with_buildkit(sandbox: Any) ->
 
 
 async def test_cancel_from_the_log(sandbox: Any, docker_cli: DockerCli) -> None:
-    from tui.screens.build import CancelBuildDialog
+    from tui.modals.build_dialogs import CancelBuildDialog
     from tui.widgets.build_log import CANCELLED
 
     repo = f"test/bk-ui-{uuid.uuid4().hex[:8]}"

@@ -161,7 +161,9 @@ async def test_filter_then_cleanup_wizard(text: str) -> None:
 async def test_build_form_tag_log_search_and_save_path(
     text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tui.screens.build import BuildLogScreen, BuildScreen, SaveLogDialog
+    from tui.modals.build_dialogs import SaveLogDialog
+    from tui.screens.build import BuildScreen
+    from tui.screens.build_log import BuildLogScreen
     from tui.widgets.build_log import SUCCEEDED
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
@@ -252,7 +254,9 @@ async def test_context_description_with_brackets_is_shown_whole() -> None:
 async def test_recent_builds_list_a_context_named_like_markup(tmp_path: Path) -> None:
     import shutil
 
-    from tui.screens.build import BuildLogScreen, BuildScreen, RecentBuilds
+    from tui.modals.build_dialogs import RecentBuilds
+    from tui.screens.build import BuildScreen
+    from tui.screens.build_log import BuildLogScreen
     from tui.widgets.build_log import SUCCEEDED
 
     context = tmp_path / "[bold]ctx [link=e]l [x]"  # a name holds no "/"

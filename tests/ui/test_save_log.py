@@ -10,8 +10,9 @@ from textual.widgets import Input, Static
 
 from tests.ui.fake import FakeService, make_app
 from tests.ui.test_build_ui import frozen_build_clock, open_form, type_into, until  # noqa: F401
+from tui.modals.build_dialogs import SaveLogDialog
 from tui.modals.confirm import ConfirmDialog
-from tui.screens.build import BuildLogScreen, SaveLogDialog
+from tui.screens.build_log import BuildLogScreen
 from tui.widgets.build_log import SUCCEEDED
 
 

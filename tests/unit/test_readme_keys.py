@@ -11,7 +11,8 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 
 from tui.app import ImagedeckApp
-from tui.screens.build import BuildLogScreen, BuildScreen
+from tui.screens.build import BuildScreen
+from tui.screens.build_log import BuildLogScreen
 from tui.screens.containers import ContainersScreen
 from tui.screens.diskmap import DiskMapScreen
 from tui.screens.history import HistoryScreen
