@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
 import pkgutil
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tui.xdg import config_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,11 +69,7 @@ class Config:
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
     """``$XDG_CONFIG_HOME/imagedeck/config.toml`` (default ``~/.config/imagedeck/config.toml``)."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CONFIG_HOME") or ""
-    # The XDG spec: a relative value is invalid and must be ignored.
-    root = Path(base) if os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".config"
-    return root / "imagedeck" / "config.toml"
+    return config_file(environ)
 
 
 def load_config(path: Path | None = None) -> Config:

@@ -17,7 +17,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from tui.safefs import app_state_dir, open_log, state_home
+from tui.safefs import open_log
+from tui.xdg import log_file, state_home
 
 LOGGER_NAME = "imagedeck"
 LEVELS = ("debug", "info", "warning", "error")
@@ -79,7 +80,7 @@ def problem() -> str | None:
 
 def log_path(environ: Mapping[str, str] | None = None) -> Path:
     """``$XDG_STATE_HOME/imagedeck/imagedeck.log`` (default ``~/.local/state/imagedeck/``)."""
-    return app_state_dir(environ) / "imagedeck.log"
+    return log_file(environ)
 
 
 def setup_logging(level: str = "info", path: Path | None = None) -> Path | None:

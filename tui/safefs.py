@@ -1,6 +1,7 @@
 """Files imagedeck writes under the XDG state directory, written without following links.
 
-``~/.local/state/imagedeck`` holds the log and saved build logs. On a shared build server
+``~/.local/state/imagedeck`` holds the log, saved build logs and last-use records (every path:
+:mod:`tui.xdg`). On a shared build server
 another user (or a script) may leave a symbolic link where imagedeck expects its directory or
 file, pointing at something of the user's (``~/.bashrc``) or at a place others can read. So:
 
@@ -25,6 +26,8 @@ import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from tui.xdg import app_state_dir, state_home
+
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
 
@@ -38,21 +41,6 @@ class UnsafePath(OSError):
 
     def __str__(self) -> str:
         return self.message
-
-
-def state_home(environ: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_STATE_HOME`` when absolute (the spec: a relative one is ignored), else
-    ``~/.local/state``."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME") or ""
-    if os.path.isabs(base):
-        return Path(base)
-    return Path(env.get("HOME") or Path.home()) / ".local" / "state"
-
-
-def app_state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``<state home>/imagedeck``: the log and saved build logs live here."""
-    return state_home(environ) / "imagedeck"
 
 
 def _refusal(path: Path, exc: OSError | None = None) -> UnsafePath:

@@ -30,7 +30,7 @@ from tui.modals.confirm import ConfirmDialog
 from tui.safefs import existing_mode, write_text
 from tui.screens import build_run
 from tui.screens.base import BaseScreen
-from tui.screens.build_run import BuildPending, BuildRun, builds_for, state_dir
+from tui.screens.build_run import BuildPending, BuildRun, builds_for
 from tui.service.build import TERMINAL_EVENTS, BuildError, BuildEvent, BuildLeftovers
 from tui.service.errors import ImagedeckError
 from tui.widgets.build_log import (
@@ -41,6 +41,7 @@ from tui.widgets.build_log import (
     BuildLog,
     elapsed,
 )
+from tui.xdg import builds_dir
 
 FLUSH_INTERVAL = 0.05  # seconds between log repaints while output floods in
 
@@ -332,7 +333,7 @@ class BuildLogScreen(BaseScreen[None]):
         """Ask where, then write the log there (0600)."""
         stamp = self.run.started_at.strftime("%Y%m%d-%H%M%S")
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.run.title)[:60]
-        default = state_dir() / "builds" / f"{stamp}-{safe}.log"
+        default = builds_dir() / f"{stamp}-{safe}.log"
 
         def chosen(path: str | None) -> None:
             if path:

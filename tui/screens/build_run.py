@@ -14,13 +14,11 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from textual.app import App
 from textual.message import Message
 
-from tui.safefs import app_state_dir
 from tui.service.build import BuildEvent, BuildRequest
 from tui.service.buildkit import BuilderInfo
 from tui.widgets.build_log import BuildLogModel
@@ -30,11 +28,6 @@ clock: Callable[[], float] = time.monotonic
 wall_clock: Callable[[], datetime] = datetime.now
 
 RECENT_BUILDS = 20
-
-
-def state_dir() -> Path:
-    """``$XDG_STATE_HOME/imagedeck`` (``~/.local/state/imagedeck`` by default)."""
-    return app_state_dir()
 
 
 @dataclass(eq=False)

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from tui.service.errors import ImagedeckError
 from tui.service.models import DaemonEvent
+from tui.xdg import last_used_dir
 
 FORMAT_VERSION = 1
 # Container events that count as a use of the container's image (docuum uses the same ones).
@@ -38,13 +39,7 @@ _ZERO_TIME = "0001-01-01T00:00:00Z"
 
 def state_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``$XDG_STATE_HOME/imagedeck/last-used`` (default ``~/.local/state/imagedeck/last-used``)."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME") or ""
-    # The XDG spec: a relative value is invalid and must be ignored.
-    root = (
-        Path(base) if os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".local/state"
-    )
-    return root / "imagedeck" / "last-used"
+    return last_used_dir(environ)
 
 
 def record_path(daemon_id: str, environ: Mapping[str, str] | None = None) -> Path:
