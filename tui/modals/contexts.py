@@ -44,7 +44,7 @@ def context_label(info: ContextInfo, in_use: bool, marked: bool = False) -> str:
     if info.description:
         notes.append(info.description)
     if marked:
-        notes.insert(0, "marked for the fleet view")
+        notes.insert(0, "marked")
     # A mark takes the marker's place; "in use" stays in words.
     marker = MARKED if marked else IN_USE if in_use else " "
     note = f"  ({', '.join(notes)})" if notes else ""
