@@ -19,6 +19,11 @@ def _utcnow() -> datetime:
 # with the date.
 clock: Callable[[], datetime] = _utcnow
 
+# How often screens that show ages look whether one on screen now reads differently (no
+# daemon call; a repaint only then). Minutes are the finest unit ``age`` writes, so a label
+# is at most this many seconds late.
+AGE_CHECK_SECONDS = 5.0
+
 
 def size(n: int | None) -> str:
     """A size the way the Docker CLI writes it (decimal units: 1.2 MB), or '…' when unknown."""
@@ -30,30 +35,40 @@ def size(n: int | None) -> str:
 
 
 def age(when: datetime, now: datetime | None = None) -> str:
-    """'5 days ago' style age of a UTC datetime."""
+    """How long ago ``when`` (UTC) was, the one way every screen writes a time ago.
+
+    ``just now``, ``12 min ago``, ``an hour ago``, ``5 hours ago``, ``a day ago``,
+    ``12 days ago``, ``3 months ago``, ``2 years ago``; at most 13 cells, so the list's
+    CREATED column never cuts it. Minutes are the finest unit: screens redraw ages once in a
+    while (the list every few seconds, without asking the daemon), and a seconds count would
+    be stale at once. A time in the future (a clock ahead of ours) reads ``just now``.
+    """
     if when.timestamp() <= 0:
         return "unknown"
-    now = now or clock()
-    return str(humanize.naturaltime(now - when))
+    seconds = ((now or clock()) - when).total_seconds()
+    if seconds < 60:
+        return "just now"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 24:
+        return _ago(hours, "an hour", "hours")
+    days = hours // 24
+    if days < 30:
+        return _ago(days, "a day", "days")
+    if days < 365:
+        return _ago(min(days // 30, 11), "a month", "months")
+    return _ago(days // 365, "a year", "years")
+
+
+def _ago(count: int, one: str, unit: str) -> str:
+    return f"{one} ago" if count == 1 else f"{count} {unit} ago"
 
 
 def age_short(when: datetime, width: int = 13) -> str:
-    """``age`` when it fits in ``width`` cells, else a compact form ("50 min ago", "2 years ago").
-
-    The list's CREATED column is narrow so the table fits 80 columns.
-    """
-    text = age(when)
-    if len(text) <= width:
-        return text
-    seconds = (clock() - when).total_seconds()
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} hours ago"
-    if seconds < 86400 * 365:
-        return f"{int(seconds // 86400)} days ago"
-    years = int(seconds // (86400 * 365))
-    return f"{years} year{'s' if years > 1 else ''} ago"
+    """``age``: every age fits the list's 13-cell CREATED column now (kept for its callers)."""
+    return ellipsize(age(when), width)
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:

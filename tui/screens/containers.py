@@ -128,6 +128,7 @@ class ContainersScreen(BaseScreen[None]):
         self._update_title()
         self.load()
         follow_daemon_events(self, self.daemon_changed)
+        self.set_interval(fmt.AGE_CHECK_SECONDS, self.refresh_ages)
 
     def on_unmount(self) -> None:
         """No more daemon events once the screen is gone."""
@@ -197,6 +198,18 @@ class ContainersScreen(BaseScreen[None]):
         if not rows:
             status = "No containers" + ("" if self.show_all else " use this image") + "."
         self.query_one("#containers-status", Static).update(status)
+
+    def refresh_ages(self) -> int:
+        """CREATED stays current as time passes (no daemon call): the cells whose age reads
+        differently now are rewritten. Returns how many were."""
+        table = self.query_one("#containers-table", DataTable)
+        changed = 0
+        for c in self.shown():
+            text = fmt.age(c.created)
+            if c.id in table.rows and table.get_cell(c.id, "CREATED") != text:
+                table.update_cell(c.id, "CREATED", text)
+                changed += 1
+        return changed
 
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
         """An unexpected failure is reported like a service error."""

@@ -234,6 +234,7 @@ class DiskMapScreen(BaseScreen[None]):
         self.opened_at = time.perf_counter()
         self.first_content_at: float | None = None
         self.final_at: float | None = None
+        self._ages_drawn: tuple[str, ...] = ()  # the ages on screen at the last look
 
     def compose(self) -> ComposeResult:
         """Header, path, column header, the bars, status, footer."""
@@ -252,6 +253,7 @@ class DiskMapScreen(BaseScreen[None]):
         )
         self.load(images)
         follow_daemon_events(self, self.daemon_changed)
+        self.set_interval(fmt.AGE_CHECK_SECONDS, self.refresh_ages)
 
     def on_unmount(self) -> None:
         """No more daemon events once the map is closed."""
@@ -346,6 +348,22 @@ class DiskMapScreen(BaseScreen[None]):
         """Load again from the daemon."""
         self.load(None)
 
+    def refresh_ages(self) -> bool:
+        """The "created …" ages stay current as time passes (no daemon call): the bars are
+        drawn again when an age on screen reads differently than at the last look. Returns
+        whether they were."""
+        bars = self.query_one(BarList)
+        top = int(bars.scroll_y)
+        shown = bars.level.entries[top : top + bars.scrollable_content_region.height]
+        ages = tuple(fmt.age(e.image.created) if e.image is not None else "" for e in shown)
+        if ages == self._ages_drawn:
+            return False
+        changed = bool(self._ages_drawn)
+        self._ages_drawn = ages
+        if changed:
+            bars.refresh()
+        return changed
+
     # -- texts ---------------------------------------------------------------------------------
 
     def describe(self, entry: Entry) -> str:
@@ -368,7 +386,7 @@ class DiskMapScreen(BaseScreen[None]):
         used = self.last_used_text(image)
         ctr = "…" if image.containers is None else str(image.containers)
         return (
-            f"{name}  {image.short_id} · created {fmt.age_short(image.created)} · used {used}"
+            f"{name}  {image.short_id} · created {fmt.age(image.created)} · used {used}"
             f" · unique {fmt.size(image.unique_size)} · {ctr} ctr"
         )
 

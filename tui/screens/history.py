@@ -24,7 +24,7 @@ from tui.service.history import HistoryEntry, ImageHistory
 EMPTY_MARK = "○ empty"
 LAYER_MARK = "●"
 SIZE_WIDTH = 11  # "● 999.9 kB" and "○ empty" fit
-AGE_WIDTH = 15
+AGE_WIDTH = 13  # fmt.age is never wider
 
 
 @dataclass
@@ -92,6 +92,7 @@ class HistoryScreen(BaseScreen[None]):
         tree.loading = True
         tree.focus()
         self.load()
+        self.set_interval(fmt.AGE_CHECK_SECONDS, self.refresh_ages)
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -224,10 +225,11 @@ class HistoryScreen(BaseScreen[None]):
                 ident = entry.id or "<missing> (no local image for this layer)"
                 node.add_leaf(Text(f"ID {ident}", style="dim"), _Row(None))
             return
+        # The time itself: the row above says how long ago, and keeps saying it as time passes.
         when = entry.created.strftime("%Y-%m-%d %H:%M:%S UTC")
         facts = [
             f"ID       {entry.id or '<missing> (no local image for this layer)'}",
-            f"Created  {when} ({fmt.age(entry.created)})",
+            f"Created  {when}",
             f"Size     {entry.size} bytes" + ("  (metadata only: no layer)" if entry.empty else ""),
         ]
         if entry.comment:
@@ -261,6 +263,23 @@ class HistoryScreen(BaseScreen[None]):
         if cursor >= 0:
             self.call_after_refresh(self._restore_cursor, cursor)
         self.shown = True
+
+    def refresh_ages(self) -> bool:
+        """CREATED stays current as time passes (no daemon call): the rows whose age reads
+        differently now get their label again. Returns whether one did."""
+        if self.history is None or not self.shown:
+            return False
+        tree: Tree[_Row] = self.query_one("#history-tree", Tree)
+        command_width, show_id = self._widths()
+        changed = False
+        for node in tree.root.children:
+            entry = node.data.entry if node.data else None
+            drawn = str(node.label)[SIZE_WIDTH + 2 : SIZE_WIDTH + 2 + AGE_WIDTH].rstrip()
+            if entry is None or drawn == fmt.age(entry.created):
+                continue
+            node.set_label(self._label(entry, command_width, show_id))
+            changed = True
+        return changed
 
     def _restore_cursor(self, line: int) -> None:
         tree = self.query_one("#history-tree", Tree)
