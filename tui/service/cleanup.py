@@ -127,7 +127,7 @@ from tui.service.core import ServiceBase
 from tui.service.engine import full_image_id
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, ImagedeckError, NotFound
 from tui.service.models import Image
-from tui.service.sizes import ImageStore, layer_costs, store_from_info
+from tui.service.sizes import ImageStore, layer_costs, platform_of, store_from_info
 
 # -- build parents that go with a delete ---------------------------------------------------------
 
@@ -234,7 +234,7 @@ class CleanupMixin(ServiceBase):
             with self.translate(f"read the history of {image_id[7:19]}", image_id):
                 history = self.api.history(image_id)
             layer_sizes = sizes_from_history(history, len(diff_ids))
-        result = ImageLayers(image_id, chain_ids(diff_ids), layer_sizes, content)
+        result = ImageLayers(image_id, chain_ids(diff_ids), layer_sizes, content, platform_of(data))
         with self._layer_lock:
             cache[image_id] = result
         return result

@@ -40,6 +40,8 @@ class ImageLayers:
     sizes: tuple[int, ...] | None = None
     # The containerd store's compressed content total (`image inspect` Size); None elsewhere.
     content: int | None = None
+    # The platform `image inspect` resolved (os/arch[/variant]); "" when not read.
+    platform: str = ""
 
 
 @dataclass(frozen=True)

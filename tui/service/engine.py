@@ -41,6 +41,8 @@ class EngineInfo:
     """The engine's version without build metadata (``26.1.5``)."""
     store: str
     """``containerd store`` or the storage driver (``overlay2``, ``vfs``, ``overlay``)."""
+    platform: str = ""
+    """The daemon's own platform (``linux/amd64``, from ``/version``); "" when not said."""
 
     @property
     def podman(self) -> bool:
@@ -94,7 +96,12 @@ def engine_from(version: Mapping[str, Any], info: Mapping[str, Any] | None) -> E
             store = "containerd store"
         else:
             store = str(info.get("Driver") or "")
-    return EngineInfo(product=product, version=_without_build_metadata(number), store=store)
+    own = ""
+    if version.get("Os") and version.get("Arch"):
+        own = f"{version['Os']}/{version['Arch']}"
+    return EngineInfo(
+        product=product, version=_without_build_metadata(number), store=store, platform=own
+    )
 
 
 def familiar(reference: str) -> str:

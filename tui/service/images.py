@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO, cast
 
 from tui.service.buildkit import build_cache_size
@@ -25,6 +26,7 @@ from tui.service.models import (
     DaemonInfo,
     DiskUsage,
     Image,
+    ImagePlatforms,
     from_timestamp,
     image_from_api,
     summarize,
@@ -35,6 +37,7 @@ from tui.service.sizes import (
     PlatformSize,
     platform_of,
     platforms_from_manifests,
+    platforms_of_entry,
     usage_from_layers,
 )
 
@@ -68,10 +71,23 @@ class ImagesMixin(ServiceBase):
         Dangling is what the daemon's ``dangling=true`` filter says, not "every untagged row".
         """
         self.mark_list_start()
+        manifests = self.image_store().api >= (1, 47)
         with self.translate("list images"):
-            raw = self.api.images()
+            if manifests:
+                # The same list with each index's platforms and which are here (API 1.47+).
+                url = self.api._url("/images/json")
+                raw = self.api._result(self.api._get(url, params={"manifests": 1}), True) or []
+            else:
+                raw = self.api.images()
             dangling = set(self.api.images(filters={"dangling": True}, quiet=True))
-        return [image_from_api(item, item.get("Id", "") in dangling) for item in raw]
+        images = [image_from_api(item, item.get("Id", "") in dangling) for item in raw]
+        if manifests:
+            native = self.engine().platform
+            images = [
+                replace(image, platforms=platforms_of_entry(item, native))
+                for image, item in zip(images, raw, strict=True)
+            ]
+        return images
 
     def disk_usage(self) -> DiskUsage:
         """Shared sizes and container counts per image, and the real size of all layers."""
@@ -115,12 +131,20 @@ class ImagesMixin(ServiceBase):
         per_image = dict(usage.images)
         for image_id, shared in computed.shared.items():
             per_image[image_id] = (shared, per_image.get(image_id, (-1, -1))[1])
+        # The platform each inspect above resolved: the one here (older APIs name no other).
+        native = self.engine().platform
+        platforms = {
+            image_id: ImagePlatforms((known.platform,), None, native)
+            for image_id, known in layers.items()
+            if known.platform
+        }
         return DiskUsage(
             layers_size=usage.layers_size if store.df_layers_trusted else computed.on_disk,
             images=per_image,
             reclaimable=computed.reclaimable,
             estimate=store.estimates,
             build_cache=usage.build_cache,
+            platforms=platforms,
         )
 
     def inspect_image(self, reference: str) -> dict[str, Any]:

@@ -32,6 +32,9 @@ class Image:
     # True when shared_size (so UNIQUE and SHARED) was worked out, not measured: the
     # containerd image store's compressed layer sizes (DiskUsage.estimate says why).
     estimated: bool = False
+    # Which platforms of the image are on this machine, when the daemon says (API 1.47+'s
+    # list, or the containerd store's inspect via disk usage); None when unknown.
+    platforms: ImagePlatforms | None = None
 
     @property
     def short_id(self) -> str:
@@ -111,6 +114,9 @@ class DiskUsage:
     # The BuildKit build cache, as `docker system df` counts it (records shared with image
     # layers left out); None when the daemon does not report one (Podman).
     build_cache: int | None = None
+    # Image ID -> its platforms on this machine, where working out the figures inspected
+    # the image anyway (the containerd store); with_usage puts them on the images.
+    platforms: dict[str, ImagePlatforms] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -221,6 +227,7 @@ def with_usage(images: list[Image], usage: DiskUsage | None) -> list[Image]:
                 shared_size=shared if shared >= 0 else image.shared_size,
                 containers=containers if containers >= 0 else image.containers,
                 estimated=bool(usage.estimate) and shared >= 0,
+                platforms=image.platforms or usage.platforms.get(image.id),
             )
         )
     return merged
@@ -243,3 +250,45 @@ def summarize(images: list[Image], usage: DiskUsage | None) -> ImageSummary:
     if usage.reclaimable is not None:
         return ImageSummary(len(images), tags, logical, disk, usage.reclaimable)
     return ImageSummary(len(images), tags, logical, disk, max(disk - used, 0))
+
+
+@dataclass(frozen=True)
+class ImagePlatforms:
+    """Which platforms of an image are on this machine, as far as the daemon says.
+
+    An image pulled on the containerd store is often an index of several platforms (and
+    attestations), of which only some were pulled. API 1.47+ lists them all with what is here;
+    older APIs name only the platform the daemon resolves for the image (``total`` None).
+    """
+
+    present: tuple[str, ...]  # os/arch[/variant], the ones here
+    total: int | None = None  # image platforms the index lists (attestations left out)
+    native: str = ""  # the daemon's own platform: nothing to say about an image of only it
+
+    def marker(self, compact: bool = False) -> str:
+        """The list row's words: ``[arm64]``, ``[amd64 1/3]``, ``[amd64+arm64 2/3]``.
+
+        "" for the common case, an image of the daemon's own platform and no other, so the
+        marker stands out where it means something: a partial index or a foreign platform.
+        ``compact`` gives only the count of an index (``[1/3]``) where room is short.
+        """
+        names = [_short_platform(p) for p in self.present]
+        several = self.total is not None and self.total > 1
+        if not several and (not names or list(self.present) == [self.native]):
+            return ""
+        count = f"{len(self.present)}/{self.total}" if several else ""
+        if compact and count:
+            return f"[{count}]"
+        return f"[{' '.join(filter(None, ('+'.join(names), count)))}]"
+
+    def describe(self) -> str:
+        """In words, for help and notes: ``linux/amd64 (1 of 3 platforms here)``."""
+        here = ", ".join(self.present) or "none"
+        if self.total is None:
+            return here
+        return f"{here} ({len(self.present)} of {self.total} platforms here)"
+
+
+def _short_platform(platform: str) -> str:
+    """``linux/arm64/v8`` -> ``arm64/v8``: Linux is what almost every image is built for."""
+    return platform.removeprefix("linux/")

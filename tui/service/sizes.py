@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from tui.service.models import ImagePlatforms
+
 StoreKind = Literal["overlay2", "containerd"]
 
 CONTAINERD_WHY = "compressed layer sizes worked out from image totals"
@@ -261,3 +263,15 @@ def platforms_from_manifests(entry: Mapping[str, object]) -> list[PlatformSize]:
             )
         )
     return found
+
+
+def platforms_of_entry(entry: Mapping[str, object], native: str) -> ImagePlatforms | None:
+    """What one `/images/json?manifests=1` entry (API 1.47+) says of the image's platforms.
+
+    None when it lists no image manifest (an image the daemon does not describe that way).
+    """
+    found = platforms_from_manifests(entry)
+    if not found:
+        return None
+    present = tuple(p.platform for p in found if p.present)
+    return ImagePlatforms(present, len(found), native)

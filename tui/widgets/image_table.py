@@ -128,6 +128,35 @@ def cell_text(row: ImageRow, column_id: str) -> str:
     return ""
 
 
+# Narrower than this, the REPOSITORY cell drops the platform marker: the name comes first.
+_NAME_ROOM = 8
+
+
+def repository_cell(row: ImageRow, width: int) -> str:
+    """REPOSITORY cut to ``width``, then the image's platform marker (see ImagePlatforms):
+    ``demo/app [amd64 1/2]``, or the compact ``[1/2]`` where the full one does not fit.
+
+    The marker stays whole and the name is cut before it (in the middle, keeping the
+    registry host and the last path component; a dangling row keeps the word "(dangling)").
+    """
+    name = cell_text(row, "repository")
+    platforms = row.image.platforms
+    marker = platforms.marker() if platforms is not None else ""
+    if marker and platforms is not None and len(name) + 1 + len(marker) > width:
+        marker = platforms.marker(compact=True)
+    room = width - 1 - len(marker) if marker else width
+    if room < _NAME_ROOM:
+        marker, room = "", width
+    if len(name) > room and not row.tagged:
+        # Keep the word "(dangling)" whole when narrow: TAG says <none> too.
+        name = name.replace(f"{NONE} ", "", 1)
+    if row.tagged:
+        name = fmt.ellipsize_path(name, room)  # keep the distinguishing end
+    else:
+        name = fmt.ellipsize(name, room)
+    return f"{name} {marker}" if marker else name
+
+
 def _sized(value: int | None, estimated: bool) -> str:
     """A size cell; an estimate leads with ``~`` so it never looks exact (containerd store).
 
@@ -317,15 +346,10 @@ class ImageTable(ScrollView, can_focus=True):
             for column, w in layout(width, self.hidden, self.show_daemon):
                 if column.id == "last_used":
                     cell = last_used_cell(row, self.last_used)
+                elif column.id == "repository":
+                    cell = repository_cell(row, w)
                 else:
-                    cell = cell_text(row, column.id)
-                    if len(cell) > w and column.id == "repository" and not row.tagged:
-                        # Keep the word "(dangling)" whole when narrow: TAG says <none> too.
-                        cell = cell.replace(f"{NONE} ", "", 1)
-                    if column.id == "repository" and row.tagged:
-                        cell = fmt.ellipsize_path(cell, w)  # keep the distinguishing end
-                    else:
-                        cell = fmt.ellipsize(cell, w)
+                    cell = fmt.ellipsize(cell_text(row, column.id), w)
                 parts.append(cell.rjust(w) if column.right else cell.ljust(w))
             text = " ".join(parts)[: max(width - MARK_WIDTH, 0)].ljust(width - MARK_WIDTH)
             self._cells_cache[id(row)] = text
