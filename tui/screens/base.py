@@ -157,28 +157,45 @@ def route_worker_failure(node: DOMNode, event: Worker.StateChanged) -> bool:
     return True
 
 
-class BaseScreen(Screen[ResultT]):
-    """A full screen with a typed service and routed worker failures."""
+class _OnApp(Protocol):
+    """What ``ServiceNode`` needs of the node it is mixed into (every DOMNode has it)."""
 
     @property
-    def service(self) -> ImageServiceAPI:
+    def app(self) -> App[Any]:
+        """The running App."""
+        ...
+
+
+class ServiceNode:
+    """What the three bases share: a typed ``service``, ``has_service``, the failure path.
+
+    Mixed in before Textual's class (``BaseScreen(ServiceNode, Screen)``), so Textual finds
+    ``on_worker_state_changed`` in the node's MRO as it dispatches the message.
+    """
+
+    @property
+    def service(self: _OnApp) -> ImageServiceAPI:
         """The app's service (raises NotConnected)."""
         return app_service(self.app)
 
     @property
-    def has_service(self) -> bool:
+    def has_service(self: _OnApp) -> bool:
         """True when the app has a service."""
         return has_service(self.app)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Every failed worker of this screen: logged, shown, handed to ``worker_failed``."""
-        route_worker_failure(self, event)
+        """Every failed worker of this node: logged, shown, handed to ``worker_failed``."""
+        route_worker_failure(cast("DOMNode", self), event)
 
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
         """Give control back after ``worker`` failed (override; the default does nothing)."""
 
 
-class BaseDialog(ModalScreen[ResultT]):
+class BaseScreen(ServiceNode, Screen[ResultT]):
+    """A full screen with a typed service and routed worker failures."""
+
+
+class BaseDialog(ServiceNode, ModalScreen[ResultT]):
     """A modal dialog with a typed service and routed worker failures.
 
     It carries the one dialog look (``DEFAULT_CSS``, so it is there whichever dialog loads
@@ -239,40 +256,6 @@ class BaseDialog(ModalScreen[ResultT]):
     }
     """
 
-    @property
-    def service(self) -> ImageServiceAPI:
-        """The app's service (raises NotConnected)."""
-        return app_service(self.app)
 
-    @property
-    def has_service(self) -> bool:
-        """True when the app has a service."""
-        return has_service(self.app)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Every failed worker of this dialog: logged, shown, handed to ``worker_failed``."""
-        route_worker_failure(self, event)
-
-    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
-        """Give control back after ``worker`` failed (override; the default does nothing)."""
-
-
-class ServiceWidget(Widget):
+class ServiceWidget(ServiceNode, Widget):
     """A widget that runs workers (a hidden controller): typed service, routed failures."""
-
-    @property
-    def service(self) -> ImageServiceAPI:
-        """The app's service (raises NotConnected)."""
-        return app_service(self.app)
-
-    @property
-    def has_service(self) -> bool:
-        """True when the app has a service."""
-        return has_service(self.app)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Every failed worker of this widget: logged, shown, handed to ``worker_failed``."""
-        route_worker_failure(self, event)
-
-    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
-        """Give control back after ``worker`` failed (override; the default does nothing)."""
