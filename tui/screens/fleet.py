@@ -66,10 +66,9 @@ def daemon_line(state: DaemonState, width: int = 0) -> str:
         line = f"{DOWN_SYMBOL} {state.name}  DOWN: {state.reason}"
         return fmt.ellipsize(line, width) if width else line
     disk = f" · on disk {fmt.size(state.disk)}" if state.disk is not None else ""
-    line = (
-        f"{UP_SYMBOL} {state.name}  {state.images} images · {state.tags} tags · "
-        f"logical {fmt.size(state.logical)}{disk}"
-    )
+    images = f"{state.images} image{'' if state.images == 1 else 's'}"
+    tags = f"{state.tags} tag{'' if state.tags == 1 else 's'}"
+    line = f"{UP_SYMBOL} {state.name}  {images} · {tags} · logical {fmt.size(state.logical)}{disk}"
     address = f"  ({state.address})"
     if not width or len(line) + len(address) <= width:
         return line + address
