@@ -204,3 +204,20 @@ async def test_marking_several_contexts_opens_the_fleet() -> None:
         assert {d for d, _ in shown(screen)} == {"alpha", "beta"}
         await pilot.press("escape")  # back to the single-daemon list
         await wait_for(pilot, lambda: app.screen is app.images_screen, "the list")
+
+
+async def test_a_filter_naming_a_daemon_cleans_up_that_daemon_only() -> None:
+    alpha, beta = CleanupFake(), beta_fake()
+    app = make_app(alpha)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_fleet(pilot, fleet_of({"alpha": alpha, "beta": beta}))
+        await pilot.press("slash", *"beta", "enter", "X")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetPlanDialog), "the wizard")
+        dialog = app.screen
+        assert "Clean up on beta" in str(dialog.query_one("#fleet-plan-title").render())
+        await pilot.press("d")
+        await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
+        assert dialog.plan is not None
+        assert dialog.plan.removes() == {"beta": (CleanupFake.images_by_n(21),)}
+        await pilot.press("escape")  # nothing removed anywhere
+        assert alpha.removed == [] and beta.removed == []

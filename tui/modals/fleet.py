@@ -168,9 +168,9 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
         cancel = self.query_one("#cancel", Button)
         cancel.label = "Close" if stage == "done" else "Cancel"
         cancel.disabled = stage == "running"
-        daemons = f"{len(self.names)} daemons"
+        daemons = f"{len(self.names)} daemons" if len(self.names) != 1 else self.names[0]
         if stage == "options":
-            title.update(f"Clean up across {daemons}")
+            title.update(f"Clean up on {daemons}")
             where = f" matching {self.filter_text!r}" if self.filter_text else ""
             body.update(
                 f"Remove, on each daemon, its dangling images{where} (d), or every image{where} "
@@ -179,14 +179,15 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
             status.update("")
             keys.update("d dangling · u unused · Esc cancel")
         elif stage == "planning":
-            title.update(f"Clean up across {daemons}")
+            title.update(f"Clean up on {daemons}")
             body.update("Asking each daemon what it would remove…")
             keys.update("Esc cancel")
         elif stage == "preview" and self.plan is not None:
             plan = self.plan
             verb = "Delete" if plan.kind == "delete" else "Clean up"
             what = f": {plan.what}" if plan.what else ""
-            title.update(f"{verb} on {len(plan.groups)} of {daemons}{what}")
+            where = f"{len(plan.groups)} of {daemons}" if len(self.names) > 1 else daemons
+            title.update(f"{verb} on {where}{what}")
             body.update(plan_text(plan))
             status.update(
                 f"{plan.count} step(s), each on its own daemon."

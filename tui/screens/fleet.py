@@ -342,12 +342,23 @@ class FleetScreen(BaseScreen[None]):
         """The cleanup wizard across daemons: choose, preview grouped by daemon, run."""
         from tui.modals.fleet import FleetPlanDialog
 
-        dialog = FleetPlanDialog(
-            self.fleet.names,
-            self.fleet.execute,
-            planner=self.fleet.plan_cleanup,
-            filter_text=self.model.filter_text,
-        )
+        needle = self.model.filter_text
+        # A filter that is a daemon's name means "this daemon": its cleanup, unfiltered (a
+        # repository never matches a daemon's name, so it would find nothing).
+        only = tuple(n for n in self.fleet.names if needle and n.lower() == needle)
+        if only:
+            dialog = FleetPlanDialog(
+                only,
+                self.fleet.execute,
+                planner=lambda options: self.fleet.plan_cleanup(options, only),
+            )
+        else:
+            dialog = FleetPlanDialog(
+                self.fleet.names,
+                self.fleet.execute,
+                planner=self.fleet.plan_cleanup,
+                filter_text=needle,
+            )
         self.app.push_screen(dialog, self._after_run)
 
     def _after_run(self, outcomes: list[FleetOutcome] | None) -> None:

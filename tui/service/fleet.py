@@ -308,11 +308,17 @@ class Fleet:
             service.close()
         return found
 
-    def _map(self, call: Callable[[str], object]) -> dict[str, object]:
-        """``call(name)`` for every daemon in parallel; each result or the exception raised."""
+    def _map(
+        self, call: Callable[[str], object], names: Sequence[str] | None = None
+    ) -> dict[str, object]:
+        """``call(name)`` for every daemon (or ``names``) in parallel; each result or the
+        exception raised."""
         results: dict[str, object] = {}
-        with ThreadPoolExecutor(max_workers=len(self.specs), thread_name_prefix="fleet") as pool:
-            futures = {name: pool.submit(call, name) for name in self.names}
+        chosen = list(self.names if names is None else names)
+        if not chosen:
+            return results
+        with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="fleet") as pool:
+            futures = {name: pool.submit(call, name) for name in chosen}
             for name, future in futures.items():
                 try:
                     results[name] = future.result(timeout=LIST_TIMEOUT * 2)
@@ -392,15 +398,16 @@ class Fleet:
         self._map(one)
         return _in_fleet_order(outcomes, self.names)
 
-    def plan_cleanup(self, options: PruneOptions) -> FleetPlan:
+    def plan_cleanup(self, options: PruneOptions, only: Sequence[str] = ()) -> FleetPlan:
         """Each daemon's cleanup plan for ``options`` (asked in parallel), grouped by daemon.
 
-        Every daemon is asked (one shown as down may be back); a daemon that cannot plan gets
-        a group saying why, with nothing planned there.
+        Every daemon (or those named in ``only``) is asked, one shown as down too (it may be
+        back); a daemon that cannot plan gets a group saying why, with nothing planned there.
         """
         prunes: dict[str, PrunePlan] = {}
         groups: list[FleetGroup] = []
-        results = self._map(lambda n: self.service(n).plan_prune(options))
+        names = [n for n in self.names if n in only] if only else None
+        results = self._map(lambda n: self.service(n).plan_prune(options), names)
         for name, result in results.items():
             if not isinstance(result, PrunePlan):
                 why = str(result) if isinstance(result, ImagedeckError) else repr(result)
