@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from tui.analysis.gosort import go_sort
 from tui.analysis.model import (
     DOUBLE_WHITEOUT_PREFIX,
     WHITEOUT_PREFIX,
@@ -156,6 +157,10 @@ def dive_efficiency(layers: list[list[FileEntry]]) -> tuple[float, list[Ineffici
     minimum = sum(d[1] for d in stats.values())
     discovered = sum(d[0] for d in stats.values())
     score = 1.0 if discovered == 0 else minimum / discovered
-    found = [Inefficiency(p, stats[p][2], stats[p][0], stats[p][1]) for p in order]
-    found.sort(key=lambda item: (-item.cumulative_size, item.path))
+    # dive: sort.Sort by cumulative size (ascending, unstable), then listed in reverse.
+    sizes = [stats[p][0] for p in order]
+    found = [
+        Inefficiency(p, stats[p][2], stats[p][0], stats[p][1])
+        for p in (order[k] for k in reversed(go_sort(sizes)))
+    ]
     return score, found
