@@ -117,10 +117,13 @@ def used_image(sandbox: Sandbox, docker_cli: DockerCli) -> Iterator[tuple[str, s
         env={**os.environ, "DOCKER_BUILDKIT": "0"},
         timeout=300,
     )
+    image_id = docker_cli("image", "inspect", "-f", "{{.Id}}", reference, check=True).stdout
     docker_cli("create", "--name", name, reference, "true", check=True)
     yield reference, name
     docker_cli("rm", "-f", name)
-    docker_cli("rmi", "-f", reference)
+    # By ID: on the containerd store a test's forced remove only untagged it, and removing the
+    # tag again would leave it behind as a dangling row in every later test's list.
+    docker_cli("rmi", "-f", image_id.strip())
 
 
 def test_conflict_names_the_container_on_every_engine(
