@@ -50,6 +50,8 @@ _HOSTNAME = re.compile(
 _CONTEXT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$")
 # The daemon address schemes docker-py (and so the app's --host) understands.
 _DAEMON_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+# What follows the scheme: host, port, user, path; no shell, quoting or space characters.
+_DAEMON_REST = re.compile(r"^[A-Za-z0-9._~:/@%+=,\[\]-]+$")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -81,17 +83,17 @@ def port_number(text: str) -> int:
 def daemon_url(text: str) -> str:
     """A daemon address for the served app's ``--host`` (argparse type).
 
-    A scheme docker-py knows, then no space and no control character: the value reaches the
-    app as one argv item, and a readable refusal here beats a confusing one in every page.
+    A scheme docker-py knows, then only the characters of a host, port, user or socket path:
+    the value reaches the app as one argv item whatever it holds, but a readable refusal here
+    beats a confusing one in every page.
     """
     scheme, sep, rest = text.partition("://")
-    if not sep or scheme.lower() not in _DAEMON_SCHEMES or not rest:
+    if not sep or scheme.lower() not in _DAEMON_SCHEMES or not _DAEMON_REST.match(rest):
         schemes = ", ".join(f"{s}://" for s in _DAEMON_SCHEMES)
         raise argparse.ArgumentTypeError(
-            f"not a daemon address (expected {schemes}...): {visible(text)!r}"
+            f"not a daemon address (expected {schemes}... without spaces or quotes): "
+            f"{visible(text)!r}"
         )
-    if any(c.isspace() or not c.isprintable() for c in text):
-        raise argparse.ArgumentTypeError(f"spaces or control characters in {visible(text)!r}")
     return text
 
 
@@ -282,6 +284,28 @@ class _VisibleFormatter(logging.Formatter):
         return visible(super().format(record))
 
 
+def listen_problem(host: str, port: int) -> str | None:
+    """Why ``host``:``port`` cannot be listened on (taken, not this machine's), or None.
+
+    Asked before the server starts, so a taken port is the only thing printed, not a URL
+    first; the server binds again right after (with SO_REUSEADDR, as aiohttp does).
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as error:
+        return str(error)
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                return error.strerror or str(error)
+    return None
+
+
 def make_server(args: argparse.Namespace, command: str) -> Any:
     """The textual-serve Server for ``command``, with the origin check and plain logging."""
     from aiohttp import web
@@ -329,6 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             "imagedeck serve: textual-serve is not installed (pip install textual-serve)",
             file=sys.stderr,
+        )
+        return EXIT_ERROR
+    problem = listen_problem(args.host, args.port)
+    if problem is not None:
+        print(
+            f"imagedeck serve: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr
         )
         return EXIT_ERROR
     warning = bind_warning(args.host, args.port)

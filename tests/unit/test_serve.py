@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,9 @@ def test_the_served_command_is_the_argv_for_the_shell(tmp_path: Path) -> None:
         ("--daemon", "tcp://a b"),
         ("--daemon", "tcp://a\x1b]52;c;eA==\x07"),
         ("--daemon", "build-1"),
+        ("--daemon", "tcp://x;rm"),
+        ("--daemon", "unix:///tmp/a b.sock"),
+        ("--daemon", "ssh://me@host'"),
         ("--context", "../x"),
         ("--context", "-x"),
         ("--context", "a b"),
@@ -128,6 +132,27 @@ class FakeServer:
         self.served = True
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_taken_port_is_refused_before_anything_else(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve.listen_problem("127.0.0.1", port) is not None
+        code, made = run_main(monkeypatch, "--port", str(port))
+    err = capsys.readouterr().err
+    assert code == 1 and not made
+    assert f"imagedeck serve: cannot listen on 127.0.0.1:{port}: " in err
+    assert "http://" not in err
+
+
 def run_main(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, dict[str, Any]]:
     made: dict[str, Any] = {}
 
@@ -142,17 +167,20 @@ def run_main(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, dict[str
 def test_main_warns_on_stderr_before_serving_elsewhere(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, made = run_main(monkeypatch, "--host", "0.0.0.0", "--port", "9000")
+    port = free_port()
+    code, made = run_main(monkeypatch, "--host", "0.0.0.0", "--port", str(port))
     err = capsys.readouterr().err
     assert code == 0 and made["server"].served
-    assert "WARNING: imagedeck serve listens on every interface (port 9000)" in err
+    assert f"WARNING: imagedeck serve listens on every interface (port {port})" in err
     assert made["command"] == shlex.join(serve.app_argv(made["args"]))
 
 
 def test_main_is_quiet_on_loopback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, made = run_main(monkeypatch, "--daemon", "unix:///run/docker.sock")
+    code, made = run_main(
+        monkeypatch, "--port", str(free_port()), "--daemon", "unix:///run/docker.sock"
+    )
     assert code == 0 and made["server"].served
     assert "WARNING" not in capsys.readouterr().err
     assert shlex.split(made["command"])[3:] == [
