@@ -100,23 +100,35 @@ class LayerProgress:
 
     @property
     def fraction(self) -> float:
-        """How far the layer is, 0..1 (extraction counts as the second half of a pull)."""
+        """How far the layer's current step is, 0..1: the ``current``/``total`` a layer row
+        writes beside its bar while bytes move or it extracts, so the bar and the figures
+        agree (1.0 once its bytes are all here or it is complete)."""
         if self.status in FINAL_STATUSES or self.status.startswith("Mounted from"):
             return 1.0
-        if self.status == "Extracting":
-            return 0.5 + 0.5 * _ratio(self.current, self.total)
-        if self.status in ("Download complete", "Verifying Checksum"):
-            return 0.5
-        if self.status in ACTIVE_STATUSES:
-            # A pull still has to extract; a push is done when the bytes are sent.
-            share = 1.0 if self.status == "Pushing" else 0.5
-            return share * _ratio(self.current, self.total)
+        if self.status == "Extracting" or self.status in ACTIVE_STATUSES:
+            return _ratio(self.current, self.total)
+        if self.status in DONE_STATUSES:  # Download complete, Verifying Checksum
+            return 1.0
         return 0.0
+
+    @property
+    def size_unknown(self) -> bool:
+        """True while the layer will move bytes the daemon has not yet said the size of (it is
+        waiting, or its progress came without a total)."""
+        if self.size is not None or self.done:
+            return False
+        return self.status not in ("Already exists", "Layer already exists", "Extracting")
 
 
 @dataclass(frozen=True)
 class Overall:
-    """The whole transfer: layers done, bytes moved and known, and the latest status line."""
+    """The whole transfer: layers done, bytes moved and known, and the latest status line.
+
+    ``fraction`` is ``bytes_done / bytes_total`` (the figures the transfers screen writes
+    beside its percentage), or ``layers_done / layers`` while no size is known (every layer
+    already there). ``sizes_unknown`` counts layers still to move whose size the daemon has
+    not said yet: while it is not 0, ``bytes_total`` is a lower bound.
+    """
 
     layers_done: int
     layers: int
@@ -124,6 +136,7 @@ class Overall:
     bytes_total: int
     fraction: float
     status: str
+    sizes_unknown: int = 0
 
 
 @dataclass(frozen=True)
@@ -248,14 +261,26 @@ class ProgressTracker:
         """The figures for the overall bar."""
         layers = list(self._layers.values())
         done = sum(1 for layer in layers if layer.done)
-        fraction = sum(layer.fraction for layer in layers) / len(layers) if layers else 0.0
+        bytes_done = sum(layer.transferred for layer in layers)
+        # A layer whose size is not known yet counts what it moved so far (never more done
+        # than in all); ``sizes_unknown`` says the total is then a lower bound.
+        bytes_total = sum(
+            layer.transferred if layer.size is None else layer.size for layer in layers
+        )
+        # The percentage a person reads beside "x MB/y MB" is x/y: one figure, not an average
+        # of layer steps (that gave "60%" beside "857.2 MB/900.3 MB").
+        if bytes_total > 0:
+            fraction = _ratio(bytes_done, bytes_total)
+        else:
+            fraction = done / len(layers) if layers else 0.0
         return Overall(
             layers_done=done,
             layers=len(layers),
-            bytes_done=sum(layer.transferred for layer in layers),
-            bytes_total=sum(layer.size or 0 for layer in layers),
+            bytes_done=bytes_done,
+            bytes_total=bytes_total,
             fraction=fraction,
             status=self.status,
+            sizes_unknown=sum(1 for layer in layers if layer.size_unknown),
         )
 
 

@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 from tui import format as fmt
 from tui.safe_text import scrub, visible
-from tui.service.transfers import LayerProgress, TransferEvent
+from tui.service.transfers import LayerProgress, Overall, TransferEvent
 
 RUNNING = "running"
 CANCELLING = "cancelling"
@@ -110,6 +110,20 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def percent(fraction: float) -> int:
+    """The whole percent a fraction has reached (rounded down: 100 only when all is done)."""
+    return int(min(max(fraction, 0.0), 1.0) * 100 + 1e-9)
+
+
+def bytes_text(overall: Overall, final: bool = False) -> str:
+    """``857.2 MB/900.3 MB``: moved / all known; the total reads ``≥900.3 MB`` while layers
+    the daemon has not sized yet are still to come (it can only grow then)."""
+    total = fmt.size(overall.bytes_total)
+    if overall.sizes_unknown and not final:
+        total = "≥" + total
+    return f"{fmt.size(overall.bytes_done)}/{total}"
+
+
 def layer_label(status: str) -> str:
     """The short state a layer row shows."""
     if status.startswith("Mounted from"):
@@ -135,10 +149,11 @@ def render_transfer(transfer: Transfer, width: int, now: float, selected: bool =
     event = transfer.event
     overall = event.overall if event else None
     stats = []
+    # The bytes first, right after the percentage that is computed from them.
+    if overall is not None and overall.bytes_total:
+        stats.append(bytes_text(overall, final=not transfer.running))
     if overall is not None and overall.layers:
         stats.append(f"{overall.layers_done}/{overall.layers} layers")
-    if overall is not None and overall.bytes_total:
-        stats.append(f"{fmt.size(overall.bytes_done)}/{fmt.size(overall.bytes_total)}")
     speed = transfer.speed(now)
     if speed is not None and transfer.running:
         stats.append(f"{fmt.size(int(speed))}/s")
@@ -148,7 +163,7 @@ def render_transfer(transfer: Transfer, width: int, now: float, selected: bool =
     bar_width = max(width - len(stats_text) - 12, 8)
     out.append("   ")
     out.append_text(bar(fraction, bar_width))
-    out.append(f" {int(fraction * 100):>3}%  ", style="bold")
+    out.append(f" {percent(fraction):>3}%  ", style="bold")
     out.append(stats_text, style="dim")
 
     if transfer.error:
