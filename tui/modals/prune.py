@@ -20,6 +20,14 @@ from textual.worker import Worker
 
 from tui import format as fmt
 from tui.modals.build_cache import BuildCacheLine, BuildCachePrune
+from tui.modals.cleanup_stages import (
+    outcome_text,
+    press,
+    removing_text,
+    show_stage_buttons,
+    stage_buttons,
+    stage_keys,
+)
 from tui.modals.delete import RemovalFinished, RemovalProgress
 from tui.screens.base import BaseDialog, failure_text
 from tui.service.cleanup import (
@@ -162,11 +170,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
             with VerticalScroll(id="prune-preview", classes="dialog-body"):
                 yield Static("", id="prune-list")
             yield Static("", id="prune-summary", classes="dialog-status", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary", compact=True)
-                yield Button("Back (b)", id="back", compact=True)
-                yield Button("Preview (p)", id="preview", variant="warning", compact=True)
-                yield Button("Remove (y)", id="remove", variant="error", compact=True)
+            yield stage_buttons()
             yield Static("", id="prune-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
@@ -182,22 +186,9 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         options = stage == "options"
         self.query_one("#prune-options").display = options
         self.query_one("#prune-preview").display = stage in ("preview", "running", "done")
-        self.query_one("#back", Button).display = stage == "preview"
-        self.query_one("#preview", Button).display = options
-        remove = self.query_one("#remove", Button)
-        remove.display = stage == "preview"
-        remove.disabled = not (self.plan and self.plan.candidates)
-        cancel = self.query_one("#cancel", Button)
-        cancel.label = "Close" if stage == "done" else "Cancel"
-        cancel.disabled = stage == "running"
-        keys = {
-            "options": "p (or Enter in a field) previews; nothing is removed yet · Esc cancels",
-            "previewing": "Working out what would go…",
-            "preview": "y removes exactly this list · b back · Esc cancels",
-            "running": "Esc stops after the current image",
-            "done": "Esc or Enter closes · L reopens this report later",
-        }[stage]
-        self.query_one("#prune-keys", Static).update(keys)
+        can_remove = self.plan is not None and bool(self.plan.candidates)
+        cancel = show_stage_buttons(self, stage, can_remove=can_remove)
+        self.query_one("#prune-keys", Static).update(stage_keys(stage, "image"))
         if stage == "options":
             self.query_one("#prune-summary", Static).update("")
         self.query_one("#prune-summary").display = stage != "options"
@@ -345,19 +336,14 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
     def on_removal_progress(self, message: RemovalProgress) -> None:
         """Which image is being removed."""
         self.query_one("#prune-summary", Static).update(
-            f"Removing {message.done + 1}/{message.total}: {message.current}…"
+            removing_text(message.done, message.total, message.current)
         )
 
     def on_removal_finished(self, message: RemovalFinished) -> None:
         """The outcome report: what went, what failed and why, the space reclaimed."""
         self.result = message.log
         log = message.log
-        text = Text()
-        for index, outcome in enumerate(log.outcomes):
-            if index:
-                text.append("\n")
-            text.append(outcome.line(), style="red" if outcome.status == "failed" else "")
-        self.query_one("#prune-list", Static).update(text)
+        self.query_one("#prune-list", Static).update(outcome_text(log))
         removed = log.counts().get("deleted", 0)
         self.query_one("#prune-title", Static).update("Cleanup finished")
         self.query_one("#prune-summary", Static).update(
@@ -374,14 +360,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Buttons answer like the keys."""
-        event.stop()
-        handlers = {
-            "cancel": self.action_cancel,
-            "back": self.action_back,
-            "preview": self.action_preview,
-            "remove": self.action_confirm,
-        }
-        handlers[str(event.button.id)]()
+        press(self, event)
 
     def action_cancel(self) -> None:
         """The safe answer at each stage."""

@@ -23,6 +23,14 @@ from textual.widgets import Button, Checkbox, Input, Static
 from textual.worker import Worker
 
 from tui import format as fmt
+from tui.modals.cleanup_stages import (
+    outcome_text,
+    press,
+    removing_text,
+    show_stage_buttons,
+    stage_buttons,
+    stage_keys,
+)
 from tui.modals.delete import RemovalFinished, RemovalProgress
 from tui.safe_text import safe, visible
 from tui.screens.base import BaseDialog, failure_text
@@ -164,11 +172,7 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
             with VerticalScroll(id="retention-preview", classes="dialog-body"):
                 yield Static("", id="retention-list")
             yield Static("", id="retention-summary", classes="dialog-status", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary", compact=True)
-                yield Button("Back (b)", id="back", compact=True)
-                yield Button("Preview (p)", id="preview", variant="warning", compact=True)
-                yield Button("Remove (y)", id="remove", variant="error", compact=True)
+            yield stage_buttons()
             yield Static("", id="retention-keys", classes="dialog-keys", markup=False)
 
     def on_mount(self) -> None:
@@ -184,22 +188,9 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
         options = stage == "options"
         self.query_one("#retention-options").display = options
         self.query_one("#retention-preview").display = not options and stage != "previewing"
-        self.query_one("#back", Button).display = stage == "preview"
-        self.query_one("#preview", Button).display = options
-        remove = self.query_one("#remove", Button)
-        remove.display = stage == "preview"
-        remove.disabled = not (self.plan is not None and self.plan.delete.items)
-        cancel = self.query_one("#cancel", Button)
-        cancel.label = "Close" if stage == "done" else "Cancel"
-        cancel.disabled = stage == "running"
-        keys = {
-            "options": "p (or Enter in a field) previews; nothing is removed yet · Esc cancels",
-            "previewing": "Working out what would go…",
-            "preview": "y removes exactly this list · b back · Esc cancels",
-            "running": "Esc stops after the current reference",
-            "done": "Esc or Enter closes · L reopens this report later",
-        }[stage]
-        self.query_one("#retention-keys", Static).update(keys)
+        can_remove = self.plan is not None and bool(self.plan.delete.items)
+        cancel = show_stage_buttons(self, stage, can_remove=can_remove)
+        self.query_one("#retention-keys", Static).update(stage_keys(stage, "reference"))
         self.query_one("#retention-summary").display = not options
         if stage in ("preview", "done"):
             cancel.focus()
@@ -312,18 +303,13 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
     def on_removal_progress(self, message: RemovalProgress) -> None:
         """Which reference is being removed."""
         self.query_one("#retention-summary", Static).update(
-            f"Removing {message.done + 1}/{message.total}: {visible(message.current)}…"
+            removing_text(message.done, message.total, message.current)
         )
 
     def on_removal_finished(self, message: RemovalFinished) -> None:
         """The outcome: what went, what failed and why, the space reclaimed."""
         self.result = log = message.log
-        text = Text()
-        for index, outcome in enumerate(log.outcomes):
-            if index:
-                text.append("\n")
-            text.append_text(safe(outcome.line(), "red" if outcome.status == "failed" else ""))
-        self.query_one("#retention-list", Static).update(text)
+        self.query_one("#retention-list", Static).update(outcome_text(log))
         self.query_one("#retention-title", Static).update("Cleanup finished")
         self.query_one("#retention-summary", Static).update(
             f"{log.summary().capitalize()}: {fmt.size(log.freed or 0)} reclaimed."
@@ -338,14 +324,7 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Buttons answer like the keys."""
-        event.stop()
-        handlers = {
-            "cancel": self.action_cancel,
-            "back": self.action_back,
-            "preview": self.action_preview,
-            "remove": self.action_confirm,
-        }
-        handlers[str(event.button.id)]()
+        press(self, event)
 
     def action_cancel(self) -> None:
         """The safe answer at each stage."""
