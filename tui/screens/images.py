@@ -97,6 +97,15 @@ class ImagesScreen(BaseScreen[None]):
         _b("c", "containers", "Containers", "Containers (commit, remove)", "images.containers"),
         _b("C", "context", "Context", "Switch Docker context (reconnect)", "images.context"),
         _b("y", "copy", "Copy", "Copy the reference (OSC 52)", "images.copy"),
+        _b("S", "save_archive", "Save", "Save marked (or this) to an archive", "images.save"),
+        _b("I", "load_archive", "Load", "Load an archive / import a rootfs", "images.load"),
+        _b(
+            "E",
+            "copy_to_daemon",
+            "To daemon",
+            "Copy marked (or this) to another daemon",
+            "images.copy_to",
+        ),
         _b("R", "reload", "Reload", "Reload the list now", "images.reload"),
         _b("question_mark", "help", "Help", "Help with every key", "images.help", True),
         _b("q", "quit", "Quit", "Quit", "images.quit", True),
@@ -710,6 +719,37 @@ class ImagesScreen(BaseScreen[None]):
             self.app.push_screen(ContainersScreen())
             return
         self.app.push_screen(ContainersScreen(row.image.id, row.reference))
+
+    def archive_references(self) -> list[str]:
+        """The marked rows (or this one) as references: a tag, or the ID of an untagged row."""
+        return [row.reference if row.tagged else row.image.id for row in self.model.targets()]
+
+    def action_save_archive(self) -> None:
+        """Save the marked images (or this one) into one archive file."""
+        from tui.modals.archives import SaveDialog
+
+        references = self.archive_references()
+        if references:
+            self.app.push_screen(SaveDialog(references))
+
+    def action_load_archive(self) -> None:
+        """Load an image archive, or import a root filesystem tarball."""
+        from tui.modals.archives import LoadDialog
+
+        self.app.push_screen(LoadDialog())
+
+    def action_copy_to_daemon(self) -> None:
+        """Copy the marked images (or this one) to another daemon (a context or a host)."""
+        from tui.modals.archives import CopyDialog
+
+        references = self.archive_references()
+        if not references:
+            return
+        lister = getattr(self.app, "context_lister", None)
+        contexts = [(c.name, c.host) for c in lister()] if callable(lister) else []
+        service = self.deck.service
+        in_use = (service.endpoint.context if service is not None else None) or "default"
+        self.app.push_screen(CopyDialog(references, contexts, in_use))
 
     def action_disk_map(self) -> None:
         """Disk map: space by repository, tag and layer; marks are this list's marks."""
