@@ -18,7 +18,7 @@ from tests.conftest import BASE_IMAGE, DockerCli, Sandbox
 from tests.daemon_proxy import DaemonProxy
 from tui.listmodel import ImageListModel
 from tui.service.cleanup_plan import PruneOptions
-from tui.service.fleet import Fleet, MemberSpec, daemon_of, parse_members
+from tui.service.fleet import Fleet, FleetListing, MemberSpec, daemon_of, parse_members
 
 
 @pytest.fixture
@@ -38,6 +38,19 @@ def cli_ids(cli: DockerCli) -> set[str]:
 def cli_rows(cli: DockerCli) -> int:
     """Rows `docker images` shows (one per tag; an untagged image is one row)."""
     return len(cli("images", "--format", "{{.ID}}", check=True).stdout.split())
+
+
+def listed_between(fleet: Fleet, cli: DockerCli) -> tuple[FleetListing, set[str], int]:
+    """The fleet's listing with the CLI's IDs and row count taken just before and just after it
+    (the shared daemon also serves other tests: a listing taken while they changed images is
+    taken again)."""
+    for _ in range(5):
+        before = (cli_ids(cli), cli_rows(cli))
+        listing = fleet.list_all()
+        after = (cli_ids(cli), cli_rows(cli))
+        if before == after:
+            return listing, before[0], before[1]
+    raise AssertionError("the daemon's images kept changing under the test")
 
 
 def committed(cli: DockerCli, reference: str) -> str:
@@ -61,8 +74,7 @@ def test_two_endpoints_list_both(
 ) -> None:
     fleet = two_endpoints(sandbox, proxy)
     try:
-        listing = fleet.list_all()
-        rows_by_cli = cli_rows(docker_cli)
+        listing, truth, rows_by_cli = listed_between(fleet, docker_cli)
     finally:
         fleet.close()
     assert [s.name for s in listing.states] == ["direct", "proxied"]
@@ -71,7 +83,7 @@ def test_two_endpoints_list_both(
     model.set_images(listing.images)
     for name in ("direct", "proxied"):
         ids = {i.id for i in listing.images if daemon_of(i) == name}
-        assert ids == cli_ids(docker_cli)
+        assert ids == truth
         rows = [r for r in model.rows if daemon_of(r.image) == name]
         assert len(rows) == rows_by_cli
         state = next(s for s in listing.states if s.name == name)
@@ -87,15 +99,37 @@ def test_a_cut_endpoint_is_down_and_the_other_still_lists(
     try:
         assert all(s.up for s in fleet.list_all().states)
         proxy.cut()
-        listing = fleet.list_all()
+        listing, truth, _ = listed_between(fleet, docker_cli)
         states = {s.name: s for s in listing.states}
         assert states["direct"].up and not states["proxied"].up
         assert states["proxied"].reason  # a sentence saying why
         assert {daemon_of(i) for i in listing.images} == {"direct"}
-        assert {i.id for i in listing.images} == cli_ids(docker_cli)
+        assert {i.id for i in listing.images} == truth
         proxy.restore()
         assert all(s.up for s in fleet.list_all().states)
     finally:
+        fleet.close()
+
+
+def test_a_frozen_endpoint_is_down_and_does_not_hold_the_list(
+    sandbox: Sandbox, proxy: DaemonProxy, docker_cli: DockerCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A daemon that accepts connections and never answers (kill -STOP): the list does not wait
+    # for its client's timeout; it is shown down after the fleet's own bound.
+    import tui.service.fleet as fleet_module
+
+    monkeypatch.setattr(fleet_module, "LIST_TIMEOUT", 2.0)
+    fleet = two_endpoints(sandbox, proxy)
+    try:
+        assert all(s.up for s in fleet.list_all().states)
+        proxy.freeze()
+        listing, truth, _ = listed_between(fleet, docker_cli)
+        states = {s.name: s for s in listing.states}
+        assert states["direct"].up and not states["proxied"].up
+        assert "no answer within 2 s" in states["proxied"].reason
+        assert {i.id for i in listing.images} == truth
+    finally:
+        proxy.thaw()
         fleet.close()
 
 
@@ -150,16 +184,16 @@ def fleet_pair(sandbox: Sandbox, peer_host: str) -> Iterator[Fleet]:
 def test_two_daemons_list_each_its_own(
     fleet_pair: Fleet, docker_cli: DockerCli, peer_cli: DockerCli
 ) -> None:
-    listing = fleet_pair.list_all()
+    listing, truth, _ = listed_between(fleet_pair, docker_cli)
 
     def by_daemon(name: str) -> set[str]:
         return {i.id for i in listing.images if daemon_of(i) == name}
 
-    assert by_daemon("main") == cli_ids(docker_cli)
+    assert by_daemon("main") == truth
     assert by_daemon("peer") == cli_ids(peer_cli)
     states = {s.name: s for s in listing.states}
     assert states["peer"].images == len(cli_ids(peer_cli))
-    assert states["main"].images == len(cli_ids(docker_cli))
+    assert states["main"].images == len(truth)
 
 
 def test_cross_daemon_cleanup_removes_what_the_preview_listed(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 # How long a daemon may take to answer the fleet's list before it is shown as down (seconds):
 # one slow host must not hold the whole list.
-LIST_TIMEOUT = 30
+LIST_TIMEOUT = 15.0
 NAME_MAX = 16
 # Seconds between attempts to reopen a daemon's broken event stream.
 RETRY_EVENTS = 3.0
@@ -309,21 +309,34 @@ class Fleet:
         return found
 
     def _map(
-        self, call: Callable[[str], object], names: Sequence[str] | None = None
+        self,
+        call: Callable[[str], object],
+        names: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, object]:
         """``call(name)`` for every daemon (or ``names``) in parallel; each result or the
-        exception raised."""
+        exception raised. With ``timeout``, a daemon still silent after that many seconds gets
+        DaemonUnreachable and is not waited for (its thread ends with its client's timeout)."""
         results: dict[str, object] = {}
         chosen = list(self.names if names is None else names)
         if not chosen:
             return results
-        with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="fleet") as pool:
+        pool = ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="fleet")
+        try:
             futures = {name: pool.submit(call, name) for name in chosen}
+            wait(futures.values(), timeout=timeout)
             for name, future in futures.items():
+                if not future.done():
+                    results[name] = DaemonUnreachable(
+                        self.spec(name).address, f"no answer within {timeout:g} s"
+                    )
+                    continue
                 try:
-                    results[name] = future.result(timeout=LIST_TIMEOUT * 2)
+                    results[name] = future.result()
                 except Exception as exc:  # each daemon's failure is its own, never the fleet's
                     results[name] = exc
+        finally:
+            pool.shutdown(wait=False)
         return results
 
     def list_all(self) -> FleetListing:
@@ -336,7 +349,7 @@ class Fleet:
         images: list[FleetImage] = []
         states: list[DaemonState] = []
         usages: dict[str, DiskUsage] = {}
-        for name, result in self._map(one).items():
+        for name, result in self._map(one, timeout=LIST_TIMEOUT).items():
             address = self.spec(name).address
             if isinstance(result, BaseException):
                 reason = str(result) if isinstance(result, ImagedeckError) else repr(result)
