@@ -326,21 +326,128 @@ def clean_path(name: str) -> str:
     return posixpath.normpath("/" + name).lstrip("/")
 
 
+def _octal(field: bytes) -> int:
+    """A numeric header field; the usual NUL/space-terminated octal without a detour."""
+    if not field[0] & 0x80:
+        try:
+            return int(field.rstrip(b"\0 ") or b"0", 8)
+        except ValueError:
+            pass
+    return _number(field)
+
+
+def _layer_name(raw: str) -> str:
+    """``clean_path``, skipping ``normpath`` for the usual already-clean names."""
+    if raw.startswith(("./", "/")) or "/." in raw or "//" in raw or raw in (".", ".."):
+        return clean_path(raw)
+    return raw[:-1] if raw.endswith("/") else raw
+
+
+_USTAR = b"ustar\x00"
+_PAX = frozenset({tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE})
+_DIR_TYPE = tarfile.DIRTYPE
+_SYM_TYPE = tarfile.SYMTYPE
+_LNK_TYPE = tarfile.LNKTYPE
+
+
 def read_layer(source: BlockReader, check: Callable[[], None], name: str) -> list[FileEntry]:
-    """Walk one layer tar (plain or compressed) as a stream; keep only its entry list."""
+    """Walk one layer tar (plain or compressed) as a stream; keep only its entry list.
+
+    The same reading as ``walk_tar`` (checksums, ustar prefixes, PAX and GNU long names), done
+    inline on the reader's buffer: a layer of 50,000 small files is 50,000 headers, and a call
+    or object per header less is what keeps the walk ahead of the daemon's stream.
+    """
+    reader = decompressed(source)
+    what = f"layer {name}"
     entries: list[FileEntry] = []
-    for member, _data in walk_tar(decompressed(source), check, f"layer {name}"):
-        path = member.name
+    append = entries.append
+    pax_global: dict[str, str] = {}
+    pending: dict[str, str] = {}
+    first = True
+    seen = 0
+    file_kind, dir_kind, other_kind = EntryKind.FILE, EntryKind.DIR, EntryKind.OTHER
+    while True:
+        seen += 1
+        if not seen & 255:
+            check()
+        buf, pos = reader._buf, reader._pos
+        if len(buf) - pos < tarfile.BLOCKSIZE:
+            reader._fill(tarfile.BLOCKSIZE)
+            buf, pos = reader._buf, reader._pos
+            if len(buf) - pos < tarfile.BLOCKSIZE:
+                if len(buf) == pos:
+                    return entries  # no end-of-archive blocks (or an empty layer): Go accepts it
+                raise LayerAnalysisError(f"Cannot read {what}: it is truncated")
+        block = buf[pos : pos + tarfile.BLOCKSIZE]
+        reader._pos = pos + tarfile.BLOCKSIZE
+        if block == _ZERO_BLOCK:
+            return entries  # the end-of-archive marker
+        try:
+            expected = _octal(block[148:156])
+            # The checksum counts its own field as spaces; old tars summed signed bytes.
+            unsigned = sum(block) - sum(block[148:156]) + 256
+            if expected != unsigned and expected != unsigned - 2 * sum(b for b in block if b > 127):
+                raise ValueError("bad checksum")
+            size = _octal(block[124:136])
+            mode = _octal(block[100:108])
+        except ValueError as exc:
+            problem = "it is not a tar file" if first else "a tar header is corrupt"
+            raise LayerAnalysisError(f"Cannot read {what}: {problem} ({exc})") from None
+        first = False
+        kind = block[156:157]
+        if kind in _PAX:
+            records = _pax_records(reader.read_exact(size))
+            reader.skip(-size % tarfile.BLOCKSIZE)
+            (pax_global if kind == tarfile.XGLTYPE else pending).update(records)
+            continue
+        if kind in _GNU_META:
+            text = reader.read_exact(size).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            reader.skip(-size % tarfile.BLOCKSIZE)
+            if kind == tarfile.GNUTYPE_LONGNAME:
+                pending["path"] = text
+            continue
+        end = block.find(b"\0", 0, 100)
+        path = block[: end if end >= 0 else 100].decode("utf-8", "surrogateescape")
+        if block[257:263] == _USTAR:
+            end = block.find(b"\0", 345, 500)
+            if end != 345:
+                prefix = block[345 : end if end >= 0 else 500].decode("utf-8", "surrogateescape")
+                path = prefix + "/" + path
+        if pax_global or pending:
+            overrides = {**pax_global, **pending}
+            pending = {}
+            path = overrides.get("path", path)
+            if "size" in overrides:
+                with contextlib.suppress(ValueError):
+                    size = int(overrides["size"])
+        if kind == tarfile.AREGTYPE and path.endswith("/"):
+            kind = _DIR_TYPE
+        # Header-only types (Go's isHeaderOnlyType) have no data whatever their size says.
+        data = 0 if kind in _HEADER_ONLY else size
+        if data:
+            padded = (data + 511) & ~511
+            if reader._pos + padded <= len(reader._buf):
+                reader._pos += padded
+            elif reader.skip(padded) < padded:
+                raise LayerAnalysisError(f"Cannot read {what}: it is truncated")
+        path = _layer_name(path)
         if not path:
             continue  # "./" is the layer root itself; dive skips it too
-        name = posixpath.basename(path)
-        entries.append(
-            FileEntry(
-                path=path,
-                size=member.size,
-                kind=_entry_kind(member),
-                whiteout=name.startswith(WHITEOUT_PREFIX) and name != OPAQUE_MARKER,
-                opaque=name == OPAQUE_MARKER,
-            )
-        )
-    return entries
+        # Go's tar FileInfo also treats S_IFDIR mode bits as a directory; dive relies on that.
+        if kind == _DIR_TYPE or (mode & 0o170000) == 0o040000:
+            entry_kind = dir_kind
+        elif kind in REGULAR:
+            entry_kind = file_kind
+        elif kind == _SYM_TYPE:
+            entry_kind = EntryKind.SYMLINK
+        elif kind == _LNK_TYPE:
+            entry_kind = EntryKind.HARDLINK
+        else:
+            entry_kind = other_kind
+        if WHITEOUT_PREFIX in path:
+            base = path[path.rfind("/") + 1 :]
+            opaque = base == OPAQUE_MARKER
+            whiteout = base.startswith(WHITEOUT_PREFIX) and not opaque
+            append(FileEntry(path, size, entry_kind, whiteout, opaque))
+        else:
+            append(FileEntry(path, size, entry_kind))
