@@ -69,52 +69,64 @@ class FsState:
         """Apply one layer; return what it changed relative to the state before it."""
         entries = list(entries)
         changes: list[Change] = []
-        written = {e.path for e in entries if not (e.whiteout or e.opaque)}
+        append = changes.append
         existed: set[str] = set()
         # Whiteouts hide lower layers only, so they apply before this layer's own entries.
-        for entry in entries:
-            if entry.whiteout:
-                target = entry.target
-                node = self.get(target)
-                if node is not None:
-                    changes.append(
-                        Change("/" + target, ChangeKind.REMOVED, node.subtree_size(), node.kind)
-                    )
-                    self._remove(target)
-            elif entry.opaque:
-                directory = entry.target
-                node = self.root if not directory else self.get(directory)
-                if node is None or node.children is None:
-                    continue
-                for name, child in list(node.children.items()):
-                    child_path = f"{directory}/{name}" if directory else name
-                    self._opaque_sweep(child_path, child, written, existed, changes)
-                    node.children.pop(name)
+        if any(e.whiteout or e.opaque for e in entries):
+            written = {e.path for e in entries if not (e.whiteout or e.opaque)}
+            for entry in entries:
+                if entry.whiteout:
+                    target = entry.target
+                    node = self.get(target)
+                    if node is not None:
+                        append(
+                            Change("/" + target, ChangeKind.REMOVED, node.subtree_size(), node.kind)
+                        )
+                        self._remove(target)
+                elif entry.opaque:
+                    directory = entry.target
+                    node = self.root if not directory else self.get(directory)
+                    if node is None or node.children is None:
+                        continue
+                    for name, child in list(node.children.items()):
+                        child_path = f"{directory}/{name}" if directory else name
+                        self._opaque_sweep(child_path, child, written, existed, changes)
+                        node.children.pop(name)
+        dir_kind = EntryKind.DIR
+        added, modified = ChangeKind.ADDED, ChangeKind.MODIFIED
+        # Entries come grouped by directory: the last directory's children are kept at hand
+        # (and dropped when that directory, or one above it, is replaced).
+        cached_head: str | None = None
+        cached: dict[str, FsNode] = {}
         for entry in entries:
             if entry.whiteout or entry.opaque:
                 continue
-            before = self.get(entry.path)
-            parent = self._parent(entry.path, layer)
-            name = posixpath.basename(entry.path)
-            if entry.kind is EntryKind.DIR:
+            path = entry.path
+            cut = path.rfind("/")
+            head, name = (path[:cut], path[cut + 1 :]) if cut >= 0 else ("", path)
+            if head != cached_head:
+                cached = self._parent(path, layer)
+                cached_head = head
+            parent = cached
+            before = parent.get(name)
+            if entry.kind is dir_kind:
                 if before is not None and before.children is not None:
                     # A directory re-listed by a later layer keeps its contents.
                     before.layer = layer
                     before.size = entry.size
                     continue
-                parent[name] = FsNode(EntryKind.DIR, entry.size, layer)
+                parent[name] = FsNode(dir_kind, entry.size, layer)
                 if before is not None:
-                    changes.append(Change("/" + entry.path, ChangeKind.MODIFIED, 0, EntryKind.DIR))
-                elif entry.path not in existed:
-                    changes.append(Change("/" + entry.path, ChangeKind.ADDED, 0, EntryKind.DIR))
-                continue
-            parent[name] = FsNode(entry.kind, entry.size, layer)
-            kind = (
-                ChangeKind.MODIFIED
-                if before is not None or entry.path in existed
-                else ChangeKind.ADDED
-            )
-            changes.append(Change("/" + entry.path, kind, entry.size, entry.kind))
+                    append(Change("/" + path, modified, 0, dir_kind))
+                elif path not in existed:
+                    append(Change("/" + path, added, 0, dir_kind))
+            else:
+                parent[name] = FsNode(entry.kind, entry.size, layer)
+                kind = modified if before is not None or path in existed else added
+                append(Change("/" + path, kind, entry.size, entry.kind))
+            if before is not None and before.children is not None and cached_head is not None:
+                if cached_head == path or cached_head.startswith(path + "/"):
+                    cached_head = None  # the directory at hand was replaced
         return changes
 
     def _opaque_sweep(
