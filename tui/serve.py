@@ -20,6 +20,7 @@ here from a fixed prefix and options checked below; nothing a user typed becomes
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import logging
 import re
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_USAGE, EXIT_ERROR = 0, 2, 1
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# At Ctrl+C, how long the open pages' apps get to quit before the server stops anyway.
+SHUTDOWN_WAIT = 10.0
 # Where the page's template lives (textual-serve's, without the request to Google Fonts).
 TEMPLATES = Path(__file__).resolve().parent / "web"
 
@@ -314,6 +317,7 @@ def make_server(args: argparse.Namespace, command: str) -> Any:
     public_url = args.public_url or default_public_url(args.host, args.port)
     origins = allowed_origins(public_url, args.host, args.port)
     log = logging.getLogger("imagedeck.serve")
+    pages: set[asyncio.Task[Any]] = set()  # the handler of each open page's WebSocket
 
     class ImagedeckServer(Server):
         """textual-serve's Server: our page, an Origin check, plain-text output."""
@@ -327,12 +331,28 @@ def make_server(args: argparse.Namespace, command: str) -> Any:
             # textual-serve prints a banner through Rich markup; a plain line says the same.
             print(f"imagedeck serve: {self.public_url}/ (Ctrl+C stops)", file=sys.stderr)
 
+        async def on_shutdown(self, app: web.Application) -> None:
+            # textual-serve leaves open pages open at Ctrl+C, and aiohttp then waits for them
+            # (20 s and more, seen with one page). Cancelling each page's handler takes
+            # textual-serve's own way out: it closes the page, tells that app to quit and
+            # waits for it to end, so no imagedeck is left behind.
+            for task in list(pages):
+                task.cancel()
+            if pages:
+                await asyncio.wait(list(pages), timeout=SHUTDOWN_WAIT)
+
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
             origin = request.headers.get("Origin")
             if not origin_allowed(origin, origins):
                 log.warning("refused a WebSocket from origin %s", origin)
                 raise web.HTTPForbidden(text="imagedeck serve: this page's origin is not allowed")
-            return await super().handle_websocket(request)
+            task = asyncio.current_task()
+            if task is not None:
+                pages.add(task)
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                pages.discard(task)
 
     return ImagedeckServer(
         command,
