@@ -59,6 +59,7 @@ def plan_text(plan: FleetPlan) -> Text:
         if group.note:
             text.append(safe(f"  {group.note}", "italic"))
             text.append("\n")
+    text.rstrip()
     return text
 
 
@@ -80,6 +81,7 @@ def outcome_text(outcomes: list[FleetOutcome], names: tuple[str, ...]) -> Text:
         for outcome in mine:
             text.append(safe(f"  {outcome.line()}"))
             text.append("\n")
+    text.rstrip()
     return text
 
 
