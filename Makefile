@@ -81,7 +81,7 @@ test: setup chromium lint typecheck
 test-fast: setup lint typecheck
 	IMAGEDECK_ENGINE_FREE_ONLY=1 $(BIN)/pytest tests/unit tests/ui tests/snapshots -q $(PYTEST_ARGS)
 
-screenshots: setup sandbox-start
+screenshots: setup chromium sandbox-start
 	scripts/sandbox exec $(BIN)/python scripts/screenshots.py
 
 ## The 10,000-tag benchmark (benchmarks/README.md) on a private sandbox of its own ("bench"),

@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven terminal UI for Docker images.",
         epilog="Subcommands: imagedeck layers IMAGE|ARCHIVE [--json] [--ci] (layer analysis); "
         "imagedeck prune [--keep-last N] [--unused-for AGE] [--below SIZE] [--keep PATTERN] "
-        "[--dangling] [--yes] [--json] (retention rules, a dry run unless --yes).",
+        "[--dangling] [--yes] [--json] (retention rules, a dry run unless --yes); "
+        "imagedeck serve [--host ADDRESS] [--port N] [--daemon URL] (the app as a web page).",
     )
     parser.add_argument("--version", action="version", version=f"imagedeck {__version__}")
     parser.add_argument(
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         from tui.prune_cli import main as prune_main
 
         return prune_main(args_list[1:])
+    if args_list and args_list[0] == "serve":
+        from tui.serve import main as serve_main
+
+        return serve_main(args_list[1:])
     args = build_parser().parse_args(args_list)
     return run_tui(args.host, args.context, config_file=args.config, log_level=args.log_level)
 

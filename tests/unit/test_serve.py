@@ -219,3 +219,14 @@ def test_the_page_asks_no_other_host() -> None:
     page = (serve.TEMPLATES / "app_index.html").read_text()
     assert not re.search(r"""(?:href|src)\s*=\s*["']?(?:https?:)?//""", page)
     assert "{{ app_websocket_url }}" in page
+
+
+def test_imagedeck_serve_is_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    from tui import cli
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["serve", "--port", "0"])
+    assert stop.value.code == 2
+    assert (
+        "imagedeck serve: argument --port: port out of range 1-65535: 0" in capsys.readouterr().err
+    )
