@@ -95,6 +95,10 @@ SHOTS: list[Shot] = [
         ("X", "r", "1", "tab", "tab", "tab", *"imagedeck/* hostile/*", "enter"),
         wait=2.5,
     ),
+    # Archives (issue 17): the save dialog for the marked demo/app tags and the load dialog with
+    # a file typed; neither is started, so nothing is written or loaded.
+    Shot("archive-save", ("slash", *"demo/app", "enter", "a", "S"), wait=1.5),
+    Shot("archive-load", ("I", *"images.tar"), wait=1.5),
 ]
 
 
