@@ -123,6 +123,70 @@ async def take(shot: Shot, out: Path) -> None:
     print(f"screenshots/{shot.name}.svg")
 
 
+# `imagedeck serve` (issue 17): the page in headless chromium, as a PNG (a browser's pixels,
+# not Textual's SVG). Needs Debian's chromium and Playwright (`make screenshots` installs both).
+BROWSER_SHOT = "serve"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-default-apps",
+]
+
+
+def take_browser(out: Path, wait: float = 3.0) -> None:
+    """Start `imagedeck serve` on a free loopback port, open it in chromium, save a PNG."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("screenshots: chromium is missing (apt-get install chromium)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                page.goto(f"http://127.0.0.1:{port}/")
+                # The terminal's first bytes arrived; then the list and its usage columns.
+                page.wait_for_function("document.body.classList.contains('-first-byte')")
+                page.wait_for_timeout(wait * 1000)
+                page.screenshot(path=str(out / f"{BROWSER_SHOT}.png"))
+            finally:
+                browser.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    print(f"screenshots/{BROWSER_SHOT}.png")
+
+
 async def main(names: list[str]) -> None:
     """Take every shot, or only the named ones."""
     out = ROOT / "screenshots"
@@ -130,6 +194,9 @@ async def main(names: list[str]) -> None:
     for shot in SHOTS:
         if not names or shot.name in names:
             await take(shot, out)
+    if not names or BROWSER_SHOT in names:
+        # Playwright's sync API wants a thread without a running event loop.
+        await asyncio.to_thread(take_browser, out)
 
 
 if __name__ == "__main__":
