@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.worker import WorkerCancelled, WorkerFailed
+
 from tui.screens.images import ImagesScreen
 
 
@@ -24,6 +26,20 @@ async def wait_for(pilot: Any, condition: Any, what: str) -> None:
             return
         await pilot.pause(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def settle(pilot: Any) -> None:
+    """Let the workers running now finish (Textual's ``wait_for_complete``), then let the app
+    handle what they posted. A failed or superseded worker is no error here: the UI shows what
+    came of it, and the test reads that. A worker started by one of those messages is not
+    waited for: wait for the state it leads to (``wait_for``)."""
+    for _ in range(20):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except (WorkerFailed, WorkerCancelled):
+            continue  # gather stopped at that one: the others may still run
+        break
+    await pilot.pause()
 
 
 def refs(screen: ImagesScreen) -> list[str]:

@@ -9,6 +9,8 @@ markup from a message was parsed.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from tests.ui.fake import FakeService, make_app
-from tests.ui.pilot import ready, wait_for
+from tests.ui.pilot import ready, settle, wait_for
 
 HOSTILE = ["[/x]", "[bold]b", "[link=http://e.x]l"]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -44,18 +46,37 @@ async def clear_field(pilot: Any) -> None:
     await pilot.press("ctrl+a", "ctrl+k")
 
 
+async def fill_every_field(pilot: Any, screen: Any, text: str) -> None:
+    """Type ``text`` into each Input of ``screen`` in turn, replacing what was there."""
+    for field in screen.query(Input):
+        field.focus()
+        await clear_field(pilot)
+        await type_text(pilot, text)
+
+
+@asynccontextmanager
+async def opened(
+    key: str, screen_type: type, *, service: Any = None, size: tuple[int, int] = (100, 30)
+) -> AsyncIterator[tuple[Any, Any]]:
+    """The app (notifications on) with its list loaded, ``key`` pressed and ``screen_type``
+    on top: yields (pilot, that screen)."""
+    app = make_app(service or FakeService())
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await ready(pilot)
+        await pilot.press(key)
+        await wait_for(pilot, lambda: isinstance(app.screen, screen_type), screen_type.__name__)
+        yield pilot, app.screen
+
+
 @pytest.mark.parametrize("text", HOSTILE)
 async def test_tag_dialog(text: str) -> None:
     from tui.modals.tag import TagDialog
 
-    async with make_app(FakeService()).run_test(size=(100, 30), notifications=True) as pilot:
-        await ready(pilot)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, TagDialog), "the tag dialog")
+    async with opened("t", TagDialog) as (pilot, _dialog):
         await clear_field(pilot)
         await type_text(pilot, text)
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await settle(pilot)
         verdict = shown(pilot.app.screen.query_one("#tag-verdict"))
         assert verdict  # a refusal (brackets are no part of a reference), drawn
         assert pilot.app.screen.query_one("#tag-input", Input).value == text
@@ -65,13 +86,10 @@ async def test_tag_dialog(text: str) -> None:
 async def test_pull_dialog(text: str) -> None:
     from tui.modals.pull import PullDialog
 
-    async with make_app(FakeService()).run_test(size=(100, 30), notifications=True) as pilot:
-        await ready(pilot)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "the pull dialog")
+    async with opened("p", PullDialog) as (pilot, _dialog):
         await type_text(pilot, text)
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await settle(pilot)
         assert isinstance(pilot.app.screen, PullDialog)
         assert shown(pilot.app.screen.query_one("#pull-error"))
 
@@ -80,17 +98,10 @@ async def test_pull_dialog(text: str) -> None:
 async def test_run_dialog(text: str) -> None:
     from tui.modals.run import RunDialog
 
-    async with make_app(FakeService()).run_test(size=(100, 30), notifications=True) as pilot:
-        await ready(pilot)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "the run dialog")
-        dialog = pilot.app.screen
-        for field in dialog.query(Input):
-            field.focus()
-            await clear_field(pilot)
-            await type_text(pilot, text)
+    async with opened("r", RunDialog) as (pilot, dialog):
+        await fill_every_field(pilot, dialog, text)
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert not pilot.app._exit
 
 
@@ -103,12 +114,9 @@ async def test_commit_dialog(text: str) -> None:
         open_commit(pilot.app.images_screen, "a" * 64, "ideck-stopped")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommitDialog), "the dialog")
         dialog = pilot.app.screen
-        for field in dialog.query(Input):
-            field.focus()
-            await clear_field(pilot)
-            await type_text(pilot, text)
+        await fill_every_field(pilot, dialog, text)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert isinstance(pilot.app.screen, CommitDialog)  # refused: not a reference
         assert shown(dialog.query_one("#commit-ref-error"))
 
@@ -117,13 +125,10 @@ async def test_commit_dialog(text: str) -> None:
 async def test_search_query(text: str) -> None:
     from tui.screens.search import SearchScreen
 
-    async with make_app(FakeService()).run_test(size=(100, 30), notifications=True) as pilot:
-        await ready(pilot)
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search")
+    async with opened("s", SearchScreen) as (pilot, _screen):
         await type_text(pilot, text)
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await settle(pilot)
         assert isinstance(pilot.app.screen, SearchScreen)
         status = shown(pilot.app.screen.query_one("#search-status"))
         assert status
@@ -146,7 +151,7 @@ async def test_filter_then_cleanup_wizard(text: str) -> None:
         wizard.query_one("#prune-age", Input).focus()
         await type_text(pilot, text)
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await settle(pilot)
         assert text.strip() in shown(wizard.query_one("#prune-error"))
         # The label field takes it; the preview's title names filter and label as written.
         await clear_field(pilot)
@@ -167,13 +172,9 @@ async def test_build_form_tag_log_search_and_save_path(
     from tui.widgets.build_log import SUCCEEDED
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    async with make_app(FakeService()).run_test(size=(120, 40), notifications=True) as pilot:
-        await ready(pilot)
-        await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
-        form = pilot.app.screen
+    async with opened("b", BuildScreen, size=(120, 40)) as (pilot, form):
         form.query_one("#field-context").value = str(FIXTURES / "build-multi")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: form.stages, "the Dockerfile's stages")
         # Every field of the form gets the text; the errors say why, as written.
         for field in form.query(Input):
             if field.id == "field-context":
@@ -182,7 +183,7 @@ async def test_build_form_tag_log_search_and_save_path(
             await clear_field(pilot)
             await type_text(pilot, text)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert isinstance(pilot.app.screen, BuildScreen)
         errors = " ".join(shown(w) for w in form.query(".form-error"))
         assert text in errors or "[" in toasts(pilot.app)
@@ -198,7 +199,7 @@ async def test_build_form_tag_log_search_and_save_path(
         await pilot.press("slash")
         await type_text(pilot, text)
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert text in toasts(pilot.app)  # "No match for '[/x]'", brackets and all
         await pilot.press("escape")
         log_screen.query_one("BuildLog").focus()
@@ -209,7 +210,7 @@ async def test_build_form_tag_log_search_and_save_path(
         await clear_field(pilot)
         await type_text(pilot, f"{tmp_path}/nodir/{text}/log.txt")
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await settle(pilot)  # the save runs in a worker
         assert not pilot.app._exit
 
 
@@ -223,7 +224,7 @@ async def test_config_key_with_markup_is_reported_literally(tmp_path: Path) -> N
         size=(100, 30), notifications=True
     ) as pilot:
         await ready(pilot)
-        await pilot.pause(0.2)
+        await settle(pilot)
         text = toasts(pilot.app)
         assert "[/x]" in text  # the unknown binding id, named as written
 
@@ -261,12 +262,9 @@ async def test_recent_builds_list_a_context_named_like_markup(tmp_path: Path) ->
 
     context = tmp_path / "[bold]ctx [link=e]l [x]"  # a name holds no "/"
     shutil.copytree(FIXTURES / "build-multi", context)
-    async with make_app(FakeService()).run_test(size=(120, 40), notifications=True) as pilot:
-        await ready(pilot)
-        await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
-        pilot.app.screen.query_one("#field-context", Input).value = str(context)
-        await pilot.pause(0.3)
+    async with opened("b", BuildScreen, size=(120, 40)) as (pilot, form):
+        form.query_one("#field-context", Input).value = str(context)
+        await wait_for(pilot, lambda: form.stages, "the Dockerfile's stages")
         await pilot.press("ctrl+s")  # untagged: the run is named after the directory
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
         log_screen = pilot.app.screen

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.ui.fake import FakeService, make_app
-from tests.ui.pilot import ready, wait_for
+from tests.ui.pilot import ready, settle, wait_for
 from tests.ui.test_cleanup_fake import CleanupFake, go_to, text
 from tui.modals.delete import DeleteDialog
 from tui.service.cleanup import ResultLog
@@ -257,7 +257,7 @@ async def test_commit_dialog_stays_usable_after_an_unexpected_error() -> None:
         await go_to(pilot, screen, "demo/stopped:latest")
         await pilot.press("c")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "c")
-        await pilot.pause(0.2)
+        await settle(pilot)  # the containers list (its worker) is in
         await pilot.press("c")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "CommitDialog", "commit")
         dialog = app.screen
