@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_USAGE, EXIT_ERROR = 0, 2, 1
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# Addresses meaning "every interface": they are no address a browser can be given.
+UNSPECIFIED = ("0.0.0.0", "::")  # noqa: S104
 # At Ctrl+C, how long the open pages' apps get to quit before the server stops anyway.
 SHUTDOWN_WAIT = 10.0
 # Where the page's template lives (textual-serve's, without the request to Google Fonts).
@@ -220,7 +222,7 @@ def bind_warning(host: str, port: int) -> str | None:
     """The warning for a server reachable from other machines; None on loopback."""
     if is_loopback(host):
         return None
-    where = "every interface" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    where = "every interface" if host in UNSPECIFIED else host
     return (
         f"WARNING: imagedeck serve listens on {where} (port {port}), not only on this "
         "machine's loopback. There is no login: anyone who can reach this port controls the "
@@ -260,7 +262,7 @@ def allowed_origins(public_url: str, host: str, port: int) -> frozenset[str]:
     """The page origins whose WebSocket is accepted: the public URL's, and on a loopback or
     unspecified bind address this machine's own names for the same port."""
     origins = {origin_of(public_url)}
-    if is_loopback(host) or host in ("0.0.0.0", "::"):  # noqa: S104
+    if is_loopback(host) or host in UNSPECIFIED:
         origins |= {origin_of(f"http://{h}:{port}") for h in ("127.0.0.1", "localhost", "[::1]")}
     return frozenset(origins)
 
@@ -366,7 +368,15 @@ def make_server(args: argparse.Namespace, command: str) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `imagedeck serve`."""
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.host in UNSPECIFIED and not args.public_url:
+        # The page names its WebSocket by this URL, and only its origin may open one: with
+        # "every interface" there is no address to give a browser on another machine.
+        parser.error(
+            f"--host {args.host} needs --public-url, the address browsers on other machines "
+            f"use (e.g. --public-url http://build-1.example:{args.port})"
+        )
     try:
         import textual_serve.server  # noqa: F401
     except ImportError:

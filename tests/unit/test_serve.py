@@ -168,7 +168,9 @@ def test_main_warns_on_stderr_before_serving_elsewhere(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
-    code, made = run_main(monkeypatch, "--host", "0.0.0.0", "--port", str(port))
+    code, made = run_main(
+        monkeypatch, "--host", "0.0.0.0", "--port", str(port), "--public-url", "http://b1:80"
+    )
     err = capsys.readouterr().err
     assert code == 0 and made["server"].served
     assert f"WARNING: imagedeck serve listens on every interface (port {port})" in err
@@ -230,3 +232,10 @@ def test_imagedeck_serve_is_a_subcommand(capsys: pytest.CaptureFixture[str]) -> 
     assert (
         "imagedeck serve: argument --port: port out of range 1-65535: 0" in capsys.readouterr().err
     )
+
+
+def test_every_interface_needs_the_url_browsers_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        serve.main(["--host", "0.0.0.0", "--port", "8123"])
+    assert stop.value.code == 2
+    assert "--host 0.0.0.0 needs --public-url" in capsys.readouterr().err
