@@ -12,6 +12,7 @@ import asyncio
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -29,6 +30,7 @@ class Shot:
     wait: float = 1.0
     size: tuple[int, int] = (120, 40)
     host: str | None = None
+    fleet: bool = False  # the fleet view over the sandbox daemon and its peer (issue 17)
 
 
 def build_form_keys(context: str, tag: str) -> tuple[str, ...]:
@@ -99,7 +101,30 @@ SHOTS: list[Shot] = [
     # a file typed; neither is started, so nothing is written or loaded.
     Shot("archive-save", ("slash", *"demo/app", "enter", "a", "S"), wait=1.5),
     Shot("archive-load", ("I", *"images.tar"), wait=1.5),
+    Shot("fleet", ("o", "o", "home"), fleet=True),
+    Shot("fleet-cleanup-preview", ("X", "d"), wait=2.5, fleet=True),
 ]
+
+
+async def open_fleet(app: ImagedeckApp, pilot: Any) -> bool:
+    """Open the fleet view over the sandbox daemon and its peer (False without a peer)."""
+    import os
+
+    from tui.screens.fleet import FleetScreen
+    from tui.service.fleet import Fleet, parse_members
+
+    peer = os.environ.get("IMAGEDECK_SANDBOX_PEER_HOST", "")
+    if not peer:
+        print("fleet screenshots need the sandbox's peer daemon: skipped")
+        return False
+    main = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    screen = FleetScreen(Fleet(parse_members([f"build-1={main}", f"build-2={peer}"])))
+    app.push_screen(screen)
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if screen.listing is not None:
+            return True
+    return True
 
 
 async def take(shot: Shot, out: Path) -> None:
@@ -116,6 +141,8 @@ async def take(shot: Shot, out: Path) -> None:
                 break
             if shot.host and app.screen is not app.images_screen:
                 break
+        if shot.fleet and not await open_fleet(app, pilot):
+            return
         for key in shot.keys:
             await pilot.press(key)
         await pilot.pause(shot.wait)
