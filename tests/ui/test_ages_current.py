@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Tree
 
 from tests.ui.fake import EPOCH, FakeService, make_app
 from tests.ui.look_helpers import history_ready, open_on
-from tests.ui.pilot import wait_for
+from tests.ui.pilot import ready, wait_for
 from tests.ui.test_cleanup_fake import CleanupFake
 from tests.ui.test_diskmap_fake import open_map, select
 from tui import format as fmt
@@ -135,3 +135,42 @@ async def test_unchanged_ages_cost_no_repaint() -> None:
         move_clock(EPOCH + timedelta(days=400))
         assert screen.refresh_ages() is True
         assert screen.refresh_ages() is False
+
+
+async def test_list_ages_follow_the_clock_and_unchanged_ones_cost_nothing() -> None:
+    from tui.widgets.image_table import ImageTable
+
+    fake = CountingListFake()
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        table = screen.query_one(ImageTable)
+        screen.select_after_load("demo/wasted:latest")  # a day old at EPOCH
+        await pilot.pause()
+
+        def drawn() -> str:
+            y = screen.model.cursor - int(table.scroll_y)
+            return table.render_line(y).text
+
+        assert "a day ago" in drawn()
+        assert table.refresh_ages() is False  # nothing changed: no repaint
+        reads = fake.reads
+        move_clock(EPOCH + timedelta(days=3))
+        await wait_for(pilot, lambda: "4 days ago" in drawn(), "the new age")
+        assert fake.reads == reads  # no daemon call
+        assert table.refresh_ages() is False
+
+
+class CountingListFake(FakeService):
+    """The fake counting the list and disk-usage reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def list_images(self, *args: Any, **kwargs: Any) -> Any:
+        self.reads += 1
+        return super().list_images(*args, **kwargs)
+
+    def disk_usage(self, *args: Any, **kwargs: Any) -> Any:
+        self.reads += 1
+        return super().disk_usage(*args, **kwargs)

@@ -8,7 +8,6 @@ link carries per keystroke small.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,7 +115,7 @@ def cell_text(row: ImageRow, column_id: str) -> str:
     if column_id == "id":
         return image.short_id
     if column_id == "created":
-        return fmt.age_short(image.created)
+        return fmt.age(image.created)
     if column_id == "size":
         return fmt.size(image.size)
     if column_id == "unique":
@@ -234,8 +233,12 @@ class ImageTable(ScrollView, can_focus=True):
         self.model = model
         self.hidden = hidden
         self._styles: dict[tuple[bool, bool, bool, bool], Style] = {}
-        # Row text by id(row); valid while the stamp (rows list, width, minute) holds.
+        # Row text by id(row); valid while the stamp (rows list, width, ages...) holds.
         self._cells_cache: dict[int, str] = {}
+        # The CREATED text each cached row was drawn with, and a counter bumped when a row on
+        # screen would now read differently ("just now" -> "1 min ago"): see refresh_ages.
+        self._drawn_ages: dict[int, str] = {}
+        self._ages_version = 0
         self._cells_stamp: tuple[int, int, frozenset[str], int, int, bool] = (
             0,
             0,
@@ -250,6 +253,23 @@ class ImageTable(ScrollView, can_focus=True):
         self.last_used_version = 0
         # A fleet view (several daemons) shows the DAEMON column.
         self.show_daemon = False
+
+    def on_mount(self) -> None:
+        """Keep CREATED current as time passes: a look at the rows on screen every few seconds
+        (no daemon call), a repaint only when one of them reads differently."""
+        self.set_interval(fmt.AGE_CHECK_SECONDS, self.refresh_ages)
+
+    def refresh_ages(self) -> bool:
+        """Repaint when a row on screen was drawn with an age that is no longer true; returns
+        whether it did."""
+        top = int(self.scroll_y)
+        for row in self.model.visible[top : top + self.scrollable_content_region.height]:
+            drawn = self._drawn_ages.get(id(row))
+            if drawn is not None and drawn != fmt.age(row.image.created):
+                self._ages_version += 1
+                self.refresh()
+                return True
+        return False
 
     # -- data changes ------------------------------------------------------------------------
 
@@ -325,21 +345,22 @@ class ImageTable(ScrollView, can_focus=True):
     def _cells(self, row: ImageRow, width: int) -> str:
         """The text of a row after its two state cells, ``width`` - 2 cells wide (cached).
 
-        Sizes and ages go through humanize; the text of a row is kept until the rows are
-        replaced (a reload), the width or the hidden columns change, or a minute passes (so
-        ages stay current on repaints).
+        Sizes go through humanize; the text of a row is kept until the rows are replaced (a
+        reload), the width or the hidden columns change, an age on screen changes
+        (``refresh_ages``) or a last use is recorded.
         """
         stamp = (
             id(self.model.rows),
             width,
             self.hidden,
-            int(time.monotonic() // 60),
+            self._ages_version,
             self.last_used_version,
             self.show_daemon,
         )
         if stamp != self._cells_stamp:
             self._cells_stamp = stamp
             self._cells_cache.clear()
+            self._drawn_ages.clear()
         text = self._cells_cache.get(id(row))
         if text is None:
             parts = [""]
@@ -350,6 +371,8 @@ class ImageTable(ScrollView, can_focus=True):
                     cell = repository_cell(row, w)
                 else:
                     cell = fmt.ellipsize(cell_text(row, column.id), w)
+                    if column.id == "created":
+                        self._drawn_ages[id(row)] = cell
                 parts.append(cell.rjust(w) if column.right else cell.ljust(w))
             text = " ".join(parts)[: max(width - MARK_WIDTH, 0)].ljust(width - MARK_WIDTH)
             self._cells_cache[id(row)] = text
