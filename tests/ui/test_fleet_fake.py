@@ -221,3 +221,34 @@ async def test_a_filter_naming_a_daemon_cleans_up_that_daemon_only() -> None:
         assert dialog.plan.removes() == {"beta": (CleanupFake.images_by_n(21),)}
         await pilot.press("escape")  # nothing removed anywhere
         assert alpha.removed == [] and beta.removed == []
+
+
+def test_events_thread_reports_a_broken_stream_and_its_return(
+    monkeypatch: Any,
+) -> None:
+    import queue
+    import threading
+
+    import tui.service.fleet as fleet_module
+
+    monkeypatch.setattr(fleet_module, "RETRY_EVENTS", 0.05)
+    alpha = CleanupFake()
+    fleet = fleet_of({"alpha": alpha})
+    seen: queue.Queue[tuple[str, str]] = queue.Queue()
+    stop = threading.Event()
+    fleet.follow_events(
+        lambda name, event: seen.put((name, event.action if event else "<state>")), stop
+    )
+    try:
+        alpha.emit("image", "tag", "x")
+        assert seen.get(timeout=10) == ("alpha", "tag")
+        alpha.down = True
+        alpha.drop_connection()  # the stream breaks and cannot be opened again
+        assert seen.get(timeout=10) == ("alpha", "<state>")
+        alpha.down = False  # back: the stream is opened again, and that is reported once
+        assert seen.get(timeout=10) == ("alpha", "<state>")
+        alpha.emit("image", "delete", "x")
+        assert seen.get(timeout=10) == ("alpha", "delete")
+    finally:
+        stop.set()
+        fleet.close()
