@@ -174,3 +174,25 @@ class CountingListFake(FakeService):
     def disk_usage(self, *args: Any, **kwargs: Any) -> Any:
         self.reads += 1
         return super().disk_usage(*args, **kwargs)
+
+
+async def test_cleanup_preview_ages_follow_the_clock() -> None:
+    from tui.modals.prune import PruneWizard
+
+    fake = CleanupFake()
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneWizard), "wizard")
+        wizard = pilot.app.screen
+        await pilot.press("p")
+        await wait_for(pilot, lambda: wizard.stage == "preview", "the preview")
+
+        def listed() -> str:
+            return str(wizard.query_one("#prune-list").render())
+
+        assert "3 days ago" in listed()  # the dangling image, 3.5 days old at EPOCH
+        assert wizard.refresh_ages() is False
+        move_clock(EPOCH + timedelta(days=30))
+        await wait_for(pilot, lambda: "a month ago" in listed(), "the new age")
+        await pilot.press("escape")

@@ -124,6 +124,7 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         # The running cleanup's outcomes so far (kept for a worker that fails mid-way).
         self.results: ResultLog | None = None
         self._stop = threading.Event()
+        self._preview_plain = ""  # the preview as last written (refresh_ages compares)
 
     def compose(self) -> ComposeResult:
         """Both stages; only one is shown at a time."""
@@ -178,6 +179,19 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
         self._show("options")
         self.query_one("#prune-error").display = False
         self.query_one("#prune-mode", RadioSet).focus()
+        self.set_interval(fmt.AGE_CHECK_SECONDS, self.refresh_ages)
+
+    def refresh_ages(self) -> bool:
+        """The preview's ages stay current while it is open (no daemon call): its lines are
+        written again when one now reads differently. Returns whether they were."""
+        if self.stage != "preview" or self.plan is None:
+            return False
+        text = preview_text(self.plan, min(78, self.app.size.width) - 6)
+        if text.plain == self._preview_plain:
+            return False
+        self._preview_plain = text.plain
+        self.query_one("#prune-list", Static).update(text)
+        return True
 
     # -- stages ------------------------------------------------------------------------------
 
@@ -259,7 +273,9 @@ class PruneWizard(BaseDialog["ResultLog | None"]):
             f"Cleanup preview: {message.plan.options.describe()}"
         )
         width = min(78, self.app.size.width) - 6
-        self.query_one("#prune-list", Static).update(preview_text(message.plan, width))
+        preview = preview_text(message.plan, width)
+        self._preview_plain = preview.plain
+        self.query_one("#prune-list", Static).update(preview)
         self.query_one("#prune-summary", Static).update(preview_summary(message.plan))
         self._show("preview")
 
