@@ -175,7 +175,16 @@ class ImagedeckApp(App[None]):
             # of a second of imports that would compete with the first frame for the GIL) is
             # loaded and connected right after that frame. A slow answer does not hold the
             # connection up for long.
-            self.images_screen.load_early(self._prefetch)
+            early = self._prefetch.early
+            if self._prefetch.painted and early.exception(timeout=5) is None:
+                # The first page is on the terminal already (tui/firstpaint.py), drawn from the
+                # answer ``early`` was parsed from (a moment's work, done by now): the first
+                # frame shows the same list, so nothing on screen changes when Textual takes
+                # over, and keys typed meanwhile act on that list.
+                self.images_screen.preload(early.result())
+                self.call_after_refresh(self.connect_once)
+            else:
+                self.images_screen.load_early(self._prefetch)
             self._connect_fallback = self.set_timer(1.0, self.connect_once)
         else:
             self.connect_once()
@@ -183,6 +192,10 @@ class ImagedeckApp(App[None]):
         self.call_after_refresh(self._show_pending)
 
     def _show_pending(self) -> None:
+        # The early list is the daemon's own answer: it stays on screen while docker-py loads
+        # and connects, rather than being emptied for a "Connecting" banner and then shown again.
+        if self.images_screen.loaded:
+            return
         if self.service is None and isinstance(self.screen, ImagesScreen):
             self.images_screen.show_connecting(self.host_hint)
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from tui import __version__
 
 if TYPE_CHECKING:
+    from tui.config import Config
+    from tui.prefetch import Prefetch
     from tui.service import ImageService
 
 
@@ -84,6 +86,10 @@ def run_tui(
         return ImageService.connect(host, context)
 
     prefetch = Prefetch(factory, unix_socket=unix_socket).start_raw()
+    from tui.firstpaint import early_terminal
+
+    # Keys typed while the program starts wait for it, unseen (see tui/firstpaint.py).
+    terminal = early_terminal()
     if unix_socket is not None:
         host_hint = f"unix://{unix_socket}"
     else:
@@ -102,16 +108,63 @@ def run_tui(
         print(f"imagedeck: {problem()}", file=sys.stderr)
     config = load_config(Path(config_file).expanduser() if config_file else None)
 
-    from tui.app import ImagedeckApp
-
     note = None
     if os.environ.get("IMAGEDECK_SANDBOX") == "1":
         # Why the sandbox (scripts/run-imagedeck says): "yours was not reachable", or the
         # engine setting that chose it.
         why = os.environ.get("IMAGEDECK_SANDBOX_WHY", "")
         note = f"sandbox daemon ({why})" if why else "sandbox daemon"
-    app = ImagedeckApp(
-        factory, host_hint=host_hint, sandbox_note=note, prefetch=prefetch, config=config
-    )
-    app.run()
+    painted = _paint_first_page(prefetch, config, host_hint, note)
+
+    try:
+        from tui.app import ImagedeckApp
+
+        app = ImagedeckApp(
+            factory, host_hint=host_hint, sandbox_note=note, prefetch=prefetch, config=config
+        )
+    except BaseException:
+        if painted:
+            from tui.firstpaint import leave
+
+            leave()
+        if terminal is not None:
+            terminal.restore()
+        raise
+    try:
+        app.run()
+    finally:
+        if terminal is not None:
+            terminal.restore()  # Textual gives back the settings it found: ours, not the user's
     return 0
+
+
+# How long the first page waits for the daemon's list before leaving the start to Textual.
+FIRST_PAGE_WAIT = 2.0
+
+
+def _paint_first_page(prefetch: Prefetch, config: Config, host_hint: str, note: str | None) -> bool:
+    """Draw the list's first page before Textual loads, when it can be drawn exactly.
+
+    Not with a theme, key map or config problem (Textual's first frame would differ), nor
+    without an early answer from a local socket. True when it was drawn.
+    """
+    if not prefetch.has_early or config.theme or config.keys or config.problems:
+        return False
+    from tui.logs import problem
+
+    if problem() is not None:  # Textual's first frame carries a notification
+        return False
+    try:
+        raw = prefetch.raw.result(timeout=FIRST_PAGE_WAIT)
+    except Exception:  # no answer in time, or none at all: Textual starts as before
+        return False
+    from tui.firstpaint import paint
+
+    sort = config.default_sort or "created"
+    header = "  ·  ".join(p for p in ("imagedeck", host_hint, note) if p)
+    prefetch.painted = paint(
+        raw, header=header, sort=sort, reverse=False, hidden=config.hidden_columns
+    )
+    del raw
+    prefetch.drop_raw()
+    return prefetch.painted

@@ -12,8 +12,6 @@ endpoint, an error) falls back to the service's own request.
 
 from __future__ import annotations
 
-import email.utils
-import http.client
 import json
 import os
 import socket
@@ -24,7 +22,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 if TYPE_CHECKING:
     from tui.service import ImageService
@@ -32,7 +29,8 @@ if TYPE_CHECKING:
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 RAW_TIMEOUT = 30.0
-_DANGLING = "/images/json?filters=" + quote(json.dumps({"dangling": ["true"]}))
+# /images/json?filters={"dangling": ["true"]}, quoted (no urllib import for one constant).
+_DANGLING = "/images/json?filters=%7B%22dangling%22%3A%20%5B%22true%22%5D%7D"
 
 
 class Prefetch:
@@ -53,8 +51,21 @@ class Prefetch:
         self.early: Future[list[Image]] = Future()
         # The daemon's time at (or just before) the early list: events start there.
         self.early_since: float | None = None
+        # The two answers as decoded JSON (all images, dangling ones), for the first page
+        # painted before Textual loads (tui/firstpaint.py), and whether it was painted.
+        self.raw: Future[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = Future()
+        self.painted = False
         self._started = False
         self._start_lock = threading.Lock()
+
+    def drop_raw(self) -> None:
+        """Let the decoded answers go once the first page is drawn (a few MB at 10,000 tags).
+
+        Only once they are there: the request's thread sets them.
+        """
+        if self.raw.done():
+            self.raw = Future()
+            self.raw.set_exception(LookupError("the raw answers were used and let go"))
 
     @property
     def has_early(self) -> bool:
@@ -69,7 +80,9 @@ class Prefetch:
         if self._socket is not None:
             threading.Thread(target=self._run_raw, name="prefetch-raw", daemon=True).start()
         else:
-            self.early.set_exception(LookupError("no local socket to ask without docker-py"))
+            error = LookupError("no local socket to ask without docker-py")
+            self.raw.set_exception(error)
+            self.early.set_exception(error)
         return self
 
     def start(self) -> Prefetch:
@@ -88,12 +101,27 @@ class Prefetch:
     def _run_raw(self) -> None:
         assert self._socket is not None
         try:
+            # Both questions at once, on two connections: the daemon answers them in parallel.
+            dangling_answer: Future[Any] = Future()
+            socket_path = self._socket
+            threading.Thread(
+                target=_fill,
+                args=(dangling_answer, lambda: _get_json(socket_path, _DANGLING)),
+                name="prefetch-dangling",
+                daemon=True,
+            ).start()
             dates: list[tuple[float, float, str]] = []
             everything = _get_json(self._socket, "/images/json", dates)
-            dangling = _get_json(self._socket, _DANGLING)
+            dangling = dangling_answer.result(timeout=RAW_TIMEOUT)
             self.early_since = _daemon_time_before(dates)
-            self.early.set_result(_parse(everything, dangling))
+            self.raw.set_result((everything, dangling))
         except BaseException as exc:  # any failure: the service asks again
+            self.raw.set_exception(exc)
+            self.early.set_exception(exc)
+            return
+        try:
+            self.early.set_result(_parse(everything, dangling))
+        except BaseException as exc:
             self.early.set_exception(exc)
 
     def _run(self) -> None:
@@ -173,40 +201,42 @@ def local_socket(
     return DEFAULT_SOCKET if current in (None, "", "default") else None
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """HTTP over the daemon's unix socket."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=RAW_TIMEOUT)
-        self._path = path
-
-    def connect(self) -> None:
-        """Connect to the socket instead of a TCP address."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(RAW_TIMEOUT)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 def _get_json(path: str, url: str, dates: list[tuple[float, float, str]] | None = None) -> Any:
     """GET ``url`` from the daemon at socket ``path``; the decoded JSON (raises on non-200).
 
-    ``dates`` receives (local time before the request, local time at the answer, the answer's
-    ``Date`` header): see :func:`_daemon_time_before`.
+    Plain HTTP/1.0 over the socket: the daemon then sends the body whole (no chunks) and
+    closes, and http.client (which imports ssl, several MB and milliseconds at start-up) is
+    not needed. ``dates`` receives (local time before the request, local time at the answer,
+    the answer's ``Date`` header): see :func:`_daemon_time_before`.
     """
-    connection = _UnixConnection(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        sock.settimeout(RAW_TIMEOUT)
+        sock.connect(path)
         sent = time.time()
-        connection.request("GET", url)
-        response = connection.getresponse()
-        if dates is not None:
-            dates.append((sent, time.time(), response.getheader("Date") or ""))
-        body = response.read()
-        if response.status != 200:
-            raise OSError(f"GET {url}: HTTP {response.status}")
-        return json.loads(body)
+        sock.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        chunks = []
+        while True:
+            chunk = sock.recv(1 << 18)
+            if not chunk:
+                break
+            chunks.append(chunk)
     finally:
-        connection.close()
+        sock.close()
+    head, separator, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = lines[0].split(" ", 2)
+    if not separator or len(status) < 2 or status[1] != "200":
+        raise OSError(f"GET {url}: {lines[0] or 'no answer'}")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        raise OSError(f"GET {url}: a chunked answer to an HTTP/1.0 request")
+    if dates is not None:
+        dates.append((sent, time.time(), headers.get("date", "")))
+    return json.loads(body)
 
 
 def _daemon_time_before(dates: list[tuple[float, float, str]]) -> float | None:
@@ -218,6 +248,8 @@ def _daemon_time_before(dates: list[tuple[float, float, str]]) -> float | None:
     """
     if not dates or not dates[0][2]:
         return None
+    import email.utils  # here, not at start-up: only the events' start time needs it
+
     sent, answered, header = dates[0]
     try:
         daemon = email.utils.parsedate_to_datetime(header).timestamp()

@@ -71,8 +71,22 @@ def _b(
 class ImagesScreen(BaseScreen[None]):
     """The main screen: the image list with its summary line."""
 
+    # The table has focus from the start: keys typed while the program starts (read by
+    # Textual once it runs) go to the list, not to the hidden filter field above it.
+    AUTO_FOCUS = "#table"
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        _b("slash", "filter", "Filter", "Filter as you type (Esc clears)", "images.filter", True),
+        # A priority binding: handled as the key arrives, before later keys are passed on,
+        # so what is typed right behind `/` (typed ahead while starting, or pasted) goes to
+        # the filter rather than to the list's own keys (d, a, p...).
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Filter as you type (Esc clears)",
+            id="images.filter",
+            priority=True,
+        ),
         _b("escape", "escape", "Back", "Clear the filter / close", "images.escape"),
         _b("o", "sort", "Sort", "Sort by the next column", "images.sort"),
         _b("O", "reverse", "Reverse", "Reverse the sort order", "images.reverse"),
@@ -125,6 +139,7 @@ class ImagesScreen(BaseScreen[None]):
         self._reload_timer: Timer | None = None
         self._first_change: float | None = None
         self._select_after_load: str | None = None
+        self._memory_released = False  # see on_usage_loaded
         # Columns the user's config hides (see tui/config.py); set by the app before mounting.
         self.hidden_columns: frozenset[str] = frozenset()
 
@@ -151,6 +166,15 @@ class ImagesScreen(BaseScreen[None]):
         self.query_one("#banner", Static).display = False
         self.query_one(ImageTable).focus()
         self._update_header()
+        if self.loaded:
+            self._apply()  # preloaded: the first frame shows the list
+
+    def preload(self, images: list[Image]) -> None:
+        """The early list, given before this screen mounts, so its first frame shows it."""
+        self.images = images
+        self.loaded = True
+        if self.is_mounted:
+            self._apply()
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -208,6 +232,7 @@ class ImagesScreen(BaseScreen[None]):
             self.images = message.images
             self.loaded = True
             self._apply()
+            self.hide_connecting()  # the list is the daemon's answer: it is reachable
         self.call_after_refresh(self.deck.connect_once)
 
     @work(thread=True, exclusive=True, group="usage", exit_on_error=False)
@@ -231,6 +256,13 @@ class ImagesScreen(BaseScreen[None]):
 
     def on_usage_loaded(self, message: UsageLoaded) -> None:
         """Usage columns fill in."""
+        if self.usage is None and not self._memory_released:
+            # Start-up is over once usage is in: give back what it no longer needs, a moment
+            # later (the frame with the usage columns goes out first). Once per run.
+            from tui.memory import release_start_up_memory
+
+            self._memory_released = True
+            self.set_timer(1.0, release_start_up_memory)
         self.usage = message.usage
         # Disk usage often lands right behind the list: let the list paint first (applying
         # 10,000 rows again before that frame would hold it back), then fill the columns.
@@ -422,8 +454,16 @@ class ImagesScreen(BaseScreen[None]):
     def action_filter(self) -> None:
         """Show the filter input and focus it."""
         field = self.query_one("#filter", Input)
+        if self.focused is field:
+            # The key is the filter's own (demo/app): queued behind the keys before it.
+            from textual.events import Key
+
+            field.post_message(Key("slash", "/"))
+            return
         field.display = True
-        field.focus()
+        # At once, not after the queued messages (Widget.focus waits for them): keys typed
+        # right behind the `/` (typed ahead while starting, or pasted) belong to the filter.
+        self.set_focus(field)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
