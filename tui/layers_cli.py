@@ -11,8 +11,10 @@ import contextlib
 import json
 import math
 import os
+import queue
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,7 +236,9 @@ def _analysis_error(message: str) -> ImagedeckError:
 # Seconds one socket operation may take: the daemon writes the whole archive to a temporary
 # directory before the first byte (overlay2), which takes a while for a large image.
 _RAW_TIMEOUT = 600.0
-_RECV_SIZE = 1 << 20
+_RECV_SIZE = 256 << 10
+# Receives the thread may hold ahead of the analysis (at most 4 MiB).
+_QUEUED_RECEIVES = 16
 
 
 class _RawSaveStream:
@@ -271,11 +275,43 @@ class _RawSaveStream:
         self._chunked = False
         self._left = -1  # bytes left in this chunk (or of a Content-Length body; -1: to EOF)
         self._eof = False
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=_QUEUED_RECEIVES)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def _drain(self) -> None:
+        """The receiving thread: keep the socket drained while the analysis works.
+
+        The daemon writes the archive in small flushed chunks and stalls whenever the socket
+        is full; reading it on a thread of its own (recv releases the GIL) lets it go on
+        writing while the tar headers are parsed. The queue is bounded, so a slow reader holds
+        at most a few MiB.
+        """
+        try:
+            while not self._closed:
+                chunk = self._sock.recv(_RECV_SIZE)
+                while not self._closed:
+                    try:
+                        self._queue.put(chunk, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if not chunk:
+                    return
+        except BaseException as exc:  # the reader must hear of any failure, or it waits forever
+            if not self._closed:
+                self._queue.put(exc)
 
     def _recv(self) -> bool:
-        """Append what the socket has (up to 1 MiB); False at its end."""
-        chunk = self._sock.recv(_RECV_SIZE)
+        """Append what has arrived; False at the end of the answer."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._drain, name="save-stream", daemon=True)
+            self._thread.start()
+        chunk = self._queue.get()
+        if isinstance(chunk, BaseException):
+            raise chunk
         if not chunk:
+            self._queue.put(chunk)  # stays at the end for any later read
             return False
         self._data = self._data[self._pos :] + chunk if self._pos < len(self._data) else chunk
         self._pos = 0
@@ -320,6 +356,43 @@ class _RawSaveStream:
                 raise NotFound(f"save {self._reference}: No such image ({message})")
             raise _analysis_error(f"docker save {self._reference} failed: {message}")
 
+    def _available(self, wait: bool) -> int:
+        """Bytes of the body ready at ``_pos`` (0 at its end, or when not ``wait``ing)."""
+        if self._eof:
+            return 0
+        if self._chunked and self._left <= 0:
+            if self._left == 0:
+                self._line()  # the CRLF after a chunk's data
+            text = self._line().split(b";", 1)[0].strip()
+            try:
+                self._left = int(text, 16)
+            except ValueError:
+                raise _analysis_error(
+                    f"docker save {self._reference}: the daemon's answer is garbled"
+                ) from None
+            if self._left == 0:
+                self._eof = True  # trailers, if any, are not needed
+                return 0
+        if self._pos >= len(self._data):
+            if not wait:
+                return 0
+            if not self._recv():
+                if self._left > 0:
+                    raise _analysis_error(
+                        f"docker save {self._reference}: the daemon's answer broke off"
+                    )
+                self._eof = True
+                return 0
+        ready = len(self._data) - self._pos
+        return min(ready, self._left) if self._left >= 0 else ready
+
+    def _consumed(self, count: int) -> None:
+        self._pos += count
+        if self._left >= 0:
+            self._left -= count
+            if self._left == 0 and not self._chunked:
+                self._eof = True
+
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes of the archive (what has arrived; b"" at its end)."""
         if not self._started:
@@ -328,45 +401,37 @@ class _RawSaveStream:
             return b"".join(iter(lambda: self.read(_RECV_SIZE), b""))
         parts: list[bytes] = []
         wanted = size
-        while wanted > 0 and not self._eof:
-            if self._chunked and self._left <= 0:
-                if self._left == 0:
-                    self._line()  # the CRLF after a chunk's data
-                text = self._line().split(b";", 1)[0].strip()
-                try:
-                    self._left = int(text, 16)
-                except ValueError:
-                    raise _analysis_error(
-                        f"docker save {self._reference}: the daemon's answer is garbled"
-                    ) from None
-                if self._left == 0:
-                    self._eof = True  # trailers, if any, are not needed
-                    break
-            if self._pos >= len(self._data):
-                if parts:
-                    break  # return what there is rather than wait
-                if not self._recv():
-                    if self._left > 0:
-                        raise _analysis_error(
-                            f"docker save {self._reference}: the daemon's answer broke off"
-                        )
-                    self._eof = True
-                    break
-            take = len(self._data) - self._pos
-            if self._left >= 0:
-                take = min(take, self._left)
-            take = min(take, wanted)
+        while wanted > 0:
+            take = min(self._available(wait=not parts), wanted)
+            if take <= 0:
+                break  # the end, or return what there is rather than wait
             parts.append(self._data[self._pos : self._pos + take])
-            self._pos += take
+            self._consumed(take)
             wanted -= take
-            if self._left >= 0:
-                self._left -= take
-                if self._left == 0 and not self._chunked:
-                    self._eof = True
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def skip(self, size: int) -> int:
+        """Drop up to ``size`` bytes without copying them (file contents nobody reads)."""
+        if not self._started:
+            self._start()
+        done = 0
+        while done < size:
+            take = min(self._available(wait=True), size - done)
+            if take <= 0:
+                break
+            self._consumed(take)
+            done += take
+        return done
 
     def close(self) -> None:
         """Drop the connection: the daemon stops writing once it sees it."""
+        import socket
+
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the receiving thread
+        if self._thread is not None:
+            self._thread.join(1.0)
         self._sock.close()
 
 

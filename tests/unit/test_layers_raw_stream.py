@@ -68,8 +68,20 @@ def test_chunked_answer_is_decoded_exactly(sock_path: Path) -> None:
     thread = _serve_once(sock_path, _chunked(body, rng), seen)
     stream = _RawSaveStream(str(sock_path), "demo/app:1.0")
     got = []
-    while data := stream.read(rng.choice([1, 511, 4096, 1 << 20])):
-        got.append(data)
+    pos = 0
+    while True:
+        size = rng.choice([1, 511, 4096, 100_000, 1 << 20])
+        if rng.random() < 0.3:
+            skipped = stream.skip(size)  # skipped bytes are not returned, only counted
+            got.append(body[pos : pos + skipped])
+            data = b"x" if skipped else b""
+        else:
+            data = stream.read(size)
+            got.append(data)
+            skipped = len(data)
+        pos += skipped
+        if not data:
+            break
     stream.close()
     thread.join(5)
     assert b"".join(got) == body

@@ -55,6 +55,24 @@ class CountingReader:
             self._progress(self.count, self._total)
         return data
 
+    def skip(self, size: int) -> int:
+        """Drop ``size`` bytes (without copying them when the source can skip)."""
+        self.check_cancel()
+        source_skip = getattr(self._source, "skip", None)
+        if source_skip is None:
+            done = 0
+            while done < size:
+                data = self._source.read(min(BUFSIZE, size - done))
+                if not data:
+                    break
+                done += len(data)
+        else:
+            done = int(source_skip(size))
+        self.count += done
+        if self._progress is not None and done:
+            self._progress(self.count, self._total)
+        return done
+
     def check_cancel(self) -> None:
         """Raise AnalysisCancelled when the cancel event is set."""
         if self._cancel is not None and self._cancel.is_set():
