@@ -295,3 +295,30 @@ def test_copy_to_the_peer_gives_the_same_id(
     finally:
         docker_cli("rmi", reference)
         peer_cli("rmi", reference)
+
+
+def test_a_cancelled_copy_loads_nothing_on_the_peer(
+    service: ImageService,
+    sandbox: Sandbox,
+    peer_host: str,
+    docker_cli: DockerCli,
+    peer_cli: DockerCli,
+) -> None:
+    """Cancel once the first bytes moved: Cancelled, and the peer's images are as they were."""
+    reference = f"test/copy-{uuid.uuid4().hex[:8]}:v1"
+    build_image(sandbox.docker_host, reference)
+    cancel = threading.Event()
+
+    def progress(step: ArchiveProgress) -> None:
+        if step.phase == "copying" and step.done > 0:
+            cancel.set()
+
+    try:
+        before = all_images(peer_cli)
+        with pytest.raises(Cancelled):
+            service.copy_images([reference], host=peer_host, cancel=cancel, progress=progress)
+        assert all_images(peer_cli) == before
+        assert image_id(peer_host, reference) == ""
+    finally:
+        docker_cli("rmi", reference)
+        peer_cli("rmi", reference)

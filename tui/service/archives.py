@@ -18,7 +18,8 @@ and copy an image from one daemon to another (a save streamed into a load, no fi
 
 Cancel: a ``threading.Event``; ``tui.service.cancel.CancelWatcher`` shuts the daemon response's
 socket down (a blocked read returns), and a body being sent stops at its next chunk (the
-request is abandoned, the daemon sees a cut archive and loads nothing).
+request is abandoned, the daemon sees a cut archive and loads nothing). Once the daemon has the
+whole archive a cancel only stops waiting for its answer, and the error says it may have loaded.
 """
 
 from __future__ import annotations
@@ -663,7 +664,12 @@ class ArchivesMixin(ServiceBase):
                 log = parse_load_stream(api._stream_helper(response, decode=True))
         except DaemonUnreachable:
             if cancel.is_set():
-                raise Cancelled(what.capitalize()) from None
+                # Not "Cancelled": the daemon had the whole archive, and a load it has read
+                # goes on without us. Say so rather than claim nothing was loaded.
+                raise DaemonError(
+                    f"{what}: stopped waiting for the daemon's answer; it had the whole archive "
+                    "and may have loaded it (the image list shows what it did)"
+                ) from None
             raise
         finally:
             watcher.finish()
