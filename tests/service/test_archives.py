@@ -322,3 +322,20 @@ def test_a_cancelled_copy_loads_nothing_on_the_peer(
     finally:
         docker_cli("rmi", reference)
         peer_cli("rmi", reference)
+
+
+def test_a_gzip_compressed_archive_loads(
+    service: ImageService,
+    sandbox: Sandbox,
+    saved_and_removed: tuple[Path, str, str],
+    tmp_path: Path,
+) -> None:
+    """`docker save | gzip` is checked through the compression and loads with the same ID."""
+    import gzip
+
+    path, reference, built = saved_and_removed
+    compressed = tmp_path / "one.tar.gz"
+    compressed.write_bytes(gzip.compress(path.read_bytes()))
+    result = service.load_archive(compressed)
+    assert result.ok and result.images[0].image_id == built
+    assert image_id(sandbox.docker_host, reference) == built
