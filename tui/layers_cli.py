@@ -264,7 +264,10 @@ class _RawSaveStream:
             # Quoted as docker-py quotes a path argument.
             path = f"/images/{quote(reference, safe='/:')}/get"
             self._sock.sendall(
-                f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: imagedeck\r\n\r\n".encode()
+                # Connection: close, so the end of the answer is the end of the socket (the
+                # receiving thread waits for full receives, see _drain).
+                f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: imagedeck\r\n"
+                "Connection: close\r\n\r\n".encode()
             )
         except OSError:
             self._sock.close()
@@ -287,9 +290,13 @@ class _RawSaveStream:
         writing while the tar headers are parsed. The queue is bounded, so a slow reader holds
         at most a few MiB.
         """
+        import socket
+
         try:
             while not self._closed:
-                chunk = self._sock.recv(_RECV_SIZE)
+                # MSG_WAITALL: one wake-up of this thread per 256 kB rather than one per
+                # daemon write (32 kB); the kernel fills the buffer as the data comes.
+                chunk = self._sock.recv(_RECV_SIZE, socket.MSG_WAITALL)
                 while not self._closed:
                     try:
                         self._queue.put(chunk, timeout=0.2)
@@ -305,6 +312,10 @@ class _RawSaveStream:
     def _recv(self) -> bool:
         """Append what has arrived; False at the end of the answer."""
         if self._thread is None:
+            # The receiving thread needs the GIL for a moment after each receive; by default
+            # it would wait up to 5 ms for the parser to let go, and the daemon's writes with
+            # it (a 200 kB socket buffer per 5 ms is 40 MB/s).
+            sys.setswitchinterval(0.0005)
             self._thread = threading.Thread(target=self._drain, name="save-stream", daemon=True)
             self._thread.start()
         chunk = self._queue.get()
