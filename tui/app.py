@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.signal import Signal
 from textual.timer import Timer
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from tui.config import Config, config_path
 from tui.logs import get_logger
@@ -108,8 +108,6 @@ class ImagedeckApp(App[None]):
         # How the context switcher connects to a context and lists them (tests replace these).
         self.context_factory = context_factory
         self.context_lister = context_lister
-        # Bumped by every switch, so a slow connect to a context the user left is dropped.
-        self._connect_generation = 0
         self._clash_reported: set[frozenset[str]] = set()
         self.host_hint = host_hint
         self.sandbox_note = sandbox_note
@@ -245,7 +243,9 @@ class ImagedeckApp(App[None]):
     def connect(self) -> None:
         """Connect to the daemon (in a thread) and report Connected or ConnectFailed."""
         prefetch = self._prefetch
-        generation = self._connect_generation
+        # A newer connect (a context switch, a retry) cancels this one (exclusive group): its
+        # answer is then dropped, and a service it opened is closed.
+        worker = get_current_worker()
         log.info("connecting to %s", self.host_hint)
         try:
             if prefetch is not None:
@@ -257,11 +257,11 @@ class ImagedeckApp(App[None]):
                 info = service.info()
         except ImagedeckError as exc:
             self._prefetch = None
-            if generation == self._connect_generation:
+            if not worker.is_cancelled:
                 log.warning("cannot connect: %s", exc)
                 self.post_message(ConnectFailed(self.host_hint, exc))
             return
-        if generation != self._connect_generation:
+        if worker.is_cancelled:
             service.close()  # the user switched elsewhere while this connected
             return
         log.info("connected to %s (Docker %s)", service.host, info.server_version)
@@ -317,7 +317,9 @@ class ImagedeckApp(App[None]):
         screen says why it did not). The events thread follows the new service.
         """
         log.info("switching to context %s", name)
-        self._connect_generation += 1
+        # A connect still under way answers for the context the user left: cancel it now (the
+        # new connect below would too, but only after the screens are closed).
+        self.workers.cancel_group(self, "connect")
         self._prefetch = None
         self.stop_events()
         old, self.service = self.service, None
