@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from tui.screens.base import ListHost
     from tui.service import ImageService
     from tui.service.connection import ContextInfo
+    from tui.service.fleet import MemberSpec
     from tui.service.images import EventStream
     from tui.service.lastused import LastUsedRecorder
     from tui.service.models import DaemonEvent
@@ -111,6 +112,9 @@ class ImagedeckApp(App[None]):
         self._clash_reported: set[frozenset[str]] = set()
         self.host_hint = host_hint
         self.sandbox_note = sandbox_note
+        # Several daemons (--host A --host B): the fleet view opens over the list at start.
+        self.fleet_members: tuple[MemberSpec, ...] = ()
+        self._missed_connect: ConnectFailed | None = None
         self.service: ImageService | None = None
         self._prefetch = prefetch
         self._events: EventStream | None = None
@@ -168,6 +172,8 @@ class ImagedeckApp(App[None]):
         if (why := log_problem()) is not None:  # e.g. a symlinked state directory
             self.notify(why, title="Log file", severity="warning", timeout=30, markup=False)
         self.push_screen(self.images_screen)
+        if self.fleet_members:
+            self.open_fleet(self.fleet_members)
         if self._prefetch is not None and self._prefetch.has_early:
             # The list asked for with the standard library is shown first; docker-py (a fifth
             # of a second of imports that would compete with the first frame for the GIL) is
@@ -283,10 +289,33 @@ class ImagedeckApp(App[None]):
     def on_connect_failed(self, message: ConnectFailed) -> None:
         """Show the full-screen explanation with retry and quit."""
         self.images_screen.hide_connecting()
+        if self._fleet_open():
+            # The fleet view shows this daemon as down and the others working; the
+            # explanation waits until the user leaves the fleet view.
+            self._missed_connect = message
+            return
         if isinstance(self.screen, DaemonDownScreen):
             self.screen.update_error(message.error)
         else:
             self.push_screen(DaemonDownScreen(message.host, message.error))
+
+    def open_fleet(self, members: Sequence[MemberSpec]) -> None:
+        """The fleet view over ``members`` (tui/screens/fleet.py), on top of the list."""
+        from tui.screens.fleet import FleetScreen
+        from tui.service.fleet import Fleet
+
+        screen = FleetScreen(Fleet(members), hidden=self.config.hidden_columns)
+        self.push_screen(screen, self._fleet_closed)
+
+    def _fleet_open(self) -> bool:
+        from tui.screens.fleet import FleetScreen
+
+        return any(isinstance(screen, FleetScreen) for screen in self.screen_stack)
+
+    def _fleet_closed(self, _: None) -> None:
+        missed, self._missed_connect = self._missed_connect, None
+        if missed is not None and self.service is None:
+            self.on_connect_failed(missed)
 
     def retry_connect(self) -> None:
         """Try connecting again (from the daemon-down screen's `r`)."""

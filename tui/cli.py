@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 from tui import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tui.config import Config
     from tui.prefetch import Prefetch
     from tui.service import ImageService
+    from tui.service.fleet import MemberSpec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"imagedeck {__version__}")
     parser.add_argument(
-        "--host", "-H", metavar="URL", help="daemon address (else DOCKER_HOST, else the default)"
+        "--host",
+        "-H",
+        metavar="URL",
+        action="append",
+        help="daemon address (else DOCKER_HOST, else the default); give it twice or more, "
+        "as URL or NAME=URL, for the fleet view: every daemon's images in one list",
     )
     parser.add_argument("--context", "-c", metavar="NAME", help="Docker context to use")
     parser.add_argument(
@@ -61,7 +69,21 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_main(args_list[1:])
     args = build_parser().parse_args(args_list)
-    return run_tui(args.host, args.context, config_file=args.config, log_level=args.log_level)
+    hosts: list[str] = args.host or []
+    if len(hosts) > 1:
+        # The fleet view (tui/screens/fleet.py) opens over the first daemon's own list.
+        from tui.service.fleet import parse_members
+
+        fleet = parse_members(hosts)  # NAME=URL or URL
+        return run_tui(
+            fleet[0].host,
+            None,
+            config_file=args.config,
+            log_level=args.log_level,
+            fleet=fleet,
+        )
+    host = hosts[0] if hosts else None
+    return run_tui(host, args.context, config_file=args.config, log_level=args.log_level)
 
 
 def run_tui(
@@ -70,8 +92,10 @@ def run_tui(
     *,
     config_file: str | None = None,
     log_level: str = "info",
+    fleet: Sequence[MemberSpec] = (),
 ) -> int:
-    """Start the requests, then import Textual and run the app."""
+    """Start the requests, then import Textual and run the app (with ``fleet``, several
+    daemons: the fleet view opens at once over ``host``'s list)."""
     # For a local socket the image list is asked for with the standard library at once, and
     # the first frame shows it before docker-py (a fifth of a second of imports) is loaded:
     # the app's connect worker imports docker-py and connects while the list is on screen.
@@ -122,6 +146,8 @@ def run_tui(
         app = ImagedeckApp(
             factory, host_hint=host_hint, sandbox_note=note, prefetch=prefetch, config=config
         )
+        if fleet:
+            app.fleet_members = tuple(fleet)  # the fleet view opens over the list at start
     except BaseException:
         if painted:
             from tui.firstpaint import leave

@@ -100,3 +100,21 @@ def test_fleet_view_as_a_person_uses_it(
     finally:
         term.close()
         docker_cli("rmi", reference)
+
+
+def test_fleet_from_the_command_line_with_the_first_daemon_down(
+    start_app: StartApp, sandbox: Sandbox, proxy: DaemonProxy
+) -> None:
+    # The first --host does not answer: no full-screen "cannot reach" over the fleet; it is
+    # shown down there and the second daemon's images are listed.
+    proxy.cut()
+    args = ("--host", f"gone={proxy.docker_host}", "--host", f"main={sandbox.docker_host}")
+    term = start_app(cols=80, rows=24, args=args, wait=False)
+    term.wait_for_text("fleet of 2 daemons: gone, main", "✖ gone  DOWN", "● main", "DAEMON")
+    term.wait_for_text("demo/wasted")
+    assert "main" in term.line_with("demo/wasted").split()[0:2], term.dump()
+    assert "Cannot reach" not in term.text().split("DAEMON")[-1], term.dump()
+    # It comes back: listed with the other.
+    proxy.restore()
+    term.wait_gone("DOWN")
+    term.wait_for_text("● gone")
