@@ -84,7 +84,9 @@ def analyze_stream(
         )
     del state
 
-    efficiency, inefficiencies = dive_efficiency(ordered)
+    efficiency, inefficiencies = dive_efficiency(
+        ordered, [archive.trees.get(path) for path in resolved_paths]
+    )
     size_bytes = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])
     wasted = sum(item.cumulative_size for item in inefficiencies)

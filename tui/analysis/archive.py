@@ -11,6 +11,7 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.analysis.efficiency import LayerTree, layer_tree
 from tui.analysis.model import (
     GZIP_MAGIC,
     MAX_JSON_BYTES,
@@ -37,6 +38,7 @@ class Archive:
     json_docs: dict[str, Any] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)
+    trees: dict[str, LayerTree] = field(default_factory=dict)
 
 
 def read_archive(counter: CountingReader) -> Archive:
@@ -74,7 +76,10 @@ def read_archive(counter: CountingReader) -> Archive:
         looks_tar = len(head) >= 262 and head[257:262] == b"ustar"
         if not (head.startswith(GZIP_MAGIC) or looks_tar or is_tar or not head):
             continue  # some other blob we have no use for
-        found.layers[name] = read_layer(content, counter.check_cancel, name)
+        entries = read_layer(content, counter.check_cancel, name)
+        found.layers[name] = entries
+        # Worked out now, while the daemon is still sending the rest of the archive.
+        found.trees[name] = layer_tree(entries)
     return found
 
 

@@ -3,7 +3,7 @@ written for dive gives the same verdict here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from tui.analysis.gosort import go_sort
 from tui.analysis.model import (
@@ -139,8 +139,22 @@ def _stack_layer(stacked: _DiveNode, order: list[str], nodes: dict[str, tuple[in
             _set_payload(stacked, path, size, is_dir)
 
 
-def dive_efficiency(layers: list[list[FileEntry]]) -> tuple[float, list[Inefficiency]]:
-    """``filetree.Efficiency`` from dive.
+LayerTree = tuple[dict[str, tuple[int, bool]], list[str], set[str]]
+"""One layer as dive's efficiency needs it: paths and payloads, visit order, inner nodes."""
+
+
+def layer_tree(entries: Iterable[FileEntry]) -> LayerTree:
+    """What ``dive_efficiency`` needs of one layer; independent of the other layers, so it
+    can be worked out as each layer arrives, while the rest of the archive streams in."""
+    nodes = _layer_nodes(entries)
+    order, parents = _visit_order(nodes)
+    return nodes, order, parents
+
+
+def dive_efficiency(
+    layers: list[list[FileEntry]], prepared: Sequence[LayerTree | None] | None = None
+) -> tuple[float, list[Inefficiency]]:
+    """``filetree.Efficiency`` from dive (``prepared``: ``layer_tree`` of each layer, or None).
 
     For layer k, a whiteout looks its path up in StackTreeRange(trees, 0, k-1): a copy of layer
     0 with layers 0..k-1 stacked on it (for k = 0, layer 0 alone); that tree is kept up to date
@@ -151,8 +165,13 @@ def dive_efficiency(layers: list[list[FileEntry]]) -> tuple[float, list[Ineffici
     """
     if not layers:
         return 1.0, []
-    trees = [_layer_nodes(entries) for entries in layers]
-    visits = [_visit_order(nodes) for nodes in trees]
+    given = list(prepared) if prepared is not None else [None] * len(layers)
+    ready = [
+        layer_tree(entries) if tree is None else tree
+        for entries, tree in zip(layers, given, strict=True)
+    ]
+    trees = [nodes for nodes, _, _ in ready]
+    visits = [(order, parents) for _, order, parents in ready]
     # Leaves only count; a whiteout that is a leaf needs the stacked tree of the layers below.
     needs_stack = [
         any(_target(p)[1] for p in order if WHITEOUT_PREFIX in p and p not in parents)
