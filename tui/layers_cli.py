@@ -237,8 +237,8 @@ def _analysis_error(message: str) -> ImagedeckError:
 # directory before the first byte (overlay2), which takes a while for a large image.
 _RAW_TIMEOUT = 600.0
 _RECV_SIZE = 256 << 10
-# Receives the thread may hold ahead of the analysis (at most 4 MiB).
-_QUEUED_RECEIVES = 16
+# Receives the thread may hold ahead of the analysis (at most 2 MiB).
+_QUEUED_RECEIVES = 8
 
 
 class _RawSaveStream:
