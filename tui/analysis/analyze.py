@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import gzip
 import lzma
 import math
@@ -41,6 +42,26 @@ def analyze_stream(
     stops the analysis with AnalysisCancelled at the next block. Raises LayerAnalysisError
     when the stream is not a usable archive. The caller closes ``stream``.
     """
+    # The analysis makes hundreds of thousands of small objects and no reference cycles: the
+    # cyclic collector would only walk them again and again (a fifth of the CPU time of a
+    # 50,000-file image). Reference counting still frees everything.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(stream, name, total, progress, cancel, platform)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _analyze(
+    stream: Readable,
+    name: str,
+    total: int | None,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    platform: str | None,
+) -> ImageAnalysis:
     counter = CountingReader(stream, total, progress, cancel)
     try:
         archive = read_archive(counter)
