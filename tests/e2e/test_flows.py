@@ -63,12 +63,20 @@ def filter_to(term: Terminal, text: str) -> None:
     term.press("enter")
 
 
+def open_on(
+    start_app: StartApp, row: str, key: str, *texts: str, cols: int = 80, rows: int = 24
+) -> tuple[Terminal, str]:
+    """Start imagedeck, filter the list to ``row``, press ``key``, wait for ``texts``:
+    the terminal and the screen that shows them."""
+    term = start_app(cols=cols, rows=rows)
+    filter_to(term, row)
+    term.press(key)
+    return term, term.wait_for_text(*texts)
+
+
 def test_mark(start_app: StartApp, scratch: Scratch) -> None:
     first = scratch("e2e/mark")
-    term = start_app()
-    filter_to(term, first.split(":")[0])
-    term.press("space")
-    screen = term.wait_for_text("1 marked, frees")
+    term, screen = open_on(start_app, first.split(":")[0], "space", "1 marked, frees")
     assert "●" in term.line_with(" v1 "), screen
     term.press("A")
     term.wait_gone("marked, frees")
@@ -78,11 +86,7 @@ def test_delete_untags_then_deletes(
     start_app: StartApp, scratch: Scratch, docker_cli: DockerCli
 ) -> None:
     reference = scratch("e2e/delete")
-    repo = reference.split(":")[0]
-    term = start_app()
-    filter_to(term, repo)
-    term.press("d")
-    term.wait_for_text("untag", reference, "Cancel")
+    term, _ = open_on(start_app, reference.split(":")[0], "d", "untag", reference, "Cancel")
     term.press("y")
     term.wait_for_text("(0 shown)")
     assert docker_cli("image", "inspect", reference).returncode != 0
@@ -91,10 +95,7 @@ def test_delete_untags_then_deletes(
 
 def test_conflict(start_app: StartApp) -> None:
     """The tutorial's conflict: a stopped container uses the image; Esc leaves everything."""
-    term = start_app(cols=120, rows=40)
-    filter_to(term, "demo/stopped")
-    term.press("d")
-    term.wait_for_text("demo/stopped", "Cancel")
+    term, _ = open_on(start_app, "demo/stopped", "d", "demo/stopped", "Cancel", cols=120, rows=40)
     term.press("y")
     screen = term.wait_for_text("is in use", "ideck-stopped")
     assert "r removes the stopped container" in screen
@@ -121,10 +122,7 @@ def test_tag_selects_the_new_row(
 ) -> None:
     source = scratch("e2e/tag")
     target = source.replace(":v1", ":v2")
-    term = start_app()
-    filter_to(term, source.split(":")[0])
-    term.press("t")
-    term.wait_for_text("Tag ", "as…")
+    term, _ = open_on(start_app, source.split(":")[0], "t", "Tag ", "as…")
     term.press(*["backspace"] * 2)
     term.type("v2")
     term.wait_for_text("Valid")
@@ -137,10 +135,9 @@ def test_tag_selects_the_new_row(
 
 
 def test_inspect(start_app: StartApp) -> None:
-    term = start_app(cols=120, rows=40)
-    filter_to(term, "imagedeck/busybox")
-    term.press("i")
-    term.wait_for_text("keys,", "bytes of JSON")
+    term, _ = open_on(
+        start_app, "imagedeck/busybox", "i", "keys,", "bytes of JSON", cols=120, rows=40
+    )
     term.press(".")
     term.type("Config.Cmd")
     term.wait_for_text(".Config.Cmd = ")
@@ -149,10 +146,9 @@ def test_inspect(start_app: StartApp) -> None:
 
 
 def test_history(start_app: StartApp) -> None:
-    term = start_app(cols=120, rows=40)
-    filter_to(term, "demo/wasted")
-    term.press("h")
-    term.wait_for_text("layers", "truncated", "● ", "○ empty")
+    term, _ = open_on(
+        start_app, "demo/wasted", "h", "layers", "truncated", "● ", "○ empty", cols=120, rows=40
+    )
     term.press("f")
     term.wait_for_text("full")
     term.press("escape")
@@ -160,10 +156,7 @@ def test_history(start_app: StartApp) -> None:
 
 
 def test_layers(start_app: StartApp) -> None:
-    term = start_app(cols=120, rows=40)
-    filter_to(term, "demo/wasted")
-    term.press("l")
-    screen = term.wait_for_text("fficiency")
+    term, screen = open_on(start_app, "demo/wasted", "l", "fficiency", cols=120, rows=40)
     assert "wasted" in screen.lower()
     term.press("escape")
     term.wait_for_text("reclaimable")
@@ -221,10 +214,7 @@ def test_search(start_app: StartApp, sandbox: Sandbox) -> None:
 
 def test_run(start_app: StartApp, scratch: Scratch) -> None:
     reference = scratch("e2e/run")
-    term = start_app()
-    filter_to(term, reference.split(":")[0])
-    term.press("r")
-    term.wait_for_text("Run an interactive container")
+    term, _ = open_on(start_app, reference.split(":")[0], "r", "Run an interactive container")
     # Focus starts in the command, filled with the image's own once it has been read.
     term.press("end", *["backspace"] * 20)
     term.type("sh")
