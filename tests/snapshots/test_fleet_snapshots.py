@@ -56,3 +56,18 @@ def test_fleet_grouped_preview(snap_compare: Any, size: tuple[int, int]) -> None
         await pilot.pause()
 
     assert snap_compare(make_app(members["alpha"]), terminal_size=size, run_before=preview)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fleet_long_preview_keeps_its_buttons(snap_compare: Any, size: tuple[int, int]) -> None:
+    members = fakes()
+
+    async def preview(pilot: Any) -> None:
+        await open_fleet(pilot, fleet_of(members))
+        await pilot.press("a", "d")  # every row of both daemons: the list scrolls, not the box
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, FleetPlanDialog), "preview")
+        await pilot.pause()
+        confirm = pilot.app.screen.query_one("#confirm")
+        assert confirm.region.bottom <= size[1], "the Delete button is off screen"
+
+    assert snap_compare(make_app(members["alpha"]), terminal_size=size, run_before=preview)

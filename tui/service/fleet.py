@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from tui.service.cleanup_plan import (
+    DeleteItem,
     DeletePlan,
     Freed,
     Outcome,
@@ -224,6 +225,16 @@ class FleetPlan:
         return {name: tuple(c.image.id for c in p.candidates) for name, p in self.prunes.items()}
 
 
+def _detail(item: DeleteItem) -> str:
+    """What the preview says beside an item: the tags an untag keeps, or that a container
+    holds the image (the daemon refuses that delete; it is never forced here)."""
+    if item.action == "untag":
+        return f"keeps {', '.join(item.keeps)}" if item.keeps else ""
+    if item.in_use:
+        return "a container uses it: the daemon will refuse"
+    return ""
+
+
 def _subject(image: Image) -> str:
     return ", ".join(image.tags) or f"<none> {image.short_id}"
 
@@ -243,14 +254,7 @@ def plan_fleet_delete(
     for daemon in order:
         plan = plan_delete(grouped[daemon])
         deletes[daemon] = plan
-        lines = tuple(
-            PlanLine(
-                item.action,
-                item.reference,
-                f"keeps {', '.join(item.keeps)}" if item.action == "untag" and item.keeps else "",
-            )
-            for item in plan.items
-        )
+        lines = tuple(PlanLine(item.action, item.reference, _detail(item)) for item in plan.items)
         theirs = [i for i in images if daemon_of(i) == daemon]
         freed = approximate_freed(plan.removed_ids, theirs) if theirs else None
         groups.append(FleetGroup(daemon, lines, freed))
