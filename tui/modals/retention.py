@@ -10,7 +10,6 @@ references to the daemon, one by one, never forced.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -20,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from tui import format as fmt
 from tui.modals.cleanup_stages import (
@@ -129,7 +128,6 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
         self.stage = "options"
         self.plan: Any = None
         self.result: ResultLog | None = None
-        self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
         """The rules, the preview, the buttons."""
@@ -285,7 +283,7 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
         log = run_retention(
             self.service,
             plan,
-            stop=self._stop,
+            stop=get_current_worker().cancelled_event,  # Esc cancels this worker
             progress=lambda done, total, ref: self.post_message(RemovalProgress(done, total, ref)),
         )
         self.post_message(RemovalFinished(log))
@@ -329,7 +327,7 @@ class RetentionDialog(BaseDialog["ResultLog | None"]):
     def action_cancel(self) -> None:
         """The safe answer at each stage."""
         if self.stage == "running":
-            self._stop.set()
+            self.workers.cancel_group(self, "retention-run")
             self.query_one("#retention-keys", Static).update("Stopping after the current item…")
             return
         self.dismiss(self.result)
