@@ -1,4 +1,9 @@
-"""The imagedeck application: connection, the events thread, and screen routing."""
+"""The imagedeck application: connection, the events thread, and screen routing.
+
+Over 500 lines because it is the one owner of what is app-wide: the connection (and context
+switches), the daemon events thread, the keymap and its clash notice, the last-use record and
+the messages screens send it; each is a short section below.
+"""
 
 from __future__ import annotations
 

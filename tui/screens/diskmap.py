@@ -7,7 +7,9 @@ same delete dialog. Figures come from :mod:`tui.diskmap_model` (the service's on
 deleting this frees" computation); they are df estimates until the layers have loaded.
 
 The list is a Line-API ScrollView that draws only the visible lines, so 10,000 tags open at
-once; the figures are computed in a worker.
+once; the figures are computed in a worker. Over 500 lines because the screen and its list
+(``BarList``) draw the same levels, marks and cursor; the figures live apart, in
+:mod:`tui.diskmap_model`.
 """
 
 from __future__ import annotations

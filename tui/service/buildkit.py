@@ -19,7 +19,9 @@ preview lists is exactly what goes.
 
 Cut along its seams: the stream parser is ``tui/service/buildkit_stream.py``, the build
 cache's model and prune plan ``tui/service/build_cache.py`` (both pure); this module keeps
-the CLI and the mixin, and re-exports the names others import from it.
+the CLI and the mixin, and re-exports the names others import from it. It stays over 500
+lines because the mixin's build, cancel and cache-prune methods share one buildx process
+handling (start, SIGINT, leftovers by ID); cutting it further would split that protocol.
 """
 
 from __future__ import annotations
