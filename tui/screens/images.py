@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
@@ -85,6 +86,18 @@ class ImagesScreen(BaseScreen[None]):
             "Filter",
             tooltip="Filter as you type (Esc clears)",
             id="images.filter",
+            priority=True,
+        ),
+        # Enter in the filter, for the same reason: the list has focus again as the key arrives,
+        # so keys typed right behind it (`/demo/app⏎d`) act on the list, not in the filter
+        # (the field's Submitted message came after them). Elsewhere Enter is inspect's.
+        Binding(
+            "enter",
+            "leave_filter",
+            "Done",
+            show=False,
+            tooltip="In the filter: back to the list (the filter stays)",
+            id="images.filter_done",
             priority=True,
         ),
         _b("escape", "escape", "Back", "Clear the filter / close", "images.escape"),
@@ -478,6 +491,12 @@ class ImagesScreen(BaseScreen[None]):
         # At once, not after the queued messages (Widget.focus waits for them): keys typed
         # right behind the `/` (typed ahead while starting, or pasted) belong to the filter.
         self.set_focus(field)
+
+    def action_leave_filter(self) -> None:
+        """Enter in the filter: back to the list at once, the filter kept (see BINDINGS)."""
+        if self.focused is not self.query_one("#filter", Input):
+            raise SkipAction()  # Enter on the list: inspect
+        self.set_focus(self.query_one(ImageTable))
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
