@@ -97,8 +97,9 @@ def test_conflict(start_app: StartApp) -> None:
     """The tutorial's conflict: a stopped container uses the image; Esc leaves everything."""
     term, _ = open_on(start_app, "demo/stopped", "d", "demo/stopped", "Cancel", cols=120, rows=40)
     term.press("y")
-    screen = term.wait_for_text("is in use", "ideck-stopped")
-    assert "r removes the stopped container" in screen
+    # The way out is drawn once the dialog has looked the container up (a worker): wait for
+    # it, rather than expect it in the first frame that names the container.
+    term.wait_for_text("is in use", "ideck-stopped", "r removes the stopped container")
     term.press("escape")
     term.wait_gone("is in use")
     term.wait_for_text("demo/stopped")
