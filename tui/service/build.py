@@ -43,8 +43,10 @@ from tui.service.build_events import (
     BuildStep,
     BuildSucceeded,
     BuildTagged,
+    LineSplitter,
     VertexLog,
     VertexUpdate,
+    _last_carriage_segment,
     check_build_request,
     check_changes,
     check_platform,
@@ -67,31 +69,6 @@ CANCEL_CLEANUP_WAIT = 5.0
 
 
 # -- reading the stream ----------------------------------------------------------------------
-
-
-class _LineSplitter:
-    """Turns stream chunks into complete lines (the daemon splits lines across chunks)."""
-
-    def __init__(self) -> None:
-        self._partial = ""
-
-    def feed(self, text: str) -> list[str]:
-        """Complete lines in ``text`` plus what was pending; keeps an unfinished tail."""
-        text = self._partial + text
-        lines = text.split("\n")
-        self._partial = lines.pop()
-        return [_last_carriage_segment(line) for line in lines]
-
-    def flush(self) -> list[str]:
-        """The unfinished tail, if any (at the end of the stream)."""
-        tail, self._partial = self._partial, ""
-        return [_last_carriage_segment(tail)] if tail else []
-
-
-def _last_carriage_segment(line: str) -> str:
-    # A progress bar redraws its line with '\r'; a log keeps what the terminal would show.
-    line = line.rstrip("\r")
-    return line.rsplit("\r", 1)[-1] if "\r" in line else line
 
 
 def explain_build_error(detail: str, step: BuildStep | None) -> str:
@@ -185,7 +162,7 @@ class BuildMixin(ServiceBase):
         running: str | None = None  # the container of the step in progress
         created: list[str] = []  # step images this build made (not cache, not FROM)
         from_cache = False
-        splitter = _LineSplitter()
+        splitter = LineSplitter()
 
         def lines_to_events(lines: list[str]) -> Iterator[BuildEvent]:
             nonlocal step, running, from_cache, image_id

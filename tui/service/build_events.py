@@ -316,3 +316,32 @@ def check_changes(changes: Sequence[str]) -> list[str]:
             raise BuildFailed(f"{change!r} needs an argument.")
         result.append(change)
     return result
+
+
+# -- splitting a stream into lines -------------------------------------------------------
+
+
+class LineSplitter:
+    """Turns stream chunks into complete lines (a chunk may end mid-line); a line a progress
+    bar redrew with ``\\r`` keeps what a terminal would show. Both builders' readers use it."""
+
+    def __init__(self) -> None:
+        self._partial = ""
+
+    def feed(self, text: str) -> list[str]:
+        """Complete lines in ``text`` plus what was pending; keeps an unfinished tail."""
+        text = self._partial + text
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        return [_last_carriage_segment(line) for line in lines]
+
+    def flush(self) -> list[str]:
+        """The unfinished tail, if any (at the end of the stream)."""
+        tail, self._partial = self._partial, ""
+        return [_last_carriage_segment(tail)] if tail else []
+
+
+def _last_carriage_segment(line: str) -> str:
+    # A progress bar redraws its line with '\r'; a log keeps what the terminal would show.
+    line = line.rstrip("\r")
+    return line.rsplit("\r", 1)[-1] if "\r" in line else line

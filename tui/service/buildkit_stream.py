@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tui.service.build import (
+from tui.service.build_events import (
     BuildError,
     BuildEvent,
+    LineSplitter,
     VertexLog,
     VertexUpdate,
-    _last_carriage_segment,
 )
 
 WAITING, RUNNING, CACHED, DONE, ERROR, CANCELLED = (
@@ -154,23 +154,6 @@ class RawJsonDecoder:
         return out
 
 
-class _Lines:
-    """Complete lines of one vertex's output (a chunk may end mid-line)."""
-
-    def __init__(self) -> None:
-        self.partial = ""
-
-    def feed(self, text: str) -> list[str]:
-        text = self.partial + text
-        lines = text.split("\n")
-        self.partial = lines.pop()
-        return [_last_carriage_segment(line) for line in lines]
-
-    def flush(self) -> list[str]:
-        tail, self.partial = self.partial, ""
-        return [_last_carriage_segment(tail)] if tail else []
-
-
 @dataclass
 class Vertex:
     """What the parser knows of one vertex."""
@@ -203,7 +186,7 @@ class RawJsonParser:
         self.vertices: dict[str, Vertex] = {}
         self.text: list[str] = []
         self.dockerfile_text = dockerfile_text
-        self._lines: dict[str, _Lines] = {}
+        self._lines: dict[str, LineSplitter] = {}
         self._statuses_done: set[tuple[str, str]] = set()
 
     # -- feeding ---------------------------------------------------------------------------------
@@ -299,7 +282,7 @@ class RawJsonParser:
         except (ValueError, TypeError):
             return []
         self._get(key, "")
-        lines = self._lines.setdefault(key, _Lines()).feed(data.decode("utf-8", "replace"))
+        lines = self._lines.setdefault(key, LineSplitter()).feed(data.decode("utf-8", "replace"))
         return [VertexLog(key, tuple(lines))] if lines else []
 
     def _warning(self, raw: dict[str, Any]) -> list[BuildEvent]:
