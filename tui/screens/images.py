@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from tui import format as fmt
 from tui.listmodel import ImageListModel
@@ -213,11 +213,20 @@ class ImagesScreen(BaseScreen[None]):
 
     @work(thread=True, exclusive=True, group="images", exit_on_error=False)
     def load_images(self, prefetch: Prefetch | None = None) -> None:
-        """List images (the prefetched answer, with its disk usage, on first load)."""
+        """List images (the prefetched answer, with its disk usage, on first load).
+
+        A newer load cancels this one (exclusive group), but a thread runs on: its answer,
+        older than the newer load's, is dropped rather than posted after it (on a loaded
+        machine the start-up list came in after the reload that followed a pull, and the
+        pulled image vanished from the list).
+        """
         service = self.deck.service
+        worker = get_current_worker()
         try:
             if prefetch is not None:
                 images = prefetch.images.result()
+                if worker.is_cancelled:
+                    return
                 self.post_message(ImagesLoaded(images))
                 try:
                     usage = prefetch.usage.result()
@@ -225,13 +234,17 @@ class ImagesScreen(BaseScreen[None]):
                     if service is None:
                         return
                     usage = service.disk_usage()
-                self.post_message(UsageLoaded(usage))
+                if not worker.is_cancelled:
+                    self.post_message(UsageLoaded(usage))
                 return
             if service is None:
                 return
-            self.post_message(ImagesLoaded(service.list_images()))
+            images = service.list_images()
+            if not worker.is_cancelled:
+                self.post_message(ImagesLoaded(images))
         except ImagedeckError as exc:
-            self.post_message(LoadFailed(exc))
+            if not worker.is_cancelled:
+                self.post_message(LoadFailed(exc))
 
     @work(thread=True, exclusive=True, group="early", exit_on_error=False)
     def load_early(self, prefetch: Prefetch) -> None:
