@@ -85,7 +85,7 @@ def test_chunked_answer_is_decoded_exactly(sock_path: Path) -> None:
     stream.close()
     thread.join(5)
     assert b"".join(got) == body
-    assert seen[0].startswith(b"GET /images/demo/app:1.0/get HTTP/1.1\r\n")
+    assert seen[0].startswith(b"GET /images/demo/app:1.0/get HTTP/1.0\r\n")
 
 
 def test_content_length_answer(sock_path: Path) -> None:
