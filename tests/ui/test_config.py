@@ -183,7 +183,10 @@ async def test_help_shows_config_and_log_paths(tmp_path: Path) -> None:
         body = str(app.screen.query_one("#help-body").render())
         assert f"Config: {tmp_path / 'config.toml'} (not created yet)" in body
         assert "Log:" in body and "Switch Docker context" in body
-        assert "Binding ids here: images.<name>, names: filter escape" in body
+        # Every remappable id of the list, in binding order (Enter in the filter is filter_done;
+        # S/I/E are the archive keys save, load, copy_to).
+        assert "Binding ids here: images.<name>, names: filter filter_done escape sort" in body
+        assert " copy save load copy_to reload help quit" in body
 
 
 # -- the log file -------------------------------------------------------------------------------
