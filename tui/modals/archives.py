@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -38,6 +38,10 @@ from tui.safe_text import safe
 from tui.screens.base import BaseDialog
 from tui.service.errors import Cancelled, FileExists, InvalidReference
 from tui.service.reference import parse
+
+if TYPE_CHECKING:
+    from tui.service.api import ImageServiceAPI
+    from tui.service.fleet import MemberSpec
 
 #: The archive name a save proposes (in the current folder).
 DEFAULT_ARCHIVE = "images.tar"
@@ -98,12 +102,19 @@ class ArchiveDialog(BaseDialog[bool]):
     heading = ""
     ACTION = "Start"
 
-    def __init__(self) -> None:
+    def __init__(self, source: ImageServiceAPI | None = None) -> None:
+        """``source``: the daemon to work on (a fleet member's); None: the app's service."""
         super().__init__()
+        self.source = source
         self.cancel_event = threading.Event()
         self.running = False
         self.finished = False
         self.changed_images = False
+
+    @property
+    def daemon(self) -> ImageServiceAPI:
+        """The service this dialog works on: its own source, else the app's."""
+        return self.source if self.source is not None else self.service
 
     def form(self) -> ComposeResult:
         """The dialog's own fields (override)."""
@@ -253,13 +264,22 @@ class SaveDialog(ArchiveDialog):
     heading = "Save to an archive"
     ACTION = "Save"
 
-    def __init__(self, references: Sequence[str], path: str = "") -> None:
-        super().__init__()
+    def __init__(
+        self,
+        references: Sequence[str],
+        path: str = "",
+        *,
+        source: ImageServiceAPI | None = None,
+        daemon_name: str = "",
+    ) -> None:
+        """``source``/``daemon_name``: save from that fleet daemon (its name in the title)."""
+        super().__init__(source)
         self.references = list(references)
         self.path = path or DEFAULT_ARCHIVE
         self.overwrite = False
         count = len(self.references)
-        self.heading = f"Save {count} image{'s' if count != 1 else ''} to an archive"
+        where = f" from {daemon_name}" if daemon_name else ""
+        self.heading = f"Save {count} image{'s' if count != 1 else ''}{where} to an archive"
 
     def form(self) -> ComposeResult:
         """What is saved, and where."""
@@ -303,7 +323,7 @@ class SaveDialog(ArchiveDialog):
     def run(self, cancel: threading.Event) -> tuple[list[str], bool]:
         """Save; the file, its size and what it holds."""
         path = os.path.expanduser(self.query_one("#save-path", Input).value.strip())
-        result = self.service.save_images(
+        result = self.daemon.save_images(
             self.references, path, overwrite=self.overwrite, cancel=cancel, progress=self.report
         )
         names = [n for image in result.contents.images for n in image.names] or ["(untagged)"]
@@ -418,19 +438,35 @@ class CopyDialog(ArchiveDialog):
     ACTION = "Copy"
 
     def __init__(
-        self, references: Sequence[str], contexts: Sequence[tuple[str, str]], in_use: str
+        self,
+        references: Sequence[str],
+        contexts: Sequence[tuple[str, str]],
+        in_use: str,
+        *,
+        source: ImageServiceAPI | None = None,
+        daemon_name: str = "",
+        members: Sequence[MemberSpec] = (),
     ) -> None:
-        """``contexts``: (name, host) pairs; ``in_use``: the current context's name."""
-        super().__init__()
+        """``contexts``: (name, host) pairs; ``in_use``: the current context's name.
+
+        From the fleet view: ``source`` is the daemon the images are on (``daemon_name``), and
+        ``members`` the other daemons of the fleet, offered instead of the contexts.
+        """
+        super().__init__(source)
         self.references = list(references)
-        self.contexts = [(n, h) for n, h in contexts if n != in_use]
+        self.members = [m for m in members if m.name != daemon_name]
+        if members:
+            self.contexts = [(m.name, m.address) for m in self.members]
+        else:
+            self.contexts = [(n, h) for n, h in contexts if n != in_use]
         count = len(self.references)
-        self.heading = f"Copy {count} image{'s' if count != 1 else ''} to another daemon"
+        where = f" from {daemon_name}" if daemon_name else ""
+        self.heading = f"Copy {count} image{'s' if count != 1 else ''}{where} to another daemon"
 
     def form(self) -> ComposeResult:
         """What is copied, the contexts, a host field."""
         yield Static(safe(listed(self.references)), id="copy-what", markup=False)
-        yield Label("To a Docker context")
+        yield Label("To a daemon of the fleet" if self.members else "To a Docker context")
         options = [Option(safe(f"{name}  {host}"), id=name) for name, host in self.contexts]
         if not options:
             options = [Option("(no other context: docker context create)", disabled=True)]
@@ -451,6 +487,9 @@ class CopyDialog(ArchiveDialog):
         if host:
             return host, None
         options = self.query_one("#copy-contexts", OptionList)
+        if self.members and options.highlighted is not None:
+            member = self.members[options.highlighted]
+            return member.host, member.context
         if self.contexts and options.highlighted is not None:
             return None, self.contexts[options.highlighted][0]
         return None, None
@@ -474,7 +513,7 @@ class CopyDialog(ArchiveDialog):
     def run(self, cancel: threading.Event) -> tuple[list[str], bool]:
         """Copy; one line per image saying whether the target's ID is the same."""
         host, context = self.target()
-        result = self.service.copy_images(
+        result = self.daemon.copy_images(
             self.references, host=host, context=context, cancel=cancel, progress=self.report
         )
         lines = [f"Copied {fmt.size(result.sent)} to {result.target}:"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -29,10 +29,20 @@ from tui.listmodel import ImageListModel
 from tui.safe_text import safe
 from tui.screens.base import BaseScreen, failure_text
 from tui.screens.help import show_help
-from tui.service.fleet import DaemonState, Fleet, FleetListing, FleetOutcome, plan_fleet_delete
+from tui.service.fleet import (
+    DaemonState,
+    Fleet,
+    FleetListing,
+    FleetOutcome,
+    group_rows,
+    plan_fleet_delete,
+)
 from tui.service.models import DaemonEvent
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.image_table import ImageTable, header_text
+
+if TYPE_CHECKING:
+    from tui.service.api import ImageServiceAPI
 
 # A burst of events on any daemon (a prune deletes hundreds of images) gives one reload after a
 # short quiet gap, never later than the cap after the burst's first event.
@@ -99,6 +109,14 @@ class FleetScreen(BaseScreen[None]):
             "Cleanup across daemons (preview first)",
             "fleet.cleanup",
             True,
+        ),
+        _b("S", "save_archive", "Save", "Save marked images of one daemon", "fleet.save"),
+        _b(
+            "E",
+            "copy_to_daemon",
+            "Copy to daemon",
+            "Copy marked images of one daemon to another daemon of the fleet",
+            "fleet.copy_to_daemon",
         ),
         _b("R", "reload", "Reload", "Ask every daemon again now", "fleet.reload"),
         _b("question_mark", "help", "Help", "Help with every key", "fleet.help", True),
@@ -371,6 +389,75 @@ class FleetScreen(BaseScreen[None]):
                 markup=False,
             )
             self.reload()
+
+    # -- archives: save, copy to another member ------------------------------------------------
+
+    def one_daemon_targets(self, verb: str) -> tuple[str, list[str]] | None:
+        """The daemon and references of the marked rows (or this one) when they are all on one
+        daemon; else None, having said why (an archive or a copy has one daemon as source)."""
+        rows = self.model.targets()
+        if not rows:
+            return None
+        grouped = group_rows(rows)
+        if len(grouped) > 1:
+            counts = ", ".join(f"{len(r)} on {name}" for name, r in grouped.items())
+            self.notify(
+                f"Cannot {verb} across daemons: the marked images are {counts}. An archive or "
+                f"a copy takes one daemon's images: filter by a daemon's name, mark there, "
+                f"and press the key again (A clears the marks).",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+            return None
+        daemon = next(iter(grouped))
+        references = [row.reference if row.tagged else row.image.id for row in rows]
+        return daemon, references
+
+    def _source(self, daemon: str) -> ImageServiceAPI | None:
+        service = self.fleet.connected(daemon)
+        if service is None:
+            self.notify(
+                f"{daemon} is not connected (down?): R asks every daemon again.",
+                severity="warning",
+                markup=False,
+            )
+        return service
+
+    def action_save_archive(self) -> None:
+        """Save the marked images (or this one) of one daemon into one archive file."""
+        from tui.modals.archives import DEFAULT_ARCHIVE, SaveDialog
+
+        found = self.one_daemon_targets("save")
+        if found is None:
+            return
+        daemon, references = found
+        source = self._source(daemon)
+        if source is None:
+            return
+        path = f"{DEFAULT_ARCHIVE.removesuffix('.tar')}-{daemon}.tar"
+        dialog = SaveDialog(references, path, source=source, daemon_name=daemon)
+        self.app.push_screen(dialog)
+
+    def action_copy_to_daemon(self) -> None:
+        """Copy the marked images (or this one) of one daemon to another daemon of the fleet."""
+        from tui.modals.archives import CopyDialog
+
+        found = self.one_daemon_targets("copy")
+        if found is None:
+            return
+        daemon, references = found
+        source = self._source(daemon)
+        if source is None:
+            return
+        dialog = CopyDialog(
+            references, (), "", source=source, daemon_name=daemon, members=self.fleet.specs
+        )
+        self.app.push_screen(dialog, self._after_copy)
+
+    def _after_copy(self, _: bool | None) -> None:
+        # The target's events reload the list too; this covers a member without events.
+        self.reload()
 
     # -- the rest ----------------------------------------------------------------------------
 

@@ -312,6 +312,12 @@ class Fleet:
             service.close()
         return found
 
+    def connected(self, name: str) -> ImageServiceAPI | None:
+        """Daemon ``name``'s service if it is connected already, else None (never connects:
+        safe to call from the UI thread)."""
+        with self._lock:
+            return self._services.get(name)
+
     def _map(
         self,
         call: Callable[[str], object],
