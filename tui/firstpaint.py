@@ -437,6 +437,31 @@ class EarlyTerminal:
         attrs[tty.CC][termios.VMIN] = 1
         termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
 
+    def exit_on_signals(self) -> None:
+        """SIGTERM or SIGHUP before Textual runs: give the terminal back, then end.
+
+        Until the app has mounted and put its own handlers in place (tui/terminal.py), the
+        default action would end the process with the first page on the alternate screen and
+        the terminal without echo.
+        """
+        import signal
+
+        def leave_and_end(signum: int, _frame: object) -> None:
+            out = sys.__stdout__
+            if out is not None:
+                try:  # what Textual writes when it stops: wrap, cursor, mouse, alternate screen
+                    os.write(out.fileno(), LEAVE.encode())
+                except (OSError, ValueError):
+                    pass
+            self.restore()
+            os._exit(128 + signum)
+
+        try:
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, leave_and_end)
+        except ValueError:  # not the main thread
+            pass
+
     def restore(self) -> None:
         """The settings the terminal had before (Textual restores the ones it found: ours)."""
         import termios
@@ -464,6 +489,7 @@ def early_terminal() -> EarlyTerminal | None:
         terminal.raw()
     except (termios.error, OSError, ValueError):
         return None
+    terminal.exit_on_signals()
     return terminal
 
 
@@ -511,11 +537,15 @@ def paint(
     return True
 
 
+# What leaving gives back: line wrap, the cursor, no mouse reports, the normal screen.
+LEAVE = "\x1b[?7h\x1b[?25h\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?1049l"
+
+
 def leave(out: Any = None) -> None:
     """Leave the alternate screen when Textual never took over (it failed to start)."""
     stream = sys.__stdout__ if out is None else out
     if stream is not None:
         try:
-            os.write(stream.fileno(), b"\x1b[?7h\x1b[?25h\x1b[?1049l")
+            os.write(stream.fileno(), LEAVE.encode())
         except (OSError, ValueError):
             pass
