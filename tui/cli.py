@@ -86,6 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     return run_tui(host, args.context, config_file=args.config, log_level=args.log_level)
 
 
+def config_fleet(config: Config, host: str | None, context: str | None) -> list[MemberSpec]:
+    """The config file's fleet, opened over the daemon used without flags; none when the
+    command line names a daemon (--host or --context means that daemon only)."""
+    if host is not None or context is not None or not config.fleet:
+        return []
+    from tui.service.fleet import parse_entries
+
+    return parse_entries(config.fleet)
+
+
 def run_tui(
     host: str | None,
     context: str | None,
@@ -99,7 +109,8 @@ def run_tui(
     # For a local socket the image list is asked for with the standard library at once, and
     # the first frame shows it before docker-py (a fifth of a second of imports) is loaded:
     # the app's connect worker imports docker-py and connects while the list is on screen.
-    from tui.prefetch import Prefetch, import_service, local_socket
+    from tui.prefetch import Prefetch, import_service
+    from tui.unix_http import local_socket
 
     unix_socket = local_socket(host, context)
 
@@ -131,6 +142,7 @@ def run_tui(
         # Also in the UI (a notification); here it stays in the terminal after the UI is gone.
         print(f"imagedeck: {problem()}", file=sys.stderr)
     config = load_config(Path(config_file).expanduser() if config_file else None)
+    fleet = fleet or config_fleet(config, host, context)
 
     note = None
     if os.environ.get("IMAGEDECK_SANDBOX") == "1":

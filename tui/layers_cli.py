@@ -15,7 +15,7 @@ import queue
 import re
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 from tui.safe_text import visible
 from tui.service.errors import ImagedeckError, InvalidReference, NotFound
 from tui.service.reference import parse
+from tui.unix_http import local_socket, parse_head, send_get
 
 if TYPE_CHECKING:
     from tui.analysis import ImageAnalysis
@@ -253,27 +254,17 @@ class _RawSaveStream:
     """
 
     def __init__(self, socket_path: str, reference: str) -> None:
-        import socket
         from urllib.parse import quote
 
         self._reference = reference
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.settimeout(_RAW_TIMEOUT)
-        try:
-            self._sock.connect(socket_path)
-            # Quoted as docker-py quotes a path argument.
-            path = f"/images/{quote(reference, safe='/:')}/get"
-            self._sock.sendall(
-                # HTTP/1.0: the daemon (Go's net/http) then sends the archive as it is, not in
-                # 32 kB chunks to decode (a third of the reading's CPU time), and the end of
-                # the answer is the end of the socket (the receiving thread waits for full
-                # receives, see _drain). A chunked answer is still understood.
-                f"GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: imagedeck\r\n"
-                "Connection: close\r\n\r\n".encode()
-            )
-        except OSError:
-            self._sock.close()
-            raise
+        # Quoted as docker-py quotes a path argument. HTTP/1.0: the daemon (Go's net/http)
+        # then sends the archive as it is, not in 32 kB chunks to decode (a third of the
+        # reading's CPU time), and the end of the answer is the end of the socket (the
+        # receiving thread waits for full receives, see _drain). A chunked answer is still
+        # understood.
+        self._sock = send_get(
+            socket_path, f"/images/{quote(reference, safe='/:')}/get", _RAW_TIMEOUT
+        )
         self._data = b""  # received, not yet consumed from ``_pos`` on
         self._pos = 0
         self._started = False
@@ -345,15 +336,12 @@ class _RawSaveStream:
 
     def _start(self) -> None:
         self._started = True
-        status_line = self._line().decode("latin-1")
-        headers: dict[str, str] = {}
+        head = [self._line().decode("latin-1")]
         while line := self._line():
-            key, _, value = line.decode("latin-1").partition(":")
-            headers[key.strip().lower()] = value.strip()
-        try:
-            status = int(status_line.split()[1])
-        except (IndexError, ValueError):
-            raise _analysis_error(f"docker save {self._reference}: not an HTTP answer") from None
+            head.append(line.decode("latin-1"))
+        status, headers = parse_head(head)
+        if status is None:
+            raise _analysis_error(f"docker save {self._reference}: not an HTTP answer")
         self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
         if not self._chunked and headers.get("content-length", "").isdigit():
             self._left = int(headers["content-length"])
@@ -446,31 +434,6 @@ class _RawSaveStream:
         if self._thread is not None:
             self._thread.join(1.0)
         self._sock.close()
-
-
-def local_socket(host: str | None, environ: Mapping[str, str] | None = None) -> str | None:
-    """The daemon's unix socket when it is plain to see without docker-py, else None.
-
-    The same rule as ``tui.prefetch.local_socket`` (a unit test holds them equal), without
-    importing that module, whose http.client pulls in ssl: ``--host unix://...``,
-    ``DOCKER_HOST=unix://...``, or no host, context or current context at all (the default
-    socket). TCP, SSH and contexts go through the service.
-    """
-    env = os.environ if environ is None else environ
-    if host:
-        return host.removeprefix("unix://") if host.startswith("unix://") else None
-    docker_host = env.get("DOCKER_HOST")
-    if docker_host:
-        return docker_host.removeprefix("unix://") if docker_host.startswith("unix://") else None
-    if env.get("DOCKER_CONTEXT"):
-        return None
-    config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    try:
-        config = json.loads((config_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        config = {}
-    current = config.get("currentContext") if isinstance(config, dict) else None
-    return "/var/run/docker.sock" if current in (None, "", "default") else None
 
 
 def default_open_image_stream(host: str | None) -> OpenImageStream:

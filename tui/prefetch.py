@@ -13,21 +13,19 @@ endpoint, an error) falls back to the service's own request.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tui.unix_http import parse_head, send_get
 
 if TYPE_CHECKING:
     from tui.service import ImageService
     from tui.service.models import DaemonInfo, DiskUsage, Image
 
-DEFAULT_SOCKET = "/var/run/docker.sock"
 RAW_TIMEOUT = 30.0
 # /images/json?filters={"dangling": ["true"]}, quoted (no urllib import for one constant).
 _DANGLING = "/images/json?filters=%7B%22dangling%22%3A%20%5B%22true%22%5D%7D"
@@ -173,34 +171,6 @@ def import_service(*, ssh: bool) -> None:
         del sys.modules["paramiko"]
 
 
-def local_socket(
-    host: str | None, context: str | None, environ: Mapping[str, str] | None = None
-) -> str | None:
-    """The unix socket the service will use, when that is plain to see without docker-py.
-
-    ``--host unix://...``, ``DOCKER_HOST=unix://...``, or no host, context or current context
-    at all (the default socket). Anything else (TCP, SSH, contexts) returns None: the
-    service resolves it, and the list comes from the service.
-    """
-    env = os.environ if environ is None else environ
-    if host:
-        return host.removeprefix("unix://") if host.startswith("unix://") else None
-    if context:
-        return None
-    docker_host = env.get("DOCKER_HOST")
-    if docker_host:
-        return docker_host.removeprefix("unix://") if docker_host.startswith("unix://") else None
-    if env.get("DOCKER_CONTEXT"):
-        return None
-    config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    try:
-        config = json.loads((config_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        config = {}
-    current = config.get("currentContext") if isinstance(config, dict) else None
-    return DEFAULT_SOCKET if current in (None, "", "default") else None
-
-
 def _get_json(path: str, url: str, dates: list[tuple[float, float, str]] | None = None) -> Any:
     """GET ``url`` from the daemon at socket ``path``; the decoded JSON (raises on non-200).
 
@@ -209,12 +179,9 @@ def _get_json(path: str, url: str, dates: list[tuple[float, float, str]] | None 
     not needed. ``dates`` receives (local time before the request, local time at the answer,
     the answer's ``Date`` header): see :func:`_daemon_time_before`.
     """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sent = time.time()
+    sock = send_get(path, url, RAW_TIMEOUT)
     try:
-        sock.settimeout(RAW_TIMEOUT)
-        sock.connect(path)
-        sent = time.time()
-        sock.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
         chunks = []
         while True:
             chunk = sock.recv(1 << 18)
@@ -225,13 +192,9 @@ def _get_json(path: str, url: str, dates: list[tuple[float, float, str]] | None 
         sock.close()
     head, separator, body = b"".join(chunks).partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    status = lines[0].split(" ", 2)
-    if not separator or len(status) < 2 or status[1] != "200":
+    status, headers = parse_head(lines)
+    if not separator or status != 200:
         raise OSError(f"GET {url}: {lines[0] or 'no answer'}")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
     if "chunked" in headers.get("transfer-encoding", "").lower():
         raise OSError(f"GET {url}: a chunked answer to an HTTP/1.0 request")
     if dates is not None:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tui import prefetch
-from tui.layers_cli import _RawSaveStream, local_socket
+from tui.layers_cli import _RawSaveStream
 from tui.service.errors import NotFound
 
 
@@ -108,24 +107,3 @@ def test_not_found_is_a_readable_error(sock_path: Path) -> None:
         stream.read(512)
     stream.close()
     thread.join(5)
-
-
-@pytest.mark.parametrize(
-    ("host", "env"),
-    [
-        (None, {}),
-        ("unix:///x.sock", {}),
-        ("tcp://1.2.3.4:2376", {}),
-        ("ssh://me@host", {}),
-        (None, {"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}),
-        (None, {"DOCKER_HOST": "tcp://127.0.0.1:2375"}),
-        (None, {"DOCKER_CONTEXT": "remote"}),
-    ],
-)
-def test_local_socket_agrees_with_prefetch(
-    host: str | None, env: dict[str, str], tmp_path: Path
-) -> None:
-    env = {"DOCKER_CONFIG": str(tmp_path), **env}
-    assert local_socket(host, env) == prefetch.local_socket(host, None, env)
-    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "remote"}))
-    assert local_socket(host, env) == prefetch.local_socket(host, None, env)

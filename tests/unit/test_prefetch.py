@@ -16,8 +16,9 @@ from urllib.parse import unquote
 import pytest
 
 from tests.ui.fake import FakeService, make_image
-from tui.prefetch import DEFAULT_SOCKET, Prefetch, local_socket
+from tui.prefetch import Prefetch
 from tui.service.connection import Endpoint
+from tui.unix_http import DEFAULT_SOCKET, local_socket
 
 RAW = [
     {
