@@ -10,6 +10,7 @@ becomes a *problem*, and the app lists the problems in a notification at start.
     default_sort = "size"            # size | unique | created | repository
     hidden_columns = ["shared"]      # any of: id created size unique shared containers last_used
     confirm_untag = true             # ask before `u` removes a tag that is not the last one
+    fleet = ["build-1", "ci=tcp://ci:2376"]   # open the fleet view over these daemons at start
 
     [prune]                          # retention rules of `imagedeck prune` and the wizard
     keep_last = 3                    # the newest 3 tags of each repository stay
@@ -44,7 +45,7 @@ else:  # pragma: no cover - Python 3.10
 
 SORTS = ("size", "unique", "created", "repository")
 HIDEABLE_COLUMNS = ("id", "created", "size", "unique", "shared", "containers", "last_used")
-SETTINGS = ("theme", "default_sort", "hidden_columns", "confirm_untag", "keys", "prune")
+SETTINGS = ("theme", "default_sort", "hidden_columns", "confirm_untag", "fleet", "keys", "prune")
 PRUNE_SETTINGS = ("keep_last", "unused_for", "below", "keep", "dangling")
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 # Where the classes with BINDINGS live (their ids are what [keys] may name).
@@ -63,6 +64,9 @@ class Config:
     confirm_untag: bool = False
     # [prune]: the retention rules, checked (see prune_problems); RetentionPolicy's fields.
     prune: Mapping[str, Any] = field(default_factory=dict)
+    # fleet: the daemons the fleet view opens over at start (context names or host addresses;
+    # checked: at least two usable entries, else empty). The command line's --host wins.
+    fleet: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     exists: bool = False
 
@@ -142,10 +146,14 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     prune, prune_issues = parse_prune(data.get("prune", {}))
     problems.extend(prune_issues)
 
+    fleet, fleet_issues = parse_fleet(data.get("fleet"))
+    problems.extend(fleet_issues)
+
     return Config(
         path=path,
         keys=keys,
         prune=prune,
+        fleet=fleet,
         theme=theme,
         default_sort=sort,
         hidden_columns=frozenset(hidden),
@@ -153,6 +161,39 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         problems=tuple(problems),
         exists=True,
     )
+
+
+# -- fleet ------------------------------------------------------------------------------------
+
+
+def parse_fleet(value: Any) -> tuple[tuple[str, ...], list[str]]:
+    """The ``fleet`` list's usable entries and a problem for each bad one.
+
+    Each entry is a Docker context's name, a host address or ``NAME=URL``; a bad or repeated
+    entry is left out and named. Fewer than two usable entries open no fleet (said so).
+    """
+    if value is None:
+        return (), []
+    example = 'fleet = ["build-1", "ci=tcp://ci:2376"]'
+    if not isinstance(value, list):
+        return (), [f"fleet must be a list of context names or host addresses ({example})"]
+    from tui.service.fleet import entry_problem
+
+    found: list[str] = []
+    problems: list[str] = []
+    for entry in value:
+        problem = entry_problem(entry)
+        if problem is not None:
+            problems.append(f"fleet: {problem}; left out")
+        elif entry in found:
+            problems.append(f"fleet: {entry!r} is listed twice; once is used")
+        else:
+            found.append(entry)
+    if len(found) < 2:
+        usable = f"{len(found)} usable entr{'y' if len(found) == 1 else 'ies'}"
+        problems.append(f"fleet: {usable}; a fleet needs two daemons or more: not opened")
+        return (), problems
+    return tuple(found), problems
 
 
 # -- prune ------------------------------------------------------------------------------------

@@ -112,6 +112,50 @@ def parse_members(hosts: Sequence[str] = (), contexts: Sequence[str] = ()) -> li
 
     Names are unique: a second daemon that would get the same name gets ``-2``, ``-3``...
     """
+    return _members([(True, h) for h in hosts] + [(False, c) for c in contexts])
+
+
+# The schemes a Docker host address may have (docker-py's and the CLI's).
+HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+# A Docker context's name, as `docker context create` accepts it.
+_CONTEXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def is_host_entry(text: str) -> bool:
+    """True when a fleet entry is an address (``URL`` or ``NAME=URL``), not a context name."""
+    return "://" in text or "=" in text
+
+
+def entry_problem(text: object) -> str | None:
+    """Why one fleet entry of the config file cannot be used, or None: an entry is a Docker
+    context's name (``"build-1"``), a host address (``"tcp://build-2:2376"``) or ``NAME=URL``."""
+    if not isinstance(text, str) or not text.strip():
+        return f"{text!r} is not a context name or a host address"
+    if not is_host_entry(text):
+        if _CONTEXT_NAME.match(text):
+            return None
+        return f"{text!r} is not a Docker context name (letters, digits, _ . + -)"
+    named = _NAMED.match(text)
+    url = named.group(2) if named and "://" not in named.group(1) else text
+    if "=" in text and not named:
+        return f"{scrub_url(text)!r}: a name before '=' is letters, digits, _ . - (NAME=URL)"
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in HOST_SCHEMES or not rest:
+        return (
+            f"{scrub_url(text)!r} is not a host address "
+            f"(schemes: {', '.join(s + '://' for s in HOST_SCHEMES)})"
+        )
+    return None
+
+
+def parse_entries(entries: Sequence[str]) -> list[MemberSpec]:
+    """Fleet members from the config file's ``fleet`` list, in its order: a context name, or a
+    host (``URL`` or ``NAME=URL``); entries are checked first (``entry_problem``)."""
+    return _members([(is_host_entry(e), e) for e in entries])
+
+
+def _members(entries: Sequence[tuple[bool, str]]) -> list[MemberSpec]:
+    """(is a host, text) pairs as members with unique names."""
     specs: list[MemberSpec] = []
     taken: set[str] = set()
 
@@ -123,15 +167,16 @@ def parse_members(hosts: Sequence[str] = (), contexts: Sequence[str] = ()) -> li
         taken.add(candidate)
         return candidate
 
-    for text in hosts:
+    for is_host, text in entries:
+        if not is_host:
+            specs.append(MemberSpec(unique(text[:NAME_MAX]), context=text))
+            continue
         named = _NAMED.match(text)
         if named and "://" not in named.group(1):
             name, host = named.group(1)[:NAME_MAX], named.group(2)
         else:
             name, host = _short_name(text), text
         specs.append(MemberSpec(unique(name), host=host))
-    for context in contexts:
-        specs.append(MemberSpec(unique(context[:NAME_MAX]), context=context))
     return specs
 
 
