@@ -153,16 +153,6 @@ async def take(shot: Shot, out: Path) -> None:
 # `imagedeck serve` (issue 17): the page in headless chromium, as a PNG (a browser's pixels,
 # not Textual's SVG). Needs Debian's chromium and Playwright (`make screenshots` installs both).
 BROWSER_SHOT = "serve"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-default-apps",
-]
 
 
 def take_browser(out: Path, wait: float = 3.0) -> None:
@@ -174,6 +164,8 @@ def take_browser(out: Path, wait: float = 3.0) -> None:
     import time
 
     from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import CHROMIUM_ARGS
 
     chromium = shutil.which("chromium")
     if chromium is None:

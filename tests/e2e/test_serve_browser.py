@@ -30,22 +30,11 @@ import pyte
 import pytest
 
 from tests.conftest import DockerCli, Sandbox
+from tests.e2e.browser import CHROMIUM_ARGS
 from tests.e2e.harness import program_argv
 
 pytestmark = pytest.mark.daemon
 
-# Started as the issue asks: headless, no sandbox (root in a container), no GPU, and nothing
-# that talks to the network at start-up.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-default-apps",
-]
 # Generous: 2 cores are shared by several test runs, a daemon and a browser.
 DEADLINE = 60.0
 
