@@ -166,7 +166,7 @@ class ImagedeckApp(App[None]):
 
     # -- connection --------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         """Apply the configuration, show the image list and connect in the background."""
         from tui.terminal import exit_on_signals
 
@@ -176,7 +176,7 @@ class ImagedeckApp(App[None]):
 
         if (why := log_problem()) is not None:  # e.g. a symlinked state directory
             self.notify(why, title="Log file", severity="warning", timeout=30, markup=False)
-        self.push_screen(self.images_screen)
+        list_mounted = self.push_screen(self.images_screen)
         if self.fleet_members:
             self.open_fleet(self.fleet_members)
         if self._prefetch is not None and self._prefetch.has_early:
@@ -199,6 +199,10 @@ class ImagedeckApp(App[None]):
             self.connect_once()
         # The pending state names the daemon; skipped when the (prefetched) answer won the race.
         self.call_after_refresh(self._show_pending)
+        # Keys read while the program started (typed over the first page) wait in the app's
+        # queue behind this handler: the list has composed and mounted before they are handled,
+        # so a `/` finds the filter rather than a screen still being built.
+        await list_mounted
 
     def _show_pending(self) -> None:
         # The early list is the daemon's own answer: it stays on screen while docker-py loads

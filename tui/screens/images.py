@@ -180,7 +180,9 @@ class ImagesScreen(BaseScreen[None]):
         """Focus the table; the filter stays hidden until `/`."""
         self.query_one("#filter", Input).display = False
         self.query_one("#banner", Static).display = False
-        self.query_one(ImageTable).focus()
+        # At once, not through Widget.focus (a callback queued behind the keys already read):
+        # a `/` typed while the app started would get the filter, then lose it to the table.
+        self.set_focus(self.query_one(ImageTable))
         self._update_header()
         if self.loaded:
             self._apply()  # preloaded: the first frame shows the list
