@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,19 +277,46 @@ class Runs:
         return statistics.median(self.rss_kib) / 1024
 
 
+# Linux keeps a process' peak RSS across exec, and a child made by fork or vfork starts from
+# its parent's: measured directly, every command would weigh at least as much as this Python
+# (72 MB inside run.py, with docker-py and 10,000 tags loaded). A small, fresh Python forks the
+# command instead and reports its wait4 figures; the floor is then that helper's own few MB,
+# well under every command measured here.
+_MEASURE = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - start
+report = f"{elapsed} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}"
+os.write(int(sys.argv[1]), report.encode())
+"""
+
+
 def _timed(argv: list[str], stdout: IO[bytes] | int) -> tuple[float, int]:
-    """Run ``argv``; (wall seconds, peak RSS in KiB). Raises on a non-zero exit."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"layers-bench: {' '.join(argv)} failed ({proc.returncode}): {err}")
-    return elapsed, usage.ru_maxrss
+    """Run ``argv``; (wall seconds from fork to exit, peak RSS in KiB). Raises on failure."""
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-S", "-c", _MEASURE, str(write_end), *argv],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            pass_fds=(write_end,),
+        )
+    finally:
+        os.close(write_end)
+    _, err_bytes = proc.communicate()
+    with os.fdopen(read_end, "rb") as report:
+        figures = report.read().decode().split()
+    err = err_bytes.decode(errors="replace")
+    if proc.returncode != 0 or len(figures) != 3 or figures[2] != "0":
+        raise SystemExit(f"layers-bench: {' '.join(argv)} failed: {err}")
+    return float(figures[0]), int(figures[1])
 
 
 def dive_binary() -> str:
