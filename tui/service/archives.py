@@ -457,6 +457,10 @@ class _LoadLog:
     notes: list[str]
     error: str = ""
 
+    def reported_notes(self) -> tuple[str, ...]:
+        """The notes worth reporting (the per-layer "Loading layer" lines left out)."""
+        return tuple(line for line in self.notes if not line.startswith("Loading layer"))
+
 
 def parse_load_stream(messages: Iterator[Any]) -> _LoadLog:
     """Read a load's JSON messages: loaded names and IDs, other lines, the error if any."""
@@ -630,6 +634,37 @@ class ArchivesMixin(ServiceBase):
 
     # -- load --
 
+    def _post_body(
+        self,
+        path: str,
+        body: Any,
+        params: dict[str, Any],
+        content_type: str,
+        cancel: threading.Event,
+        cancelled: str,
+    ) -> Any:
+        """POST ``body`` (a file or chunks, sent as it is read) to ``path``; the streaming
+        response, its status checked. Called inside ``translate``: a send that ``cancel``
+        broke raises Cancelled(``cancelled``)."""
+        api: Any = self.api
+        try:
+            response = api._post(
+                api._url(path),
+                data=body,
+                params=params,
+                headers={"Content-Type": content_type},
+                stream=True,
+                timeout=None,
+            )
+        except Cancelled:
+            raise
+        except Exception:
+            if cancel.is_set():
+                raise Cancelled(cancelled) from None
+            raise
+        api._raise_for_status(response)
+        return response
+
     def _post_load(
         self,
         body: Any,
@@ -640,22 +675,9 @@ class ArchivesMixin(ServiceBase):
         """POST ``body`` to /images/load and read the daemon's answer."""
         api: Any = self.api
         with self.translate(what):
-            try:
-                response = api._post(
-                    api._url("/images/load"),
-                    data=body,
-                    params={"quiet": "0"},
-                    headers={"Content-Type": "application/x-tar"},
-                    stream=True,
-                    timeout=None,
-                )
-            except Cancelled:
-                raise
-            except Exception:
-                if cancel.is_set():
-                    raise Cancelled(what.capitalize()) from None
-                raise
-            api._raise_for_status(response)
+            response = self._post_body(
+                "/images/load", body, {"quiet": "0"}, "application/x-tar", cancel, what.capitalize()
+            )
         if progress is not None:
             progress(ArchiveProgress("the daemon is loading", 0, None))
         watcher = CancelWatcher(cancel, lambda: _shutdown(response), name="load-cancel")
@@ -728,10 +750,9 @@ class ArchivesMixin(ServiceBase):
             handle.seek(0)
             body = _Counting(handle, size, "sending", progress, cancel, "Load")
             log = self._post_load(body, what, cancel, progress)
-        notes = [line for line in log.notes if not line.startswith("Loading layer")]
         return LoadResult(
             tuple(self._outcomes(contents.images, log)),
-            tuple(notes),
+            log.reported_notes(),
             size,
             self.endpoint.description,
         )
@@ -775,22 +796,9 @@ class ArchivesMixin(ServiceBase):
             if changes:
                 params["changes"] = list(changes)
             with self.translate(what, reference):
-                try:
-                    response = api._post(
-                        api._url("/images/create"),
-                        data=body,
-                        params=params,
-                        headers={"Content-Type": "application/tar"},
-                        stream=True,
-                        timeout=None,
-                    )
-                except Cancelled:
-                    raise
-                except Exception:
-                    if cancel.is_set():
-                        raise Cancelled("Import") from None
-                    raise
-                api._raise_for_status(response)
+                response = self._post_body(
+                    "/images/create", body, params, "application/tar", cancel, "Import"
+                )
                 statuses = [m for m in api._stream_helper(response, decode=True)]
         for item in statuses:
             if isinstance(item, dict) and (item.get("error") or item.get("errorDetail")):
@@ -878,8 +886,7 @@ class ArchivesMixin(ServiceBase):
                 else:
                     note = f"the target calls it {_short(target_id)} (here {_short(source_id)})"
                 outcomes.append(LoadedImage((reference,), target_id, bool(target_id), note))
-            notes = [line for line in log.notes if not line.startswith("Loading layer")]
-            return LoadResult(tuple(outcomes), tuple(notes), moved[0], where)
+            return LoadResult(tuple(outcomes), log.reported_notes(), moved[0], where)
         finally:
             target.close()
 
