@@ -274,54 +274,48 @@ def test_import_refuses_a_bad_reference_or_a_cut_tarball(
     assert all_images(docker_cli) == before
 
 
-def test_copy_to_the_peer_gives_the_same_id(
-    service: ImageService,
-    sandbox: Sandbox,
-    peer_host: str,
-    docker_cli: DockerCli,
-    peer_cli: DockerCli,
-) -> None:
-    """A save streamed into the peer's load: the peer has the image under the same ID."""
+@pytest.fixture
+def to_copy(
+    sandbox: Sandbox, docker_cli: DockerCli, peer_cli: DockerCli
+) -> Iterator[tuple[str, str]]:
+    """A new image to copy to the peer: its reference and ID; removed from both daemons after."""
     reference = f"test/copy-{uuid.uuid4().hex[:8]}:v1"
     built = build_image(sandbox.docker_host, reference)
-    try:
-        assert image_id(peer_host, reference) == ""
-        seen: list[ArchiveProgress] = []
-        result = service.copy_images([reference], host=peer_host, progress=seen.append)
-        assert result.ok
-        assert [(i.names, i.image_id) for i in result.images] == [((reference,), built)]
-        assert image_id(peer_host, reference) == built
-        assert any(p.phase == "copying" and p.done > 0 for p in seen)
-    finally:
-        docker_cli("rmi", reference)
-        peer_cli("rmi", reference)
+    yield reference, built
+    docker_cli("rmi", reference)
+    peer_cli("rmi", reference)
+
+
+def test_copy_to_the_peer_gives_the_same_id(
+    service: ImageService, peer_host: str, to_copy: tuple[str, str]
+) -> None:
+    """A save streamed into the peer's load: the peer has the image under the same ID."""
+    reference, built = to_copy
+    assert image_id(peer_host, reference) == ""
+    seen: list[ArchiveProgress] = []
+    result = service.copy_images([reference], host=peer_host, progress=seen.append)
+    assert result.ok
+    assert [(i.names, i.image_id) for i in result.images] == [((reference,), built)]
+    assert image_id(peer_host, reference) == built
+    assert any(p.phase == "copying" and p.done > 0 for p in seen)
 
 
 def test_a_cancelled_copy_loads_nothing_on_the_peer(
-    service: ImageService,
-    sandbox: Sandbox,
-    peer_host: str,
-    docker_cli: DockerCli,
-    peer_cli: DockerCli,
+    service: ImageService, peer_host: str, peer_cli: DockerCli, to_copy: tuple[str, str]
 ) -> None:
     """Cancel once the first bytes moved: Cancelled, and the peer's images are as they were."""
-    reference = f"test/copy-{uuid.uuid4().hex[:8]}:v1"
-    build_image(sandbox.docker_host, reference)
+    reference, _ = to_copy
     cancel = threading.Event()
 
     def progress(step: ArchiveProgress) -> None:
         if step.phase == "copying" and step.done > 0:
             cancel.set()
 
-    try:
-        before = all_images(peer_cli)
-        with pytest.raises(Cancelled):
-            service.copy_images([reference], host=peer_host, cancel=cancel, progress=progress)
-        assert all_images(peer_cli) == before
-        assert image_id(peer_host, reference) == ""
-    finally:
-        docker_cli("rmi", reference)
-        peer_cli("rmi", reference)
+    before = all_images(peer_cli)
+    with pytest.raises(Cancelled):
+        service.copy_images([reference], host=peer_host, cancel=cancel, progress=progress)
+    assert all_images(peer_cli) == before
+    assert image_id(peer_host, reference) == ""
 
 
 def test_a_gzip_compressed_archive_loads(
