@@ -117,11 +117,16 @@ def docker_cli(sandbox: Sandbox) -> DockerCli:
     test can look at ``returncode`` (``image inspect`` of something absent) or clean up
     without caring; pass ``check=True`` to raise CalledProcessError on failure.
     """
-    env = {**os.environ, "DOCKER_HOST": sandbox.docker_host, "DOCKER_BUILDKIT": "0"}
+    return cli_for(sandbox.docker_host)
+
+
+def cli_for(docker_host: str) -> DockerCli:
+    """The docker CLI against ``docker_host`` (classic builder), as ``docker_cli`` runs it."""
+    env = {**os.environ, "DOCKER_HOST": docker_host, "DOCKER_BUILDKIT": "0"}
 
     def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["docker", "-H", sandbox.docker_host, *args],
+            ["docker", "-H", docker_host, *args],
             capture_output=True,
             text=True,
             check=check,
@@ -152,19 +157,7 @@ def peer_host(sandbox: Sandbox) -> str:
 @pytest.fixture
 def peer_cli(peer_host: str) -> DockerCli:
     """Run the docker CLI against the peer daemon (like ``docker_cli``)."""
-    env = {**os.environ, "DOCKER_HOST": peer_host, "DOCKER_BUILDKIT": "0"}
-
-    def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["docker", "-H", peer_host, *args],
-            capture_output=True,
-            text=True,
-            check=check,
-            env=env,
-            timeout=300,
-        )
-
-    return run
+    return cli_for(peer_host)
 
 
 @pytest.fixture
