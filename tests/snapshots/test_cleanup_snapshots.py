@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from tests.ui.fake import make_app
+from tests.ui.pilot import open_cleanup_wizard
 from tests.ui.test_cleanup_fake import CleanupFake, go_to, ready, wait_for
 from tui.modals.delete import ConflictDialog, DeleteDialog
-from tui.modals.prune import PruneWizard
 from tui.service.cleanup import Outcome
 from tui.service.errors import Holder
 
@@ -75,9 +75,7 @@ def test_conflict_dialog_running(snap_compare: Any, size: tuple[int, int]) -> No
 @pytest.mark.parametrize("size", SIZES)
 def test_wizard_options(snap_compare: Any, size: tuple[int, int]) -> None:
     async def options(pilot: Any) -> None:
-        await ready(pilot)
-        await pilot.press("X")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneWizard), "wizard")
+        await open_cleanup_wizard(pilot)
 
     assert snap_compare(make_app(CleanupFake()), terminal_size=size, run_before=options)
 
@@ -85,9 +83,7 @@ def test_wizard_options(snap_compare: Any, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_wizard_preview(snap_compare: Any, size: tuple[int, int]) -> None:
     async def preview(pilot: Any) -> None:
-        await ready(pilot)
-        await pilot.press("X")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneWizard), "wizard")
+        await open_cleanup_wizard(pilot)
         await pilot.press("down", "enter", "p")  # all images no container uses
         await wait_for(pilot, lambda: pilot.app.screen.stage == "preview", "the preview")
 

@@ -45,3 +45,13 @@ async def settle(pilot: Any) -> None:
 def refs(screen: ImagesScreen) -> list[str]:
     """The references of the rows the list shows, in order."""
     return [row.reference for row in screen.model.visible]
+
+
+async def open_cleanup_wizard(pilot: Any) -> Any:
+    """Wait for the list, press X, wait for the cleanup wizard; the wizard (a PruneWizard)."""
+    from tui.modals.prune import PruneWizard
+
+    await ready(pilot)
+    await pilot.press("X")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneWizard), "wizard")
+    return pilot.app.screen

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Tree
 
 from tests.ui.fake import EPOCH, FakeService, make_app
 from tests.ui.look_helpers import history_ready, open_on
-from tests.ui.pilot import ready, wait_for
+from tests.ui.pilot import open_cleanup_wizard, ready, wait_for
 from tests.ui.test_cleanup_fake import CleanupFake
 from tests.ui.test_diskmap_fake import open_map, select
 from tui import format as fmt
@@ -177,14 +177,9 @@ class CountingListFake(FakeService):
 
 
 async def test_cleanup_preview_ages_follow_the_clock() -> None:
-    from tui.modals.prune import PruneWizard
-
     fake = CleanupFake()
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
-        await ready(pilot)
-        await pilot.press("X")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneWizard), "wizard")
-        wizard = pilot.app.screen
+        wizard = await open_cleanup_wizard(pilot)
         await pilot.press("p")
         await wait_for(pilot, lambda: wizard.stage == "preview", "the preview")
 

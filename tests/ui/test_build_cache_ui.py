@@ -7,10 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from tests.ui.fake import EPOCH, FakeService, make_app
-from tests.ui.pilot import ready, wait_for
+from tests.ui.pilot import open_cleanup_wizard, ready, wait_for
 from tui import format as fmt
 from tui.modals.build_cache import BuildCacheLine, BuildCachePrune, cache_line
-from tui.modals.prune import PruneWizard
 from tui.service.buildkit import BuildCacheUsage, CacheRecord, plan_cache_prune
 
 
@@ -80,10 +79,7 @@ async def test_summary_shows_the_build_cache() -> None:
 async def test_wizard_line_and_exact_prune() -> None:
     fake = CacheFake()
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
-        await ready(pilot)
-        await pilot.press("X")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneWizard), "wizard")
-        wizard = pilot.app.screen
+        wizard = await open_cleanup_wizard(pilot)
         line = wizard.query_one(BuildCacheLine)
         await wait_for(pilot, lambda: line.usage is not None, "the cache line")
         assert str(line.render()).startswith(cache_line(BuildCacheUsage(tuple(RECORDS)), EPOCH))

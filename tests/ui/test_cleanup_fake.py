@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from tests.ui.fake import EPOCH, FakeService, make_app
-from tests.ui.pilot import ready, wait_for
+from tests.ui.pilot import open_cleanup_wizard, ready, wait_for
 from tui.modals.delete import ConflictDialog, DeleteDialog, ResultsLogScreen
-from tui.modals.prune import PruneWizard
 from tui.modals.tag import TagDialog
 from tui.screens.containers import ContainersScreen
 from tui.screens.images import ImagesScreen
@@ -374,10 +373,8 @@ async def test_untag_keeps_an_image_with_other_tags_and_asks_on_the_last() -> No
 async def test_wizard_previews_then_removes_exactly_that() -> None:
     fake = CleanupFake()
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
-        screen = await ready(pilot)
-        await pilot.press("X")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneWizard), "wizard")
-        wizard = pilot.app.screen
+        wizard = await open_cleanup_wizard(pilot)
+        screen = pilot.app.images_screen
         await pilot.press("p")
         await wait_for(pilot, lambda: wizard.stage == "preview", "the preview")
         assert "1 image will be removed" in text(wizard.query_one("#prune-summary"))
