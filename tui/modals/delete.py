@@ -44,6 +44,7 @@ from tui.service.models import Image, ImageRow
 if TYPE_CHECKING:
     from tui.listmodel import ImageListModel
     from tui.screens.list_host import ImageListHost
+    from tui.service.api import ImageServiceAPI
 
 Choice = Literal["cancel", "containers", "force"]
 MAX_LOGS = 20
@@ -497,9 +498,14 @@ class ConflictDialog(BaseDialog[Choice]):
         Binding("f", "choose('force')", "Force…", id="conflict.force"),
     ]
 
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(
+        self, outcome: Outcome, *, source: ImageServiceAPI | None = None, where: str = ""
+    ) -> None:
+        """``source``/``where``: the fleet daemon the conflict is on (else the app's service)."""
         super().__init__()
         self.outcome = outcome
+        self.source = source
+        self.where = where
         holders = outcome.holders
         self.can_resolve = bool(holders) and not any(h.running for h in holders)
 
@@ -508,6 +514,8 @@ class ConflictDialog(BaseDialog[Choice]):
         title = f"{self.outcome.subject} is in use"
         if self.outcome.children and not self.outcome.holders:
             title = f"{self.outcome.subject} has dependent child images"
+        if self.where:
+            title += f" on {self.where}"
         with Vertical(classes="dialog danger", id="conflict-dialog"):
             yield Static(title, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
@@ -538,7 +546,8 @@ class ConflictDialog(BaseDialog[Choice]):
     def load_children(self) -> None:
         """Which images are built on this one."""
         try:
-            children = self.service.child_images(self.outcome.image_id)
+            service = self.source if self.source is not None else self.service
+            children = service.child_images(self.outcome.image_id)
         except ImagedeckError as exc:
             children = [f"(could not list them: {exc})"]
         self.post_message(ChildrenLoaded(children))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -24,11 +24,16 @@ from textual.worker import Worker
 from tui import format as fmt
 from tui.safe_text import safe
 from tui.screens.base import BaseDialog, failure_text
-from tui.service.cleanup_plan import PruneOptions
+from tui.service.cleanup_plan import Outcome, PruneOptions
 from tui.service.fleet import FleetOutcome, FleetPlan
+
+if TYPE_CHECKING:
+    from tui.service.api import ImageServiceAPI
 
 Planner = Callable[[PruneOptions], FleetPlan]
 Executor = Callable[[FleetPlan, threading.Event, Callable[[FleetOutcome], object]], list[Any]]
+# A daemon's service if it is connected (Fleet.connected: never connects, UI-thread safe).
+ServiceOf = Callable[[str], "ImageServiceAPI | None"]
 
 
 def plan_text(plan: FleetPlan) -> Text:
@@ -101,6 +106,15 @@ class StepDone(Message):
         self.outcome = outcome
 
 
+class Resolved(Message):
+    """A conflict's way out ended on its daemon: the outcomes that replace the conflict."""
+
+    def __init__(self, conflict: FleetOutcome, outcomes: list[Outcome]) -> None:
+        super().__init__()
+        self.conflict = conflict
+        self.outcomes = outcomes
+
+
 class RunDone(Message):
     """Every daemon's part has run."""
 
@@ -118,6 +132,7 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
         Binding("y", "confirm", "Confirm", id="fleet_plan.yes"),
         Binding("d", "choose('dangling')", "Dangling", show=False, id="fleet_plan.dangling"),
         Binding("u", "choose('unused')", "Unused", show=False, id="fleet_plan.unused"),
+        Binding("r", "resolve", "Ways out", show=False, id="fleet_plan.resolve"),
     ]
 
     def __init__(
@@ -128,8 +143,12 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
         plan: FleetPlan | None = None,
         planner: Planner | None = None,
         filter_text: str = "",
+        service_of: ServiceOf | None = None,
     ) -> None:
+        """``service_of``: a daemon's service by name, for a conflict's ways out (``r``)."""
         super().__init__()
+        self.service_of = service_of
+        self.resolving = False
         self.names = names
         self.executor = executor
         self.planner = planner
@@ -151,6 +170,7 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
                 yield Button("Dangling (d)", id="dangling", compact=True)
                 yield Button("Unused (u)", id="unused", compact=True)
                 yield Button("Delete (y)", id="confirm", variant="error", compact=True)
+                yield Button("Ways out (r)", id="resolve", variant="warning", compact=True)
             yield Static("", id="fleet-plan-keys", classes="dialog-keys", markup=False)
 
     def on_mount(self) -> None:
@@ -167,6 +187,9 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
         self.query_one("#dangling", Button).display = stage == "options"
         self.query_one("#unused", Button).display = stage == "options"
         self.query_one("#confirm", Button).display = stage == "preview" and self._has_work()
+        conflicts = self.conflicts() if stage == "done" else []
+        self.query_one("#resolve", Button).display = bool(conflicts)
+        self.query_one("#resolve", Button).disabled = self.resolving
         cancel = self.query_one("#cancel", Button)
         cancel.label = "Close" if stage == "done" else "Cancel"
         cancel.disabled = stage == "running"
@@ -205,12 +228,22 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
             title.update("Results by daemon")
             body.update(outcome_text(self.outcomes, self.names))
             failed = sum(1 for o in self.outcomes if not o.outcome.ok)
-            status.update(
+            said = (
                 f"{len(self.outcomes)} step(s) carried out, {failed} failed."
                 if failed
                 else f"{len(self.outcomes)} step(s) carried out, none failed."
             )
-            keys.update("Enter or Esc close")
+            if conflicts:
+                first = conflicts[0]
+                said += (
+                    f" {len(conflicts)} in use or with child images: r shows the ways out "
+                    f"for {first.outcome.subject} on {first.daemon}."
+                )
+            status.update(safe(said))
+            if conflicts:
+                keys.update("r ways out (asks first, on that daemon only) · Enter or Esc close")
+            else:
+                keys.update("Enter or Esc close")
             cancel.focus()
 
     def _has_work(self) -> bool:
@@ -272,9 +305,91 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
         self.stage = "done"
         self._show()
 
+    # -- a conflict's ways out (as on the single list: containers then image, or force) --------
+
+    def conflicts(self) -> list[FleetOutcome]:
+        """The failed outcomes the conflict dialog can explain, in fleet order."""
+        return [o for o in self.outcomes if o.outcome.conflict]
+
+    def action_resolve(self) -> None:
+        """The first conflict's ways out, on its daemon: the conflict dialog (Cancel focused;
+        r removes the stopped containers then the image; f asks again before forcing)."""
+        conflicts = self.conflicts()
+        if self.stage != "done" or not conflicts or self.resolving or self.service_of is None:
+            return
+        from tui.modals.delete import ConflictDialog
+
+        conflict = conflicts[0]
+        source = self.service_of(conflict.daemon)
+        if source is None:
+            self.query_one("#fleet-plan-status", Static).update(
+                f"{conflict.daemon} is not connected: close and press R to ask it again."
+            )
+            return
+        dialog = ConflictDialog(conflict.outcome, source=source, where=conflict.daemon)
+        self.app.push_screen(dialog, lambda choice: self._chosen(conflict, choice))
+
+    def _chosen(self, conflict: FleetOutcome, choice: str | None) -> None:
+        if choice == "containers":
+            self._resolve_start(conflict, "containers")
+        elif choice == "force":
+            from tui.modals.confirm import ConfirmDialog
+            from tui.modals.delete import force_warning
+
+            outcome = conflict.outcome
+            dialog = ConfirmDialog(
+                f"Force remove {outcome.subject} on {conflict.daemon}?",
+                force_warning(outcome),
+                confirm_label="Force remove",
+                warning="This is not the default way out. Cancel and press r to remove "
+                "the container first.",
+            )
+            self.app.push_screen(
+                dialog, lambda ok: self._resolve_start(conflict, "force") if ok else None
+            )
+
+    def _resolve_start(self, conflict: FleetOutcome, choice: str) -> None:
+        self.resolving = True
+        what = "Removing the containers, then" if choice == "containers" else "Force removing"
+        self._show()
+        self.query_one("#fleet-plan-status", Static).update(
+            safe(f"{what} {conflict.outcome.subject} on {conflict.daemon}…")
+        )
+        self.run_resolution(conflict, choice)
+
+    @work(thread=True, exclusive=True, group="fleet-resolve", exit_on_error=False)
+    def run_resolution(self, conflict: FleetOutcome, choice: str) -> None:
+        """Containers then image, or force, on the conflict's own daemon only."""
+        service = self.service_of(conflict.daemon) if self.service_of is not None else None
+        outcome = conflict.outcome
+        if service is None:
+            failed = Outcome(outcome.subject, "failed", f"{conflict.daemon} is not connected")
+            self.post_message(Resolved(conflict, [failed]))
+            return
+        if choice == "containers":
+            outcomes = service.remove_with_containers(outcome.subject, outcome.holders)
+        else:
+            outcomes = [service.force_remove(outcome.subject)]
+        self.post_message(Resolved(conflict, outcomes))
+
+    def on_resolved(self, message: Resolved) -> None:
+        """The way out's outcomes take the conflict's place under its daemon."""
+        self.resolving = False
+        replaced = [FleetOutcome(message.conflict.daemon, o) for o in message.outcomes]
+        at = next(
+            (n for n, o in enumerate(self.outcomes) if o is message.conflict), len(self.outcomes)
+        )
+        self.outcomes[at : at + 1] = replaced
+        self._show()
+
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
         """A failed plan or run gives control back with the reason."""
         reason = failure_text(error)
+        if worker.group == "fleet-resolve":
+            self.resolving = False
+            self._show()
+            self.query_one("#fleet-plan-status", Static).update(reason)
+            return
         if worker.group == "fleet-plan":
             self.stage = "options"
         else:
@@ -290,6 +405,8 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
         button = event.button.id
         if button == "confirm":
             self.action_confirm()
+        elif button == "resolve":
+            self.action_resolve()
         elif button in ("dangling", "unused"):
             self.action_choose(button)
         else:

@@ -353,7 +353,9 @@ class FleetScreen(BaseScreen[None]):
             return
         images = self.listing.images if self.listing is not None else ()
         plan = plan_fleet_delete(rows, images, self.fleet.names)
-        dialog = FleetPlanDialog(self.fleet.names, self.fleet.execute, plan=plan)
+        dialog = FleetPlanDialog(
+            self.fleet.names, self.fleet.execute, plan=plan, service_of=self.fleet.connected
+        )
         self.app.push_screen(dialog, self._after_run)
 
     def action_cleanup(self) -> None:
