@@ -127,6 +127,13 @@ async def opened(pilot: Any, keys: tuple[str, ...], name: str) -> None:
     await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == name, name)
 
 
+async def load_file(pilot: Any, path: str) -> None:
+    """Open the load dialog (I), give it ``path`` and press Enter."""
+    await opened(pilot, ("I",), "LoadDialog")
+    pilot.app.screen.query_one("#load-path", Input).value = path
+    await pilot.press("enter")
+
+
 async def finished(pilot: Any) -> None:
     await wait_for(
         pilot,
@@ -177,9 +184,7 @@ async def test_cancel_stops_a_running_load() -> None:
     fake.gate = threading.Event()
     app = archive_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
-        await opened(pilot, ("I",), "LoadDialog")
-        app.screen.query_one("#load-path", Input).value = "/tmp/x.tar"
-        await pilot.press("enter")
+        await load_file(pilot, "/tmp/x.tar")
         await wait_for(
             pilot, lambda: "sending 4.0 MB of" in text_of(app, "#archive-status"), "progress"
         )
@@ -192,9 +197,7 @@ async def test_cancel_stops_a_running_load() -> None:
 async def test_a_bad_archive_keeps_the_dialog_with_the_reason() -> None:
     app = archive_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await opened(pilot, ("I",), "LoadDialog")
-        app.screen.query_one("#load-path", Input).value = "/tmp/bad.tar"
-        await pilot.press("enter")
+        await load_file(pilot, "/tmp/bad.tar")
         await wait_for(
             pilot, lambda: "not in the archive" in text_of(app, "#archive-status"), "reason"
         )
@@ -204,9 +207,7 @@ async def test_a_bad_archive_keeps_the_dialog_with_the_reason() -> None:
 async def test_load_outcome_shows_names_as_text() -> None:
     app = archive_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await opened(pilot, ("I",), "LoadDialog")
-        app.screen.query_one("#load-path", Input).value = "/tmp/x.tar"
-        await pilot.press("enter")
+        await load_file(pilot, "/tmp/x.tar")
         await finished(pilot)
         outcome = text_of(app, "#archive-outcome")
         assert "✓ [red]x[/red]:1" in outcome  # markup in a name is shown, not applied
