@@ -69,6 +69,10 @@ def _b(
     return Binding(key, action, short, show=show, id=bid, tooltip=long, key_display=display or None)
 
 
+# `/` and Enter-in-the-filter share their help text, so help shows them as one row.
+FILTER_HELP = "Filter as you type (Enter back to the list, Esc clears)"
+
+
 class ImagesScreen(BaseScreen[None]):
     """The main screen: the image list with its summary line."""
 
@@ -84,7 +88,7 @@ class ImagesScreen(BaseScreen[None]):
             "slash",
             "filter",
             "Filter",
-            tooltip="Filter as you type (Esc clears)",
+            tooltip=FILTER_HELP,
             id="images.filter",
             priority=True,
         ),
@@ -96,7 +100,7 @@ class ImagesScreen(BaseScreen[None]):
             "leave_filter",
             "Done",
             show=False,
-            tooltip="In the filter: back to the list (the filter stays)",
+            tooltip=FILTER_HELP,  # the same text: one help row for both keys
             id="images.filter_done",
             priority=True,
         ),
