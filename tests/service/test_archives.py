@@ -6,7 +6,6 @@ daemon's image list from `docker images`), not with imagedeck's own answers.
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BASE_IMAGE, DockerCli, Sandbox
+from tests.tarfiles import tar_bytes
 from tui.service import ImageService
 from tui.service.archives import ArchiveProgress
 from tui.service.errors import ArchiveError, Cancelled, FileExists, InvalidReference
@@ -236,11 +236,9 @@ def test_a_cancelled_save_leaves_no_file(
 
 
 def rootfs_tar(path: Path) -> Path:
-    with tarfile.open(path, "w") as tar:
-        for name, data in (("hello.txt", b"hello from a rootfs\n"), ("etc/os-release", b"ID=x\n")):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(
+        tar_bytes([("hello.txt", b"hello from a rootfs\n"), ("etc/os-release", b"ID=x\n")])
+    )
     return path
 
 

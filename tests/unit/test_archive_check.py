@@ -8,11 +8,11 @@ import io
 import json
 import os
 import stat
-import tarfile
 from pathlib import Path
 
 import pytest
 
+from tests.tarfiles import tar_bytes
 from tui.safefs import private_output
 from tui.service.archives import check_archive, parse_load_stream
 from tui.service.errors import ArchiveError
@@ -23,27 +23,11 @@ def sha(data: bytes) -> str:
 
 
 def layer_tar() -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size = 6
-        tar.addfile(info, io.BytesIO(b"hello\n"))
-    return out.getvalue()
+    return tar_bytes([("hello.txt", b"hello\n")])
 
 
 def pack(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            tar.addfile(info)
-    return out.getvalue()
+    return tar_bytes([*members.items(), *(links or {}).items()])
 
 
 def legacy_archive(layer: bytes, *, diff_id: str | None = None) -> bytes:

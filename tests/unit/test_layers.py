@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tarfiles import tar_bytes
 from tui.analysis import (
     AnalysisCancelled,
     ChangeKind,
@@ -169,18 +170,7 @@ def build_archive(layout: str, gzip_layers: bool, seed: int = 0) -> bytes:
     random.Random(seed).shuffle(files)
     manifest = [{"Config": config_path, "RepoTags": ["demo/synthetic:1"], "Layers": layer_paths}]
     files.append(("manifest.json", json.dumps(manifest).encode()))
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, target in symlinks:
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            tar.addfile(info)
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_bytes([*symlinks, *files])
 
 
 # --- dive's own archive --------------------------------------------------------------------------
@@ -342,13 +332,8 @@ def test_not_an_archive() -> None:
 
 
 def test_archive_without_manifest() -> None:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size = 2
-        tar.addfile(info, io.BytesIO(b"hi"))
     with pytest.raises(LayerAnalysisError, match="manifest"):
-        analyze_stream(ReadOnly(buffer.getvalue()))
+        analyze_stream(ReadOnly(tar_bytes([("hello.txt", b"hi")])))
 
 
 # --- the CLI ------------------------------------------------------------------------------------
@@ -505,17 +490,14 @@ def test_long_names_and_link_entries_match_tarfile(fmt: int) -> None:
         tar.addfile(link)
     layer = buffer.getvalue()
     config = b'{"history": [{"created_by": "x"}]}'
-    outer = io.BytesIO()
-    with tarfile.open(fileobj=outer, mode="w") as tar:
-        for name, data in [
+    outer = tar_bytes(
+        [
             ("l/layer.tar", layer),
             ("c.json", config),
             ("manifest.json", b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]'),
-        ]:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    analysis = analyze_stream(ReadOnly(outer.getvalue()))
+        ]
+    )
+    analysis = analyze_stream(ReadOnly(outer))
     expected = [(m.name, m.size) for m in tarfile.open(fileobj=io.BytesIO(layer)).getmembers()]
     assert [(e.path, e.size) for e in analysis.layers[0].entries] == expected
     assert analysis.layers[0].size_bytes == 1237

@@ -17,6 +17,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+from tests.tarfiles import tar_bytes
 from tui.analysis import analyze_stream
 from tui.analysis.gosort import go_sort
 
@@ -70,15 +71,9 @@ def tie_archive() -> bytes:
             "Layers": [f"{n}/layer.tar" for n in range(3)],
         }
     ]
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        members = [(f"{n}/layer.tar", layer) for n, layer in enumerate(layers)]
-        members += [(config_name, config), ("manifest.json", json.dumps(manifest).encode())]
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+    members = [(f"{n}/layer.tar", layer) for n, layer in enumerate(layers)]
+    members += [(config_name, config), ("manifest.json", json.dumps(manifest).encode())]
+    return tar_bytes(members)
 
 
 def test_offenders_in_dives_order_with_ties() -> None:

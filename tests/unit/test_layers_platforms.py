@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import tarfile
 from typing import Any
 
 import pytest
 
+from tests.tarfiles import tar_bytes
 from tui.analysis import LayerAnalysisError, analyze_stream
 
 
@@ -21,12 +21,7 @@ def _sha(data: bytes) -> str:
 
 
 def _layer(name: str, size: int) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size = size
-        tar.addfile(info, io.BytesIO(b"x" * size))
-    return buffer.getvalue()
+    return tar_bytes([(name, b"x" * size)])
 
 
 def _archive(present: set[str], order: list[str]) -> bytes:
@@ -70,13 +65,7 @@ def _archive(present: set[str], order: list[str]) -> bytes:
         ],
     }
     files.append(("index.json", json.dumps(outer).encode()))
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_bytes(files)
 
 
 def test_the_present_platform_is_analysed_when_the_first_is_absent() -> None:
