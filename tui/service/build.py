@@ -53,6 +53,7 @@ from tui.service.build_events import (
     dockerfile_args,
     dockerfile_stages,
     parse_assignments,
+    pull_failure,
 )
 from tui.service.cancel import CancelWatcher
 from tui.service.core import ServiceBase, daemon_text
@@ -74,22 +75,15 @@ CANCEL_CLEANUP_WAIT = 5.0
 def explain_build_error(detail: str, step: BuildStep | None) -> str:
     """A sentence for a daemon build error, naming the base image when a pull failed."""
     text = detail.strip()
-    lowered = text.lower()
     if step is not None and step.instruction.split(None, 1)[0].upper() == "FROM":
         words = step.instruction.split()
         image = words[1] if len(words) > 1 else "the base image"
-        if any(
-            s in lowered
-            for s in ("dial tcp", "no such host", "network is unreachable", "lookup ", "timeout")
-        ):
-            reason = "the registry cannot be reached (no network, or a proxy is needed)"
-        elif "pull access denied" in lowered or "not found" in lowered or "unknown" in lowered:
-            reason = "it does not exist in the registry, or it needs a login"
-        elif "unauthorized" in lowered or "denied" in lowered:
-            reason = "the registry refused access (log in first)"
-        else:
-            reason = text
-        return f"Cannot pull {image}: {reason}."
+        return pull_failure(
+            image,
+            text,
+            network=("dial tcp", "no such host", "network is unreachable", "lookup ", "timeout"),
+            missing=("pull access denied", "not found", "unknown"),
+        )
     if step is not None:
         return f"Step {step.number}/{step.total} failed ({step.instruction}): {text}"
     return f"The build failed: {text}"

@@ -321,6 +321,24 @@ def check_changes(changes: Sequence[str]) -> list[str]:
 # -- splitting a stream into lines -------------------------------------------------------
 
 
+def pull_failure(image: str, text: str, *, network: Sequence[str], missing: Sequence[str]) -> str:
+    """The sentence for a base (or frontend) image that could not be pulled: why, in words.
+
+    ``network`` and ``missing`` are the (lower-case) words that mark an unreachable registry
+    and an image that is not there; each builder's errors have their own.
+    """
+    lowered = text.lower()
+    if any(s in lowered for s in network):
+        reason = "the registry cannot be reached (no network, or a proxy is needed)"
+    elif any(s in lowered for s in missing):
+        reason = "it does not exist in the registry, or it needs a login"
+    elif "unauthorized" in lowered or "denied" in lowered:
+        reason = "the registry refused access (log in first)"
+    else:
+        reason = text
+    return f"Cannot pull {image}: {reason}."
+
+
 class LineSplitter:
     """Turns stream chunks into complete lines (a chunk may end mid-line); a line a progress
     bar redrew with ``\\r`` keeps what a terminal would show. Both builders' readers use it."""

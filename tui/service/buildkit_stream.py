@@ -23,6 +23,7 @@ from tui.service.build_events import (
     LineSplitter,
     VertexLog,
     VertexUpdate,
+    pull_failure,
 )
 
 WAITING, RUNNING, CACHED, DONE, ERROR, CANCELLED = (
@@ -377,15 +378,9 @@ def explain_buildkit_error(detail: str, vertex_name: str, dockerfile_text: str =
             )
     if step.startswith("[internal] load metadata for") or "failed to resolve source" in lowered:
         image = step.removeprefix("[internal] load metadata for").strip() or "the base image"
-        if any(s in lowered for s in _NETWORK):
-            reason = "the registry cannot be reached (no network, or a proxy is needed)"
-        elif "not found" in lowered or "pull access denied" in lowered:
-            reason = "it does not exist in the registry, or it needs a login"
-        elif "unauthorized" in lowered or "denied" in lowered:
-            reason = "the registry refused access (log in first)"
-        else:
-            reason = text
-        return f"Cannot pull {image}: {reason}."
+        return pull_failure(
+            image, text, network=_NETWORK, missing=("not found", "pull access denied")
+        )
     parse_line = _PARSE_LINE.search(text)
     if parse_line:
         features = [f for f in buildkit_features(dockerfile_text) if "heredoc" in f]
