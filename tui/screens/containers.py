@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import ColumnKey
 from textual.worker import Worker
 
 from tui import format as fmt
@@ -32,16 +33,38 @@ from tui.service.errors import ImagedeckError
 from tui.service.models import Container, DaemonEvent
 
 COLUMNS = ("NAME", "CONTAINER ID", "IMAGE", "STATUS", "CREATED", "SIZE")
+# Cells the DataTable adds around each column (cell_padding 1 on each side).
+PADDING = 2
+# The vertical scrollbar's room, kept free so a long list does not push SIZE off.
+SCROLLBAR = 2
+ID_WIDTH = 12
+# CREATED is as wide as its longest age (fmt.age gives at most 13 cells), never cut: an age
+# that grows longer as time passes lays the table out again (refresh_ages).
+# The shrinkable columns never go below these (NAME, IMAGE, STATUS).
+MINIMUM = {"NAME": 8, "IMAGE": 10, "STATUS": 10}
 
 
-def size_text(container: Container) -> str:
-    """`docker ps --size` style: writable layer, and the image underneath it."""
+def size_text(container: Container, virtual: bool = True) -> str:
+    """`docker ps --size` style: writable layer, and (``virtual``) the image underneath it."""
     if container.size_rw is None:
         return "…"
     text = fmt.size(container.size_rw)
-    if container.size_root_fs is not None:
+    if virtual and container.size_root_fs is not None:
         text += f" (virtual {fmt.size(container.size_root_fs)})"
     return text
+
+
+def fit_columns(width: int, natural: dict[str, int]) -> dict[str, int]:
+    """Widths for NAME, IMAGE and STATUS in ``width`` cells: each its natural width when they
+    fit, else the widest is narrowed one cell at a time, never below MINIMUM."""
+    widths = {name: max(natural.get(name, 0), len(name)) for name in MINIMUM}
+    while sum(widths.values()) > width:
+        shrinkable = [n for n in widths if widths[n] > MINIMUM[n]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda n: widths[n])
+        widths[widest] -= 1
+    return widths
 
 
 class ContainersLoaded(Message):
@@ -108,6 +131,7 @@ class ContainersScreen(BaseScreen[None]):
         self.containers: list[Container] = []
         self.loaded = False
         self._reload_timer: Timer | None = None
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         """Title, the table, a status line, the footer."""
@@ -169,20 +193,57 @@ class ContainersScreen(BaseScreen[None]):
         self.loaded = True
         self._fill(current.id if current else None)
 
+    def on_resize(self) -> None:
+        """The columns are laid out for the width: fill again when it changed."""
+        if self.loaded and self.size.width != self._width:
+            current = self.current_container()
+            self._fill(current.id if current else None)
+
+    def _layout(self, rows: list[Container]) -> tuple[dict[str, int], bool]:
+        """Every column's width for this screen's width, and whether SIZE shows the virtual
+        size: at 80 columns the writable size alone, NAME/IMAGE/STATUS cut to what is left."""
+        # The scrollbar's room only when the rows overflow (title, header, status, footer).
+        overflow = len(rows) > max((self.size.height or 24) - 4, 1)
+        total = (self.size.width or 80) - (SCROLLBAR if overflow else 0) - PADDING * len(COLUMNS)
+        names = [c.name for c in rows]
+        images = [image_label(c.image) for c in rows]
+        statuses = [c.status or c.state for c in rows]
+        natural = {
+            "NAME": max(map(len, names), default=0),
+            "IMAGE": max(map(len, images), default=0),
+            "STATUS": max(map(len, statuses), default=0),
+        }
+        created = max([len(fmt.age(c.created)) for c in rows] + [len("CREATED")])
+        widths: dict[str, int] = {}
+        for virtual in (True, False):
+            size = max([len(size_text(c, virtual)) for c in rows] + [len("SIZE")])
+            rest = total - ID_WIDTH - created - size
+            widths = fit_columns(rest, natural)
+            widths.update({"CONTAINER ID": ID_WIDTH, "CREATED": created, "SIZE": size})
+            if sum(natural[n] <= widths[n] for n in MINIMUM) == len(MINIMUM) or not virtual:
+                break
+        return widths, virtual
+
     def _fill(self, keep: str | None) -> None:
         table = self.query_one("#containers-table", DataTable)
-        table.clear()
         rows = self.shown()
+        widths, virtual = self._layout(rows)
+        self._width = self.size.width
+        table.clear(columns=True)
+        for label in COLUMNS:
+            table.add_column(label, key=label, width=widths[label])
         for c in rows:
             status = c.status or c.state
             # Text, never str: DataTable parses str cells as markup, and these are the daemon's.
+            # Cut to the column: the name's and status's ends go, the image keeps its last
+            # path component (what tells repositories apart), like the image list.
             table.add_row(
-                safe(c.name),
+                safe(fmt.ellipsize(c.name, widths["NAME"])),
                 c.short_id,
-                safe(image_label(c.image)),
-                safe(status),
+                safe(fmt.ellipsize_path(image_label(c.image), widths["IMAGE"])),
+                safe(fmt.ellipsize(status, widths["STATUS"])),
                 fmt.age(c.created),
-                size_text(c),
+                size_text(c, virtual),
                 key=c.id,
             )
         if keep is not None:
@@ -204,6 +265,12 @@ class ContainersScreen(BaseScreen[None]):
         differently now are rewritten. Returns how many were."""
         table = self.query_one("#containers-table", DataTable)
         changed = 0
+        column = table.columns.get(ColumnKey("CREATED"))
+        longest = max((len(fmt.age(c.created)) for c in self.shown()), default=0)
+        if column is not None and longest > column.width:
+            current = self.current_container()
+            self._fill(current.id if current else None)  # wider CREATED, the rest narrower
+            return len(self.shown())
         for c in self.shown():
             text = fmt.age(c.created)
             if c.id in table.rows and table.get_cell(c.id, "CREATED") != text:
