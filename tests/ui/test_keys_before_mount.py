@@ -55,3 +55,23 @@ async def test_enter_typed_before_the_list_mounted_leaves_the_filter() -> None:
         await wait_for(pilot, lambda: screen.focused is table, "focus back on the list")
         assert field.value == "demo" and field.display
         assert app.screen is screen
+
+
+async def test_the_run_dialog_opened_before_connecting_reads_the_command_once_connected() -> None:
+    # `r` on the early list (the first page, before docker-py has connected) opens the dialog;
+    # its command was never filled then ("reading the image's command…" stayed).
+    from tests.ui.fake import make_app
+    from tui.modals.run import RunDialog
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        service, app.service = app.service, None  # as while the app still connects
+        dialog = RunDialog("imagedeck/busybox:latest")
+        app.push_screen(dialog)
+        await wait_for(pilot, lambda: dialog.query("#run-command"), "the run dialog")
+        field = dialog.query_one("#run-command", Input)
+        await pilot.pause(0.3)
+        assert field.value == ""
+        app.service = service  # connected
+        await wait_for(pilot, lambda: field.value == "sh", f"the image's command ({field.value!r})")

@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -24,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from tui.safe_text import visible
 from tui.screens.base import BaseDialog, app_service, failure_text
@@ -32,6 +33,9 @@ from tui.service.api import ImageServiceAPI
 from tui.service.errors import ImagedeckError, NotConnected, NotFound
 from tui.service.reference import InvalidReference, parse
 from tui.service.run import command_text, default_command, docker_run_argv
+
+#: How long the dialog waits for the app's first connection before saying it has none (s).
+CONNECT_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,21 @@ class RunDialog(BaseDialog[RunRequest | None]):
     @work(thread=True, exclusive=True, group="run-defaults", exit_on_error=False)
     def load_defaults(self, image: str) -> None:
         """Inspect the image for its entrypoint and command."""
+        # Opened over the early list (tui/firstpaint.py), the app may still be connecting:
+        # the command is read once it has, rather than never (NotConnected ended it silently).
+        worker = get_current_worker()
+        deadline = time.monotonic() + CONNECT_WAIT
+        while not self.has_service and time.monotonic() < deadline and not worker.is_cancelled:
+            time.sleep(0.05)
+        if worker.is_cancelled:
+            return
         try:
             entrypoint, cmd = default_command(self.service.inspect_image(image))
         except NotFound:
             self.post_message(_Defaults(image, [], [], present=False))
             return
+        except NotConnected:
+            raise  # still not connected: worker_failed says so in the hint
         except ImagedeckError:
             return
         self.post_message(_Defaults(image, entrypoint, cmd, present=True))
