@@ -119,6 +119,8 @@ class ImagedeckApp(App[None]):
         self.sandbox_note = sandbox_note
         # Several daemons (--host A --host B): the fleet view opens over the list at start.
         self.fleet_members: tuple[MemberSpec, ...] = ()
+        # The user's terminal settings from before the first page made it raw (cli.py).
+        self.user_terminal: list[Any] | None = None
         self._missed_connect: ConnectFailed | None = None
         self.service: ImageService | None = None
         self._prefetch = prefetch
@@ -171,6 +173,7 @@ class ImagedeckApp(App[None]):
         from tui.terminal import exit_on_signals
 
         exit_on_signals(self)  # SIGTERM/SIGHUP exit like q: the terminal is restored
+        self._give_back_the_users_terminal()
         self._apply_config()
         from tui.logs import problem as log_problem
 
@@ -203,6 +206,18 @@ class ImagedeckApp(App[None]):
         # queue behind this handler: the list has composed and mounted before they are handled,
         # so a `/` finds the filter rather than a screen still being built.
         await list_mounted
+
+    def _give_back_the_users_terminal(self) -> None:
+        # The first page (tui/firstpaint.py) made the terminal raw before Textual started, so
+        # the settings Textual found, and gives back when it suspends for `r`'s docker run,
+        # were raw ones: "Press Enter to return" then never saw a line end. Textual is handed
+        # the user's own (it reads them afresh on resume: the user's again).
+        if self.user_terminal is None:
+            return
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if isinstance(self._driver, LinuxDriver) and self._driver.attrs_before is not None:
+            self._driver.attrs_before = self.user_terminal
 
     def _show_pending(self) -> None:
         # The early list is the daemon's own answer: it stays on screen while docker-py loads

@@ -160,6 +160,8 @@ def run_tui(
         )
         if fleet:
             app.fleet_members = tuple(fleet)  # the fleet view opens over the list at start
+        if terminal is not None:
+            app.user_terminal = terminal.saved  # what a suspend (`r`) gives the terminal
     except BaseException:
         if painted:
             from tui.firstpaint import leave

@@ -232,6 +232,7 @@ def test_r_runs_a_container_in_a_real_terminal_and_comes_back(service: Any) -> N
         _wait_pane(server, "imagedeck/busybox")
         send("/")
         send("imagedeck/busybox", literal=True)
+        _wait_pane(server, "(1 shown)")  # the filter took the text (not the list's keys)
         send("Enter")
         send("r")
         _wait_pane(server, "Run an interactive container")
@@ -239,11 +240,11 @@ def test_r_runs_a_container_in_a_real_terminal_and_comes_back(service: Any) -> N
         send("C-u")
         send("echo hi-from-imagedeck-run", literal=True)
         send("Enter")
-        text = _wait_pane(server, "Press Enter to return")
+        text = _wait_pane(server, "Press Enter to return", 60)  # docker run: slow under load
         assert "hi-from-imagedeck-run" in text
         assert "docker -H" in text and "run -i -t --rm imagedeck/busybox:latest" in text
         send("Enter")
-        back = _wait_pane(server, "Container exited with code 0")
+        back = _wait_pane(server, "Container exited with code 0", 60)
         assert "imagedeck/busybox" in back  # the list is drawn again
         send("q")
     finally:
