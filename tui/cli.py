@@ -150,7 +150,9 @@ def run_tui(
         # engine setting that chose it.
         why = os.environ.get("IMAGEDECK_SANDBOX_WHY", "")
         note = f"sandbox daemon ({why})" if why else "sandbox daemon"
-    painted = _paint_first_page(prefetch, config, host_hint, note)
+    # A fleet opens its own view over the list at once: a first page of one daemon's list
+    # would be a frame that then changes, so none is painted.
+    painted = False if fleet else _paint_first_page(prefetch, config, host_hint, note)
 
     try:
         from tui.app import ImagedeckApp

@@ -118,3 +118,19 @@ def test_fleet_from_the_command_line_with_the_first_daemon_down(
     proxy.restore()
     term.wait_gone("DOWN")
     term.wait_for_text("● gone")
+
+
+def test_a_fleet_from_the_command_line_draws_no_single_daemon_list_first(
+    start_app: StartApp, sandbox: Sandbox, proxy: DaemonProxy
+) -> None:
+    # Two live local daemons: the first page painted before Textual loads is for one daemon's
+    # list, which a fleet would replace at once (a frame that changes). Every frame that shows
+    # the list's header shows the fleet's DAEMON column, from the first one on.
+    args = ("--host", f"main={sandbox.docker_host}", "--host", f"again={proxy.docker_host}")
+    term = start_app(cols=120, rows=40, args=args, wait=False)
+    term.wait_for_text("fleet of 2 daemons", "DAEMON", "● main", "● again")
+    with term._lock:
+        raw = bytes(term._raw)
+    first_header = raw.find(b"REPOSITORY")
+    assert first_header != -1, term.dump()
+    assert b"DAEMON" in raw[:first_header], "a list without DAEMON was drawn before the fleet"
