@@ -25,6 +25,7 @@ from textual.strip import Strip
 
 from tui import format as fmt
 from tui.listmodel import ImageListModel, daemon_of
+from tui.safe_text import visible
 from tui.service.models import NONE, ImageRow
 
 
@@ -100,8 +101,11 @@ def layout(
 def cell_text(row: ImageRow, column_id: str) -> str:
     """The text of one cell."""
     image = row.image
+    # Names come from the daemon (any daemon of a fleet, a hostile one too): control
+    # characters are shown, never written to the terminal (visible() returns them unchanged
+    # in the common case, without copying).
     if column_id == "daemon":
-        return daemon_of(image)
+        return visible(daemon_of(image))
     if column_id == "repository":
         # The word, not only the symbol and colour: state must read without colour.
         if image.dangling and not row.tagged:
@@ -109,9 +113,9 @@ def cell_text(row: ImageRow, column_id: str) -> str:
             return (
                 f"{IN_USE_SYMBOL} {NONE} (dangling)" if image.containers else f"{NONE} (dangling)"
             )
-        return row.repository
+        return visible(row.repository)
     if column_id == "tag":
-        return row.tag
+        return visible(row.tag)
     if column_id == "id":
         return image.short_id
     if column_id == "created":
@@ -140,9 +144,9 @@ def repository_cell(row: ImageRow, width: int) -> str:
     """
     name = cell_text(row, "repository")
     platforms = row.image.platforms
-    marker = platforms.marker() if platforms is not None else ""
+    marker = visible(platforms.marker()) if platforms is not None else ""
     if marker and platforms is not None and len(name) + 1 + len(marker) > width:
-        marker = platforms.marker(compact=True)
+        marker = visible(platforms.marker(compact=True))
     room = width - 1 - len(marker) if marker else width
     if room < _NAME_ROOM:
         marker, room = "", width
