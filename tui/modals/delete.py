@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
@@ -724,7 +725,10 @@ class CleanupController(ServiceWidget):
         """Recompute the summary with exact numbers."""
         message.stop()
         self.layer_data.update(message.layers)
-        self.images_screen._update_summary()
+        try:
+            self.images_screen._update_summary()
+        except NoMatches:
+            pass  # the app is closing and the list is torn down: nothing left to update
 
     # -- delete --------------------------------------------------------------------------------
 
