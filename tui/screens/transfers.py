@@ -236,9 +236,11 @@ class TransfersScreen(BaseScreen[None]):
             self.app.post_message(ImageArrived(reference))
         verb = "Pulled" if transfer.kind == "pull" else "Pushed"
         if succeeded:
-            self.app.notify(f"{verb} {transfer.reference}", timeout=4)
+            self.app.notify(f"{verb} {transfer.reference}", timeout=4, markup=False)
         elif transfer.state == FAILED:
-            self.app.notify(transfer.error, title=f"{transfer.kind} failed", severity="error")
+            self.app.notify(
+                transfer.error, title=f"{transfer.kind} failed", severity="error", markup=False
+            )
 
     def _refresh(self, transfer: Transfer) -> None:
         for view in self.query(TransferView):
