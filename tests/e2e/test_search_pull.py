@@ -40,8 +40,16 @@ def test_search_in_an_index_then_pull_comes_from_the_registry(
         assert f"pulls come from {sandbox.registry}" in term.flat()
         term.press("p")
         term.wait_for_text("Pull an image")
-        prefilled = re.search(r"\S+/demo/multi\S*", term.text().split("Pull an image", 1)[1])
-        assert prefilled is not None and prefilled.group(0) == local, term.dump()
+
+        def prefilled() -> str | None:
+            # The reference field's text, the first /demo/multi after the title. The dialog can
+            # be caught half drawn (title painted, field not yet: the search results behind it
+            # then match), so this waits for the field to show it rather than reading one capture.
+            after = term.text().partition("Pull an image")[2]
+            found = re.search(r"\S+/demo/multi\S*", after.partition("All tags")[0])
+            return found.group(0) if found else None
+
+        term.wait_until(lambda s: prefilled() == local, f"the reference field showing {local}")
         term.press("enter")
         term.wait_for_text("Pulled")
         term.press("escape")  # the transfers screen, back to the search
