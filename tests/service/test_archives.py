@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import BASE_IMAGE, DockerCli, Sandbox
 from tests.tarfiles import tar_bytes
 from tui.service import ImageService
-from tui.service.archives import ArchiveProgress
+from tui.service.archive_check import ArchiveProgress
 from tui.service.errors import ArchiveError, Cancelled, FileExists, InvalidReference
 
 

@@ -9,15 +9,8 @@ from textual.widgets import Button, Input, Static
 
 from tests.ui.fake import FakeService, make_app
 from tests.ui.pilot import ready, wait_for
-from tui.service.archives import (
-    ArchiveContents,
-    ArchiveImage,
-    ArchiveProgress,
-    ImportResult,
-    LoadedImage,
-    LoadResult,
-    SaveResult,
-)
+from tui.service.archive_check import ArchiveContents, ArchiveImage, ArchiveProgress
+from tui.service.archives import ImportResult, LoadedImage, LoadResult, SaveResult
 from tui.service.connection import ContextInfo
 from tui.service.errors import ArchiveError, Cancelled, FileExists
 

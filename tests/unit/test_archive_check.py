@@ -14,7 +14,7 @@ import pytest
 
 from tests.tarfiles import tar_bytes
 from tui.safefs import private_output
-from tui.service.archives import check_archive, parse_load_stream
+from tui.service.archive_check import check_archive, parse_load_stream
 from tui.service.errors import ArchiveError
 
 

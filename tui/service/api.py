@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tui.analysis import ImageAnalysis
-    from tui.service.archives import ImportResult, LoadResult, ProgressCallback, SaveResult
+    from tui.service.archive_check import ProgressCallback
+    from tui.service.archives import ImportResult, LoadResult, SaveResult
     from tui.service.build import BuildEvent, BuildLeftovers, BuildRequest
     from tui.service.buildkit import (
         BuildCacheUsage,
