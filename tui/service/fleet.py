@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from tui.service.cleanup_plan import (
     DeleteItem,
@@ -40,6 +40,7 @@ LIST_TIMEOUT = 15.0
 NAME_MAX = 16
 # Seconds between attempts to reopen a daemon's broken event stream.
 RETRY_EVENTS = 3.0
+ItemT = TypeVar("ItemT")
 
 
 # Passwords in URLs (``tcp://me:secret@h``) never reach the screen. connection.scrub_url does the
@@ -439,32 +440,13 @@ class Fleet:
         A daemon that cannot be reached gives a failed outcome for each of its items; the
         other daemons go on.
         """
-        stop = stop or threading.Event()
-        outcomes: list[FleetOutcome] = []
-        lock = threading.Lock()
-
-        def one(name: str) -> None:
-            plan = plans.get(name)
-            if plan is None:
-                return
-            for item in plan.items:
-                if stop.is_set():
-                    outcome = Outcome(item.reference, "failed", "not attempted: stopped")
-                else:
-                    try:
-                        outcome = self.service(name).remove_reference(item)
-                    except ImagedeckError as exc:
-                        outcome = Outcome(
-                            item.reference, "failed", str(exc), item.image.id, unreachable=True
-                        )
-                result = FleetOutcome(name, outcome)
-                with lock:
-                    outcomes.append(result)
-                if progress is not None:
-                    progress(result)
-
-        self._map(one)
-        return _in_fleet_order(outcomes, self.names)
+        return self._remove_on_each(
+            {name: plan.items for name, plan in plans.items()},
+            lambda service, item: service.remove_reference(item),
+            lambda item: (item.reference, item.image.id),
+            stop,
+            progress,
+        )
 
     def plan_cleanup(self, options: PruneOptions, only: Sequence[str] = ()) -> FleetPlan:
         """Each daemon's cleanup plan for ``options`` (asked in parallel), grouped by daemon.
@@ -513,22 +495,42 @@ class Fleet:
         progress: Callable[[FleetOutcome], object] | None = None,
     ) -> list[FleetOutcome]:
         """Remove exactly each plan's candidates, each on its own daemon."""
+        return self._remove_on_each(
+            {name: plan.candidates for name, plan in plans.items()},
+            lambda service, candidate: service.remove_image_fully(candidate.image),
+            lambda candidate: (candidate.label, ""),
+            stop,
+            progress,
+        )
+
+    def _remove_on_each(
+        self,
+        items: Mapping[str, Sequence[ItemT]],
+        remove: Callable[[ImageServiceAPI, ItemT], Outcome],
+        subject: Callable[[ItemT], tuple[str, str]],
+        stop: threading.Event | None,
+        progress: Callable[[FleetOutcome], object] | None,
+    ) -> list[FleetOutcome]:
+        """Remove each daemon's ``items`` on that daemon (daemons in parallel, items in order).
+
+        The fan-out of ``delete`` and ``run_prune``. ``subject`` gives an item's (name, image
+        ID) for a failed outcome: after ``stop`` the rest are failed "not attempted: stopped";
+        an item the daemon cannot be reached for fails with the reason, and the next is tried.
+        """
         stop = stop or threading.Event()
         outcomes: list[FleetOutcome] = []
         lock = threading.Lock()
 
         def one(name: str) -> None:
-            plan = plans.get(name)
-            if plan is None:
-                return
-            for candidate in plan.candidates:
+            for item in items.get(name, ()):
+                label, image_id = subject(item)
                 if stop.is_set():
-                    outcome = Outcome(candidate.label, "failed", "not attempted: stopped")
+                    outcome = Outcome(label, "failed", "not attempted: stopped")
                 else:
                     try:
-                        outcome = self.service(name).remove_image_fully(candidate.image)
+                        outcome = remove(self.service(name), item)
                     except ImagedeckError as exc:
-                        outcome = Outcome(candidate.label, "failed", str(exc), unreachable=True)
+                        outcome = Outcome(label, "failed", str(exc), image_id, unreachable=True)
                 result = FleetOutcome(name, outcome)
                 with lock:
                     outcomes.append(result)
