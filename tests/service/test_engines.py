@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from tests.conftest import BASE_IMAGE, DockerCli, Engine, Sandbox
 from tui.app import ImagedeckApp
-from tui.modals.delete import conflict_text, force_warning
+from tui.modals.conflict import conflict_text, force_warning
 from tui.service import Conflict, ImageService
 from tui.service.cleanup import plan_delete
 from tui.service.images import with_usage

@@ -10,7 +10,8 @@ import pytest
 from tests.ui.fake import make_app
 from tests.ui.pilot import open_cleanup_wizard
 from tests.ui.test_cleanup_fake import CleanupFake, go_to, ready, wait_for
-from tui.modals.delete import ConflictDialog, DeleteDialog
+from tui.modals.conflict import ConflictDialog
+from tui.modals.delete import DeleteDialog
 from tui.service.cleanup import Outcome
 from tui.service.errors import Holder
 

@@ -12,7 +12,7 @@ from tests.ui.fake import make_app
 from tests.ui.pilot import wait_for
 from tests.ui.test_cleanup_fake import CleanupFake
 from tests.ui.test_fleet_fake import beta_fake, fleet_of, open_fleet
-from tui.modals.delete import ConflictDialog
+from tui.modals.conflict import ConflictDialog
 from tui.modals.fleet import FleetPlanDialog
 
 SIZES = [(80, 24), (120, 40)]

@@ -16,8 +16,10 @@ from tests.conftest import current_engine
 from tests.service.test_cleanup_service import DockerCli, Workshop
 from tests.ui.test_cleanup_fake import text, wait_for
 from tui.app import ImagedeckApp
-from tui.modals.delete import ConflictDialog, DeleteDialog, ResultsLogScreen
+from tui.modals.conflict import ConflictDialog
+from tui.modals.delete import DeleteDialog
 from tui.modals.prune import PruneWizard
+from tui.modals.results_log import ResultsLogScreen
 from tui.modals.tag import TagDialog
 from tui.screens.images import ImagesScreen
 from tui.service import ImageService

@@ -13,7 +13,9 @@ from typing import Any
 
 from tests.ui.fake import EPOCH, FakeService, make_app
 from tests.ui.pilot import open_cleanup_wizard, ready, wait_for
-from tui.modals.delete import ConflictDialog, DeleteDialog, ResultsLogScreen
+from tui.modals.conflict import ConflictDialog
+from tui.modals.delete import DeleteDialog
+from tui.modals.results_log import ResultsLogScreen
 from tui.modals.tag import TagDialog
 from tui.screens.containers import ContainersScreen
 from tui.screens.images import ImagesScreen

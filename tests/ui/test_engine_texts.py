@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.modals.delete import conflict_text, force_warning
+from tui.modals.conflict import conflict_text, force_warning
 from tui.service.cleanup import Outcome
 from tui.service.errors import Holder
 

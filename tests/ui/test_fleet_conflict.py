@@ -14,7 +14,7 @@ from tests.ui.pilot import wait_for
 from tests.ui.test_cleanup_fake import CleanupFake
 from tests.ui.test_fleet_fake import beta_fake, fleet_of, open_fleet, shown
 from tui.modals.confirm import ConfirmDialog
-from tui.modals.delete import ConflictDialog
+from tui.modals.conflict import ConflictDialog
 from tui.modals.fleet import FleetPlanDialog
 
 

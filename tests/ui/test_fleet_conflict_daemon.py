@@ -13,7 +13,7 @@ from tests.service.test_fleet_daemon import committed
 from tests.ui.fake import FakeService, make_app
 from tests.ui.pilot import wait_for
 from tests.ui.test_fleet_fake import open_fleet, shown
-from tui.modals.delete import ConflictDialog
+from tui.modals.conflict import ConflictDialog
 from tui.modals.fleet import FleetPlanDialog
 from tui.service.fleet import Fleet, parse_members
 

@@ -317,7 +317,7 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
         conflicts = self.conflicts()
         if self.stage != "done" or not conflicts or self.resolving or self.service_of is None:
             return
-        from tui.modals.delete import ConflictDialog
+        from tui.modals.conflict import ConflictDialog
 
         conflict = conflicts[0]
         source = self.service_of(conflict.daemon)
@@ -334,7 +334,7 @@ class FleetPlanDialog(BaseDialog[list[FleetOutcome] | None]):
             self._resolve_start(conflict, "containers")
         elif choice == "force":
             from tui.modals.confirm import ConfirmDialog
-            from tui.modals.delete import force_warning
+            from tui.modals.conflict import force_warning
 
             outcome = conflict.outcome
             dialog = ConfirmDialog(

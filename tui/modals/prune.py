@@ -20,6 +20,7 @@ from textual.worker import Worker
 
 from tui import format as fmt
 from tui.modals.build_cache import BuildCacheLine, BuildCachePrune
+from tui.modals.cleanup_messages import RemovalFinished, RemovalProgress
 from tui.modals.cleanup_stages import (
     outcome_text,
     press,
@@ -28,7 +29,6 @@ from tui.modals.cleanup_stages import (
     stage_buttons,
     stage_keys,
 )
-from tui.modals.delete import RemovalFinished, RemovalProgress
 from tui.screens.base import BaseDialog, failure_text
 from tui.service.cleanup import (
     PruneOptions,

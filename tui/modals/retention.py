@@ -22,6 +22,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from textual.worker import Worker, get_current_worker
 
 from tui import format as fmt
+from tui.modals.cleanup_messages import RemovalFinished, RemovalProgress
 from tui.modals.cleanup_stages import (
     outcome_text,
     press,
@@ -30,7 +31,6 @@ from tui.modals.cleanup_stages import (
     stage_buttons,
     stage_keys,
 )
-from tui.modals.delete import RemovalFinished, RemovalProgress
 from tui.safe_text import safe, visible
 from tui.screens.base import BaseDialog, failure_text
 from tui.service.cleanup import ResultLog, row_reference

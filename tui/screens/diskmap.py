@@ -520,7 +520,7 @@ class DiskMapScreen(BaseScreen[None]):
 
     def action_delete(self) -> None:
         """The list's delete dialog for the marked rows (or the entry under the cursor)."""
-        from tui.modals.delete import cleanup_controller
+        from tui.screens.cleanup_controller import cleanup_controller
 
         rows = self.images_screen.model.marked_rows()
         if not rows:

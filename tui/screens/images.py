@@ -420,7 +420,7 @@ class ImagesScreen(BaseScreen[None]):
         """What deleting every image no container uses frees: the sum the "N marked, frees X"
         figure uses (cleanup_controller.marked_freed, i.e. cleanup_plan.freed_space), so the
         headline, mark-all and the wizard's "all images no container uses" agree."""
-        from tui.modals.delete import cleanup_controller
+        from tui.screens.cleanup_controller import cleanup_controller
 
         controller = cleanup_controller(self)
         # The sum walks every row and layer: once per load and per layer data that arrives,
@@ -459,7 +459,7 @@ class ImagesScreen(BaseScreen[None]):
             parts.append(f"build cache {fmt.size(self.usage.build_cache)}")
         marked = self.model.marked_rows()
         if marked:
-            from tui.modals.delete import cleanup_controller
+            from tui.screens.cleanup_controller import cleanup_controller
 
             freed = cleanup_controller(self).marked_freed(marked)
             # "about 0 B" says nothing (a pure untag frees exactly nothing).
@@ -480,7 +480,7 @@ class ImagesScreen(BaseScreen[None]):
         all (from each image's layer chain, loaded in the background; until it arrives, the
         sum of df unique sizes stands in).
         """
-        from tui.modals.delete import cleanup_controller
+        from tui.screens.cleanup_controller import cleanup_controller
 
         return cleanup_controller(self).marked_frees(rows)
 
@@ -672,20 +672,20 @@ class ImagesScreen(BaseScreen[None]):
 
     def action_delete(self) -> None:
         """Delete marked rows or the current one (confirm, then per-item outcomes)."""
-        from tui.modals.delete import cleanup_controller
+        from tui.screens.cleanup_controller import cleanup_controller
 
         cleanup_controller(self).delete(self.model.targets())
 
     def action_results_log(self) -> None:
         """Reopen the results of recent deletes and cleanups."""
-        from tui.modals.delete import cleanup_controller
+        from tui.screens.cleanup_controller import cleanup_controller
 
         cleanup_controller(self).show_log()
 
     def action_prune(self) -> None:
         """Cleanup wizard: options, a preview of exactly what goes, then that removal."""
-        from tui.modals.delete import cleanup_controller
         from tui.modals.prune import PruneWizard
+        from tui.screens.cleanup_controller import cleanup_controller
 
         controller = cleanup_controller(self)
 
@@ -718,7 +718,7 @@ class ImagesScreen(BaseScreen[None]):
 
     def action_untag(self) -> None:
         """Remove this tag; on the last tag, confirm deleting the image as `d` does."""
-        from tui.modals.delete import cleanup_controller
+        from tui.screens.cleanup_controller import cleanup_controller
 
         row = self.current_row()
         if self.deck.config.confirm_untag and row is not None and row.tagged:

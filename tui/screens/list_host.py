@@ -1,6 +1,6 @@
 """What the cleanup controller and the disk map need of the image list, as a Protocol.
 
-The images screen opens the delete flow (``tui/modals/delete.py``'s ``CleanupController``)
+The images screen opens the delete flow (``tui/screens/cleanup_controller.py``)
 and the disk map (``tui/screens/diskmap.py``); both read the list's images, usage and marks,
 and ask it to redraw its summary or reload. Typed against this Protocol rather than against
 ``ImagesScreen``, they no longer import the images screen, so the UI modules import each
