@@ -27,7 +27,7 @@ from tests.service.test_transfers import (
 )
 from tui.service import ImageService
 from tui.service.errors import DaemonUnreachable
-from tui.service.transfers import TransferEvent
+from tui.service.transfer_progress import TransferEvent
 
 pytestmark = pytest.mark.daemon
 

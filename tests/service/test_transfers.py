@@ -26,15 +26,10 @@ import pytest
 from tests.conftest import current_engine
 from tui.service import Cancelled, InvalidReference, NotFound, RegistryError
 from tui.service.connection import Endpoint
+from tui.service.registry_catalog import registry_catalog, split_registry_term
 from tui.service.run import docker_run_argv
-from tui.service.transfers import (
-    ProgressTracker,
-    TransferEvent,
-    classify_registry_error,
-    familiar,
-    registry_catalog,
-    split_registry_term,
-)
+from tui.service.transfer_progress import ProgressTracker, TransferEvent, classify_registry_error
+from tui.service.transfers import familiar
 
 DockerCli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -13,7 +13,8 @@ from textual.widgets import DataTable
 from tests.ui.fake import FakeService, make_app
 from tests.ui.pilot import ready, wait_for
 from tui.service.build import BuildError, BuildOutput, BuildStep
-from tui.service.transfers import LayerProgress, Overall, SearchResult, TransferEvent
+from tui.service.registry_catalog import SearchResult
+from tui.service.transfer_progress import LayerProgress, Overall, TransferEvent
 from tui.widgets.build_log import BuildLogModel
 from tui.widgets.progress import Transfer, render_transfer
 

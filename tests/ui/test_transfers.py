@@ -21,13 +21,9 @@ from tui.modals.run import RunDialog
 from tui.screens.transfers import TransferProgress, TransfersScreen, transfers_screen
 from tui.service.errors import Cancelled, NotFound, RegistryError
 from tui.service.reference import parse
-from tui.service.transfers import (
-    ProgressTracker,
-    SearchResult,
-    TransferEvent,
-    familiar,
-    registry_catalog,
-)
+from tui.service.registry_catalog import SearchResult, registry_catalog
+from tui.service.transfer_progress import ProgressTracker, TransferEvent
+from tui.service.transfers import familiar
 from tui.widgets.progress import CANCELLED, DONE, FAILED
 
 MB = 1_000_000

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tui.service.transfers import ProgressTracker
+from tui.service.transfer_progress import ProgressTracker
 from tui.widgets.progress import DONE, RUNNING, Transfer, bytes_text, percent, render_transfer
 
 MB = 1_000_000

@@ -27,7 +27,7 @@ from tui.screens.base import BaseScreen, failure_text
 from tui.service.api import ImageServiceAPI
 from tui.service.errors import ImagedeckError
 from tui.service.models import Image
-from tui.service.transfers import SearchResult, split_registry_term
+from tui.service.registry_catalog import SearchResult, split_registry_term
 
 DEFAULT_LIMIT = 25
 

@@ -25,7 +25,8 @@ from textual.worker import Worker, get_current_worker
 from tui.messages import ImageArrived
 from tui.screens.base import BaseScreen, failure_text
 from tui.service.errors import Cancelled, ImagedeckError
-from tui.service.transfers import TransferEvent, familiar, now
+from tui.service.transfer_progress import TransferEvent
+from tui.service.transfers import familiar, now
 from tui.widgets.progress import (
     CANCELLED,
     CANCELLING,

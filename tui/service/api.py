@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from tui.service.errors import Holder
     from tui.service.history import ImageHistory, ProgressFn
     from tui.service.models import Container, DaemonEvent, DaemonInfo, DiskUsage, Image
-    from tui.service.transfers import SearchResult, TransferEvent
+    from tui.service.registry_catalog import SearchResult
+    from tui.service.transfer_progress import TransferEvent
 
 
 class EventStreamAPI(Protocol):

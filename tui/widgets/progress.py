@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 from tui import format as fmt
 from tui.safe_text import scrub, visible
-from tui.service.transfers import LayerProgress, Overall, TransferEvent
+from tui.service.transfer_progress import LayerProgress, Overall, TransferEvent
 
 RUNNING = "running"
 CANCELLING = "cancelling"
