@@ -10,17 +10,30 @@ from tui.screens.images import ImagesScreen
 
 
 async def ready(pilot: Any) -> ImagesScreen:
-    """Wait until the list and its usage columns are loaded."""
+    """Wait until the list and its usage columns are loaded.
+
+    Connecting, loading the list and reading its usage are workers, each started by the
+    message of the one before: each round waits for the workers running (``settle``), so a
+    slow daemon or a loaded machine only makes a round longer. Before the first has started
+    (it waits for the app's first refresh) nothing runs: then a short pause."""
     for _ in range(250):
-        await pilot.pause(0.02)
         screen = pilot.app.images_screen
         if screen.loaded and screen.usage is not None:
             return screen
+        if any(worker.is_running for worker in pilot.app.workers):
+            await settle(pilot)
+        else:
+            await pilot.pause(0.02)
     raise AssertionError("the list never loaded")
 
 
 async def wait_for(pilot: Any, condition: Any, what: str) -> None:
-    """Poll ``condition`` while the app runs."""
+    """Poll ``condition`` while the app runs.
+
+    For a state reached on the way (a screen pushed by a key, a progress line, a dialog's
+    stage) or after a timer (a debounced preview, the build log's flush): a worker may still
+    run, held by the test itself, so waiting for the workers to end could wait for good. For
+    the state the running workers end in, ``settle`` and then assert."""
     for _ in range(250):
         if condition():
             return
