@@ -12,23 +12,26 @@ it. Every daemon's events keep the list current (one thread per daemon, coalesce
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual import work
+from textual.binding import BindingType
 from textual.message import Message
-from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from tui import format as fmt
-from tui.listmodel import ImageListModel
 from tui.safe_text import safe
-from tui.screens.base import BaseScreen, failure_text
+from tui.screens.base import failure_text
 from tui.screens.help import show_help
+from tui.screens.list_base import (
+    ImageListScreen,
+    help_quit_bindings,
+    row_reference,
+    sort_mark_bindings,
+)
+from tui.screens.list_base import binding as _b
 from tui.service.fleet import (
     DaemonState,
     Fleet,
@@ -38,16 +41,11 @@ from tui.service.fleet import (
     plan_fleet_delete,
 )
 from tui.service.models import DaemonEvent
-from tui.widgets.filter_input import FilterInput
-from tui.widgets.image_table import ImageTable, header_text
+from tui.widgets.image_table import ImageTable
 
 if TYPE_CHECKING:
     from tui.service.api import ImageServiceAPI
 
-# A burst of events on any daemon (a prune deletes hundreds of images) gives one reload after a
-# short quiet gap, never later than the cap after the burst's first event.
-COALESCE_QUIET = 0.2
-COALESCE_MAX = 1.0
 UP_SYMBOL = "●"
 DOWN_SYMBOL = "✖"
 
@@ -85,22 +83,14 @@ def daemon_line(state: DaemonState, width: int = 0) -> str:
     return fmt.ellipsize(line, width)
 
 
-def _b(key: str, action: str, short: str, long: str, bid: str, show: bool = False) -> Binding:
-    return Binding(key, action, short, show=show, id=bid, tooltip=long)
-
-
-class FleetScreen(BaseScreen[None]):
+class FleetScreen(ImageListScreen):
     """Several daemons' images in one list (see the module docstring)."""
 
     CSS_PATH = "fleet.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         _b("slash", "filter", "Filter", "Filter as you type (Esc clears)", "fleet.filter", True),
         _b("escape", "escape", "Back", "Clear the filter / leave the fleet view", "fleet.escape"),
-        _b("o", "sort", "Sort", "Sort by the next column", "fleet.sort"),
-        _b("O", "reverse", "Reverse", "Reverse the sort order", "fleet.reverse"),
-        _b("space", "mark", "Mark", "Mark / unmark this row", "fleet.mark", True),
-        _b("a", "mark_all", "Mark all", "Mark every row the filter shows", "fleet.mark_all"),
-        _b("A", "clear_marks", "Clear marks", "Clear all marks", "fleet.clear_marks"),
+        *sort_mark_bindings("fleet"),
         _b("d", "delete", "Delete", "Delete marked rows, each on its daemon", "fleet.delete", True),
         _b(
             "X",
@@ -119,45 +109,39 @@ class FleetScreen(BaseScreen[None]):
             "fleet.copy_to_daemon",
         ),
         _b("R", "reload", "Reload", "Ask every daemon again now", "fleet.reload"),
-        _b("question_mark", "help", "Help", "Help with every key", "fleet.help", True),
-        _b("q", "quit", "Quit", "Quit", "fleet.quit", True),
+        *help_quit_bindings("fleet"),
     ]
+    SUMMARY_START = "Asking every daemon…"
+    STATUS_ID = "fleet-daemons"  # one line per daemon
+    FILTER_PLACEHOLDER = "filter: repository, tag, ID or daemon"
+    # A burst of events on any daemon (a prune deletes hundreds of images) gives one reload
+    # after a short quiet gap, never later than the cap after the burst's first event.
+    COALESCE_QUIET = 0.2
+    COALESCE_MAX = 1.0
 
     def __init__(self, fleet: Fleet, *, hidden: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.fleet = fleet
         # LAST USED is recorded per daemon for the single-daemon list only (lastused.py).
         self.hidden_columns = hidden | {"last_used"}
-        self.model = ImageListModel()
         self.listing: FleetListing | None = None
         self._stop = threading.Event()
-        self._reload_timer: Timer | None = None
-        self._first_change: float | None = None
 
-    def compose(self) -> ComposeResult:
-        """Header, summary, one line per daemon, filter, table header, table, footer."""
+    def header(self) -> Text:
+        """The fleet's daemons by name."""
         names = ", ".join(self.fleet.names)
-        yield Static(
-            safe(f"imagedeck · fleet of {len(self.fleet.names)} daemons: {names}"), id="header"
-        )
-        yield Static("Asking every daemon…", id="summary", markup=False)
-        yield Static("", id="fleet-daemons", markup=False)
-        yield FilterInput(
-            placeholder="filter: repository, tag, ID or daemon",
-            id="filter",
-            on_value=self._apply_filter,
-        )
-        yield Static("", id="table-header", markup=False)
-        table = ImageTable(self.model, id="table", hidden=self.hidden_columns)
-        table.show_daemon = len(self.fleet.names) > 1
-        yield table
-        yield Footer(compact=True, show_command_palette=False)
+        return safe(f"imagedeck · fleet of {len(self.fleet.names)} daemons: {names}")
+
+    @property
+    def show_daemon(self) -> bool:
+        """The DAEMON column, with more than one daemon."""
+        return len(self.fleet.names) > 1
 
     def on_mount(self) -> None:
         """Load every daemon, follow every daemon's events."""
-        self.query_one("#filter", Input).display = False
+        self.query_one("#filter").display = False
         self.query_one(ImageTable).focus()
-        self._update_header()
+        self._update_table_header()
         self.reload()
         self.fleet.follow_events(self._event_from_thread, self._stop)
 
@@ -197,38 +181,15 @@ class FleetScreen(BaseScreen[None]):
         if not self._stop.is_set():
             self.post_message(FleetChanged(daemon))
 
-    def on_fleet_changed(self, message: FleetChanged) -> None:
+    def on_fleet_changed(self, _: FleetChanged) -> None:
         """Coalesce a burst of events (from any daemon) into one reload."""
-        now = time.monotonic()
-        if self._first_change is None:
-            self._first_change = now
-        deadline = self._first_change + COALESCE_MAX
-        if self._reload_timer is not None:
-            if now >= deadline:
-                return
-            self._reload_timer.stop()
-        delay = max(min(now + COALESCE_QUIET, deadline) - now, 0.001)
-        self._reload_timer = self.set_timer(delay, self._coalesced_reload)
+        self.coalesce_reload()
 
-    def _coalesced_reload(self) -> None:
-        self._first_change = None
-        self._reload_timer = None
-        self.reload()
-
-    # -- header and summary -----------------------------------------------------------------------
-
-    def _update_header(self) -> None:
-        self.query_one("#table-header", Static).update(
-            header_text(self._header_width(), self.hidden_columns, len(self.fleet.names) > 1)
-        )
-
-    def _header_width(self) -> int:
-        width = self.query_one(ImageTable).scrollable_content_region.width
-        return width or self.size.width or 80
+    # -- summary ---------------------------------------------------------------------------------
 
     def on_resize(self) -> None:
         """Re-layout the column header and the daemons' lines."""
-        self._update_header()
+        self._update_table_header()
         self._update_summary()
 
     def _update_summary(self) -> None:
@@ -267,80 +228,12 @@ class FleetScreen(BaseScreen[None]):
             lines.append(safe(daemon_line(state, width), "" if state.up else "bold"))
         per_daemon.update(lines)
         per_daemon.set_class(bool(listing.down), "-down")
-        self._update_header()
-
-    # -- filter, sort, marks ----------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        """Show the filter input and focus it."""
-        field = self.query_one("#filter", Input)
-        field.display = True
-        field.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self._apply_filter(event.value)
-
-    def _apply_filter(self, text: str) -> None:
-        if text.strip().lower() == self.model.filter_text:
-            return
-        self.model.set_filter(text)
-        self.query_one(ImageTable).rows_changed()
-        self._update_summary()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, _: Input.Submitted) -> None:
-        self.query_one(ImageTable).focus()
+        self._update_table_header()
 
     def action_escape(self) -> None:
         """Esc clears and hides the filter; with no filter, back to the single-daemon list."""
-        field = self.query_one("#filter", Input)
-        if field.value or field.display:
-            field.value = ""
-            field.display = False
-            self.model.set_filter("")
-            table = self.query_one(ImageTable)
-            table.rows_changed()
-            table.focus()
-            self._update_summary()
-            return
-        self.dismiss(None)
-
-    def action_sort(self) -> None:
-        """Next sort column."""
-        self.model.next_sort()
-        self.query_one(ImageTable).rows_changed()
-        self._update_summary()
-
-    def action_reverse(self) -> None:
-        """Reverse the order."""
-        self.model.toggle_reverse()
-        self.query_one(ImageTable).rows_changed()
-        self._update_summary()
-
-    def action_mark(self) -> None:
-        """Mark or unmark the current row and move down."""
-        table = self.query_one(ImageTable)
-        self.model.toggle_mark()
-        table.refresh_current()
-        table.action_cursor(1)
-        self._update_summary()
-
-    def action_mark_all(self) -> None:
-        """Mark every shown row (on every daemon)."""
-        self.model.mark_all_visible()
-        self.query_one(ImageTable).marks_changed()
-        self._update_summary()
-
-    def action_clear_marks(self) -> None:
-        """Clear all marks."""
-        self.model.clear_marks()
-        self.query_one(ImageTable).marks_changed()
-        self._update_summary()
-
-    def action_reload(self) -> None:
-        """Reload now."""
-        self.reload()
+        if not self._clear_filter():
+            self.dismiss(None)
 
     # -- delete and cleanup ----------------------------------------------------------------------
 
@@ -413,8 +306,7 @@ class FleetScreen(BaseScreen[None]):
             )
             return None
         daemon = next(iter(grouped))
-        references = [row.reference if row.tagged else row.image.id for row in rows]
-        return daemon, references
+        return daemon, [row_reference(row) for row in rows]
 
     def _source(self, daemon: str) -> ImageServiceAPI | None:
         service = self.fleet.connected(daemon)
@@ -469,7 +361,3 @@ class FleetScreen(BaseScreen[None]):
             f"\n  {s.name}: {s.address}" for s in self.fleet.specs
         )
         show_help(self, extra)
-
-    def action_quit(self) -> None:
-        """Leave imagedeck."""
-        self.app.exit()
