@@ -9,33 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.pilot import Pilot
 from textual.screen import Screen
 
 from tests.ui.fake import FakeService, make_app
+from tests.ui.pilot import ready, settle, wait_for
 from tests.unit.test_listmodel_scale import IMAGES, TAGS_PER_IMAGE, many_images
 from tui.screens.images import COALESCE_MAX, ImagesScreen
 from tui.widgets.image_table import ImageTable
 
 ROWS = IMAGES * TAGS_PER_IMAGE
-
-
-async def _ready(pilot: Pilot[Any]) -> ImagesScreen:
-    for _ in range(200):
-        await pilot.pause(0.02)
-        screen: ImagesScreen = pilot.app.images_screen
-        if screen.loaded and screen.usage is not None and len(screen.model.rows) >= ROWS:
-            await pilot.pause()
-            return screen
-    raise AssertionError("the list never loaded")
-
-
-async def _wait_for(pilot: Pilot[Any], condition: Any, what: str) -> None:
-    for _ in range(300):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _list_calls(fake: FakeService) -> int:
@@ -51,7 +33,7 @@ def _current(screen: ImagesScreen) -> str:
 async def test_filter_sort_mark_and_event_refresh_keep_cursor_marks_and_filter() -> None:
     fake = FakeService(many_images())
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
-        screen = await _ready(pilot)
+        screen = await ready(pilot)
         assert len(screen.model.visible) == ROWS
 
         await pilot.press("slash", *"app07:1", "enter")
@@ -74,12 +56,10 @@ async def test_filter_sort_mark_and_event_refresh_keep_cursor_marks_and_filter()
         # A daemon event: a new tag appears; the refresh keeps filter, sort, cursor, marks.
         calls = _list_calls(fake)
         fake.tag("bench/app07:1", "bench/app07:1000")
-        await _wait_for(pilot, lambda: _list_calls(fake) > calls, "the reload")
-        await _wait_for(
-            pilot,
-            lambda: "bench/app07:1000" in {r.reference for r in screen.model.visible},
-            "the new row",
-        )
+        # The event comes on the events thread and waits out the coalescing timer: polled.
+        await wait_for(pilot, lambda: _list_calls(fake) > calls, "the reload")
+        await settle(pilot)  # the reload's worker ends; its list is applied
+        assert "bench/app07:1000" in {r.reference for r in screen.model.visible}
         assert screen.model.filter_text == "app07:1"
         assert screen.model.sort.id == "repository"
         assert _current(screen) == "bench/app07:13"
@@ -104,12 +84,12 @@ async def test_filter_sort_mark_and_event_refresh_keep_cursor_marks_and_filter()
 async def test_a_burst_of_500_events_is_one_reload() -> None:
     fake = FakeService(many_images())
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
-        screen = await _ready(pilot)
-        await pilot.pause(0.3)
+        screen = await ready(pilot)
+        await settle(pilot)
         before = _list_calls(fake)
         for n in range(500):
             fake.emit("image", "delete", f"sha256:{n:064x}")
-        await _wait_for(pilot, lambda: _list_calls(fake) > before, "the reload")
+        await wait_for(pilot, lambda: _list_calls(fake) > before, "the reload")
         # Wait well past the coalescing window: no second reload may follow.
         await pilot.pause(COALESCE_MAX + 0.5)
         assert _list_calls(fake) == before + 1
@@ -119,7 +99,7 @@ async def test_a_burst_of_500_events_is_one_reload() -> None:
 async def test_typing_in_the_filter_does_not_re_lay_out_the_screen() -> None:
     fake = FakeService(many_images())
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
-        screen = await _ready(pilot)
+        screen = await ready(pilot)
         await pilot.press("slash")
         await pilot.pause(0.1)
         layouts = 0
@@ -147,7 +127,7 @@ async def test_typing_in_the_filter_does_not_re_lay_out_the_screen() -> None:
 async def test_cursor_move_repaints_only_two_lines() -> None:
     fake = FakeService(many_images())
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
-        screen = await _ready(pilot)
+        screen = await ready(pilot)
         table = screen.query_one(ImageTable)
         regions: list[Any] = []
         original = ImageTable.refresh
@@ -181,8 +161,9 @@ async def test_start_asks_for_the_list_once_and_for_disk_usage_once() -> None:
     fake = _CountingService(many_images())
     prefetch = Prefetch(lambda: fake).start_raw().start()  # type: ignore[arg-type,return-value]
     async with make_app(fake, prefetch=prefetch).run_test(size=(120, 40)) as pilot:
-        await _ready(pilot)
-        await pilot.pause(0.3)
+        await ready(pilot)
+        await settle(pilot)
+        await pilot.pause(0.3)  # and time for a second request, were one made: a check of absence
         names = [name for name, _ in fake.calls]
         assert names.count("list_images") == 1
         assert names.count("disk_usage") == 1
