@@ -35,6 +35,7 @@ from tui.messages import (
     RetryConnect,
 )
 from tui.safe_text import visible
+from tui.screens.build_session import BuildSession
 from tui.screens.daemon_down import DaemonDownScreen
 from tui.screens.images import ImagesScreen
 from tui.service.errors import DaemonUnreachable, ImagedeckError
@@ -117,6 +118,8 @@ class ImagedeckApp(App[None]):
         self._clash_reported: set[frozenset[str]] = set()
         self.host_hint = host_hint
         self.sandbox_note = sandbox_note
+        # The build form's values and recent builds: this app's own (tui/screens/build_session.py).
+        self.build_session = BuildSession()
         # Several daemons (--host A --host B): the fleet view opens over the list at start.
         self.fleet_members: tuple[MemberSpec, ...] = ()
         # The user's terminal settings from before the first page made it raw (cli.py).

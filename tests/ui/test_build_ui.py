@@ -266,3 +266,25 @@ def test_log_model_is_bounded_and_counts_what_it_dropped() -> None:
     assert first.dropped == 200 + 500 and first.lines[0] == "a700"
     assert len(second.lines) == 1000 and second.dropped == 0
     assert "700 earlier lines" in model.text()
+
+
+async def test_each_app_keeps_its_own_build_session() -> None:
+    """The form's values live on the app: a second app in the same process starts empty."""
+    first = make_app(FakeService())
+    async with first.run_test(size=(120, 40)) as pilot:
+        await open_form(pilot)
+        await type_into(pilot, "tags", "test/first:1")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(pilot.app.screen, BuildScreen), "the list")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form again")
+        assert pilot.app.screen.query_one("#field-tags").value == "test/first:1"
+    second = make_app(FakeService())
+    async with second.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
+        assert pilot.app.screen.query_one("#field-tags").value == ""
+        assert pilot.app.screen.query_one("#field-context").value == "."
+    assert first.build_session.form.tags == "test/first:1"
+    assert second.build_session is not first.build_session

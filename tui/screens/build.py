@@ -9,15 +9,13 @@ dialogs (context picker, recent builds, cancel, save) are in ``tui/modals/build_
 from __future__ import annotations
 
 import os
-import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
@@ -30,7 +28,8 @@ from tui.safe_text import visible
 from tui.screens import build_run
 from tui.screens.base import BaseScreen
 from tui.screens.build_log import BuildLogScreen, show_recent
-from tui.screens.build_run import RECENT_BUILDS, BuildRun, builds_for
+from tui.screens.build_run import BuildRun
+from tui.screens.build_session import FormState, build_session
 from tui.service.build import (
     BuildRequest,
     check_build_request,
@@ -56,24 +55,6 @@ class BuilderKnown(Message):
 
 
 # -- the form ----------------------------------------------------------------------------
-
-
-@dataclass
-class FormState:
-    """What the form holds, kept between visits in the same session."""
-
-    context: str = "."
-    dockerfile: str = "Dockerfile"
-    tags: str = ""
-    buildargs: str = ""
-    labels: str = ""
-    target: str = ""
-    platform: str = ""
-    nocache: bool = False
-    pull: bool = False
-
-
-_FORMS: weakref.WeakKeyDictionary[App[Any], FormState] = weakref.WeakKeyDictionary()
 
 
 def split_tags(text: str) -> list[str]:
@@ -117,7 +98,7 @@ class BuildScreen(BaseScreen[None]):
     @property
     def form(self) -> FormState:
         """This session's form values."""
-        return _FORMS.setdefault(self.app, FormState())
+        return build_session(self.app).form
 
     def compose(self) -> ComposeResult:
         """Title, the form, the Dockerfile preview, the footer."""
@@ -350,9 +331,7 @@ class BuildScreen(BaseScreen[None]):
         run = BuildRun(
             request, BuildLogModel(build_run.clock()), build_run.wall_clock(), builder=self.builder
         )
-        runs = builds_for(self.app)
-        runs.insert(0, run)
-        del runs[RECENT_BUILDS:]
+        build_session(self.app).add(run)
         self.app.push_screen(BuildLogScreen(run, start=True))
 
     @on(Button.Pressed, "#start")

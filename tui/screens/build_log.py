@@ -30,7 +30,8 @@ from tui.modals.confirm import ConfirmDialog
 from tui.safefs import existing_mode, write_text
 from tui.screens import build_run
 from tui.screens.base import BaseScreen
-from tui.screens.build_run import BuildPending, BuildRun, builds_for
+from tui.screens.build_run import BuildPending, BuildRun
+from tui.screens.build_session import build_session
 from tui.service.build import TERMINAL_EVENTS, BuildError, BuildEvent, BuildLeftovers
 from tui.service.errors import ImagedeckError
 from tui.widgets.build_log import (
@@ -391,7 +392,7 @@ class BuildLogScreen(BaseScreen[None]):
 
 def show_recent(screen: Screen[Any]) -> None:
     """The session's builds; choosing one reopens its log."""
-    runs = builds_for(screen.app)
+    runs = build_session(screen.app).runs
     if not runs:
         screen.notify("No builds yet in this session.", timeout=3)
         return

@@ -1,4 +1,4 @@
-"""A build of this session: its request, its log model, the worker's buffer; the session's list.
+"""A build of this session: its request, its log model, the worker's buffer.
 
 Shared by the build form (``tui/screens/build.py``), the log screen
 (``tui/screens/build_log.py``) and the recent-builds dialog (``tui/modals/build_dialogs.py``).
@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from textual.app import App
 from textual.message import Message
 
 from tui.service.build import BuildEvent, BuildRequest
@@ -26,8 +23,6 @@ from tui.widgets.build_log import BuildLogModel
 # Replaced by tests with a fixed clock so times in snapshots do not move.
 clock: Callable[[], float] = time.monotonic
 wall_clock: Callable[[], datetime] = datetime.now
-
-RECENT_BUILDS = 20
 
 
 @dataclass(eq=False)
@@ -61,14 +56,6 @@ class BuildRun:
         with self.lock:
             taken, self.pending = self.pending, []
         return taken
-
-
-_SESSIONS: weakref.WeakKeyDictionary[App[Any], list[BuildRun]] = weakref.WeakKeyDictionary()
-
-
-def builds_for(app: App[Any]) -> list[BuildRun]:
-    """The recent builds of this app's session, newest first."""
-    return _SESSIONS.setdefault(app, [])
 
 
 class BuildPending(Message):
