@@ -112,7 +112,7 @@ class ImageServiceAPI(Protocol):
         """Remove a stopped container (never forced)."""
         ...
 
-    # -- cleanup (tui/service/cleanup.py) --
+    # -- cleanup (tui/service/cleanup.py, prune.py) --
     def layers_for(self, images: Sequence[Image], sized: Iterable[str]) -> dict[str, ImageLayers]:
         """Layer data for the images that matter to a freed-space sum."""
         ...

@@ -1,4 +1,4 @@
-"""Cleanup: what a delete really frees, bulk removal with per-item outcomes, and prune plans.
+"""Cleanup: what a delete really frees, and bulk removal with per-item outcomes.
 
 What a delete frees is computed from layers, not from `docker system df`: df gives each image's
 SharedSize (bytes it shares with *any* other image), so summing unique sizes undercounts when the
@@ -9,11 +9,13 @@ sized from the image history, and a set of images frees exactly the layers no ke
 When the history cannot be matched to the layers (some images built by BuildKit, or imported
 oddly) the estimate falls back to the df unique size for that image and says it is inexact.
 
-The prune plan is computed here and then executed item by item on the planned set, so what is
-removed is what the preview listed, never a blind global `docker image prune`.
+The prune plan is computed in prune.py (``PruneMixin``) and then removed item by item (here,
+``remove_reference``) on the planned set, so what is removed is what the preview listed, never
+a blind global `docker image prune`.
 
-The pure planning (freed space, plans, outcomes, the result log) lives in cleanup_plan.py; this
-module is the mixin that asks the daemon, and re-exports the planning names it always offered.
+The pure planning (freed space, plans) lives in cleanup_plan.py, the outcomes and the result
+log in outcomes.py; this module is the mixin that asks the daemon, and re-exports the planning
+names it always offered.
 """
 
 from __future__ import annotations
@@ -25,109 +27,73 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tui.service.cleanup_plan import (
-    _AGE as _AGE,
-)
-from tui.service.cleanup_plan import (
-    _AGE_UNITS as _AGE_UNITS,
-)
-from tui.service.cleanup_plan import (
-    MAX_AGE as MAX_AGE,
-)
-from tui.service.cleanup_plan import (
-    NOT_ATTEMPTED as NOT_ATTEMPTED,
-)
-from tui.service.cleanup_plan import (
-    Action as Action,
-)
-from tui.service.cleanup_plan import (
-    DeleteItem as DeleteItem,
-)
-from tui.service.cleanup_plan import (
-    DeletePlan as DeletePlan,
-)
-from tui.service.cleanup_plan import (
-    Freed as Freed,
-)
-from tui.service.cleanup_plan import (
-    ImageLayers as ImageLayers,
-)
-from tui.service.cleanup_plan import (
-    ItemT as ItemT,
-)
-from tui.service.cleanup_plan import (
-    Outcome as Outcome,
-)
-from tui.service.cleanup_plan import (
-    PruneCandidate as PruneCandidate,
-)
-from tui.service.cleanup_plan import (
-    PruneMode as PruneMode,
-)
-from tui.service.cleanup_plan import (
-    PruneOptions as PruneOptions,
-)
-from tui.service.cleanup_plan import (
-    PrunePlan as PrunePlan,
-)
-from tui.service.cleanup_plan import (
-    ResultLog as ResultLog,
-)
-from tui.service.cleanup_plan import (
-    Status as Status,
-)
-from tui.service.cleanup_plan import (
-    _age_words as _age_words,
-)
-from tui.service.cleanup_plan import (
-    _children_first as _children_first,
-)
-from tui.service.cleanup_plan import (
-    _creates_layer as _creates_layer,
-)
-from tui.service.cleanup_plan import (
-    _cut as _cut,
-)
-from tui.service.cleanup_plan import (
-    _has_label as _has_label,
-)
-from tui.service.cleanup_plan import (
-    approximate_freed as approximate_freed,
-)
-from tui.service.cleanup_plan import (
-    chain_ids as chain_ids,
-)
-from tui.service.cleanup_plan import (
-    freed_space as freed_space,
-)
-from tui.service.cleanup_plan import (
-    mark_not_attempted as mark_not_attempted,
-)
-from tui.service.cleanup_plan import (
-    parse_age as parse_age,
-)
-from tui.service.cleanup_plan import (
-    plan_delete as plan_delete,
-)
-from tui.service.cleanup_plan import (
-    remove_each as remove_each,
-)
-from tui.service.cleanup_plan import (
-    row_matches as row_matches,
-)
-from tui.service.cleanup_plan import (
-    row_reference as row_reference,
-)
-from tui.service.cleanup_plan import (
-    select_candidates as select_candidates,
-)
-from tui.service.cleanup_plan import (
-    sizes_from_history as sizes_from_history,
+    MAX_AGE,
+    NOT_ATTEMPTED,
+    Action,
+    DeleteItem,
+    DeletePlan,
+    Freed,
+    ImageLayers,
+    ItemT,
+    Outcome,
+    PruneCandidate,
+    PruneMode,
+    PruneOptions,
+    PrunePlan,
+    ResultLog,
+    Status,
+    approximate_freed,
+    chain_ids,
+    freed_space,
+    mark_not_attempted,
+    parse_age,
+    plan_delete,
+    remove_each,
+    row_matches,
+    row_reference,
+    select_candidates,
+    sizes_from_history,
 )
 from tui.service.core import ServiceBase
 from tui.service.engine import full_image_id
 from tui.service.errors import Conflict, DaemonUnreachable, Holder, ImagedeckError, NotFound
 from tui.service.models import Image
 from tui.service.sizes import ImageStore, layer_costs, platform_of, store_from_info
+
+# The planning names this module always offered (now in cleanup_plan.py and outcomes.py)
+# stay importable from here.
+__all__ = [
+    "MAX_AGE",
+    "NOT_ATTEMPTED",
+    "Action",
+    "BuildParents",
+    "CleanupMixin",
+    "DeleteItem",
+    "DeletePlan",
+    "Freed",
+    "ImageLayers",
+    "ItemT",
+    "Outcome",
+    "PruneCandidate",
+    "PruneMode",
+    "PruneOptions",
+    "PrunePlan",
+    "ResultLog",
+    "Status",
+    "approximate_freed",
+    "chain_ids",
+    "freed_space",
+    "mark_not_attempted",
+    "on_podman",
+    "parents_that_go",
+    "parse_age",
+    "plan_delete",
+    "remove_each",
+    "row_matches",
+    "row_reference",
+    "select_candidates",
+    "sizes_from_history",
+]
 
 # -- build parents that go with a delete ---------------------------------------------------------
 
@@ -485,132 +451,6 @@ class CleanupMixin(ServiceBase):
                 found.append(str(item["Id"]).removeprefix("sha256:")[:12])
             stack.extend(children.get(item["Id"], []))
         return sorted(found)
-
-    def plan_prune(self, options: PruneOptions, now: datetime | None = None) -> PrunePlan:
-        """Exactly what the cleanup wizard would remove with ``options``, and what it frees."""
-        now = now or datetime.now(timezone.utc)
-        images = self.list_images()
-        usage = self.disk_usage()
-        from tui.service.images import with_usage
-
-        images = with_usage(images, usage)
-        with self.translate("list containers"):
-            containers = self.api.containers(all=True)
-            everything = self.api.images(all=True)
-        used = {str(c.get("ImageID", "")) for c in containers}
-        if self.image_store().containerd:
-            return self._plan_prune_containerd(options, now, images, everything, used)
-        parents = {str(i["Id"]): str(i.get("ParentId") or "") for i in everything}
-        picked = select_candidates(options, images, used, now)
-        in_use = 0
-        if options.mode == "dangling":
-            in_use = sum(1 for i in images if i.dangling and i.id in used)
-        # An image another kept image (or a container) is built on cannot go: its removal would
-        # be refused for "dependent child images". Walk up from everything that stays.
-        picked_ids = {i.id for i in picked}
-        spare: set[str] = set()
-        for start in [i.id for i in images if i.id not in picked_ids] + sorted(used):
-            parent = parents.get(start, "")
-            seen: set[str] = set()
-            while parent and parent not in seen:
-                seen.add(parent)
-                spare.add(parent)
-                parent = parents.get(parent, "")
-        kept_for_children = tuple(", ".join(i.tags) or i.short_id for i in picked if i.id in spare)
-        picked = [i for i in picked if i.id not in spare]
-        ordered = _children_first(picked)
-        layers = self.layers_for(images, [i.id for i in ordered])
-        freed = freed_space([i.id for i in ordered], images, layers)
-        return PrunePlan(
-            options,
-            tuple(PruneCandidate(i) for i in ordered),
-            freed,
-            kept_for_children,
-            in_use,
-            images=tuple(images),
-            layers=layers,
-        )
-
-    def _plan_prune_containerd(
-        self,
-        options: PruneOptions,
-        now: datetime,
-        images: list[Image],
-        everything: list[dict[str, Any]],
-        used: set[str],
-    ) -> PrunePlan:
-        """The containerd store's prune, as `docker image prune` does it there (moby 26.1).
-
-        Every dangling image counts, the classic builder's intermediate images too (the list hides
-        them; the CLI's prune removes them); no image is spared for having children (the store
-        has no "dependent child images" conflict: the children keep the layers, so removing such
-        a parent frees only its small manifest and config).
-        """
-        from tui.service.models import image_from_api
-
-        listed = {i.id for i in images}
-        with self.translate("list dangling images"):
-            dangling = set(self.api.images(all=True, filters={"dangling": True}, quiet=True))
-        hidden = [
-            image_from_api(item, True)
-            for item in everything
-            if str(item.get("Id", "")) not in listed and str(item.get("Id", "")) in dangling
-        ]
-        pool = images + hidden
-        picked = select_candidates(options, pool, used, now)
-        # A picked image's build intermediates go with it (left alone they would turn into new
-        # <none> rows), unless an image that stays, or a container's, is built on them too.
-        parents = {str(i["Id"]): str(i.get("ParentId") or "") for i in everything}
-        hidden_by_id = {i.id: i for i in hidden}
-        picked_ids = {i.id for i in picked}
-        protected: set[str] = set()
-        for start in [i.id for i in images if i.id not in picked_ids] + sorted(used):
-            protected |= _ancestors(start, parents)
-        for image in list(picked):
-            for ancestor in sorted(_ancestors(image.id, parents)):
-                if (
-                    ancestor in hidden_by_id
-                    and ancestor not in protected
-                    and ancestor not in picked_ids
-                    and ancestor not in used
-                ):
-                    picked_ids.add(ancestor)
-                    picked.append(hidden_by_id[ancestor])
-        in_use = (
-            sum(1 for i in pool if i.dangling and i.id in used) if options.mode == "dangling" else 0
-        )
-        ordered = _children_first(picked)
-        layers = self.layers_for(pool, [i.id for i in ordered])
-        freed = freed_space([i.id for i in ordered], pool, layers)
-        hidden_ids = {i.id for i in hidden}
-        intermediates = sum(1 for i in ordered if i.id in hidden_ids)
-        note = "containerd image store: images other images are built on go too (their layers stay)"
-        if intermediates:
-            note = (
-                f"containerd image store: includes {intermediates} build intermediate"
-                f"{'s' if intermediates != 1 else ''} the list hides (docker image prune removes "
-                "them too); images other images are built on go too (their layers stay)"
-            )
-        return PrunePlan(
-            options,
-            tuple(PruneCandidate(i) for i in ordered),
-            freed,
-            (),
-            in_use,
-            note=note,
-            images=tuple(pool),
-            layers=layers,
-        )
-
-
-def _ancestors(image_id: str, parents: dict[str, str]) -> set[str]:
-    """Every parent of ``image_id`` up the ParentId chain (not the image itself)."""
-    found: set[str] = set()
-    parent = parents.get(image_id, "")
-    while parent and parent not in found:
-        found.add(parent)
-        parent = parents.get(parent, "")
-    return found
 
 
 def _placeholder(reference: str) -> Image:

@@ -7,7 +7,7 @@ import email.utils
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import docker
@@ -77,6 +77,10 @@ class ServiceBase:
         def image_layers(
             self, image_id: str, *, sizes: bool = True
         ) -> ImageLayers: ...  # CleanupMixin
+
+        def layers_for(  # CleanupMixin
+            self, images: Sequence[Image], sized: Iterable[str]
+        ) -> dict[str, ImageLayers]: ...
 
     def __init__(self, endpoint: Endpoint, api: docker.APIClient) -> None:
         self.endpoint = endpoint

@@ -12,6 +12,7 @@ from tui.service.cleanup import CleanupMixin
 from tui.service.containers import ContainersMixin
 from tui.service.history import HistoryMixin
 from tui.service.images import ImagesMixin
+from tui.service.prune import PruneMixin
 from tui.service.transfers import TransfersMixin
 
 
@@ -23,6 +24,7 @@ class ImageService(
     BuildKitMixin,
     HistoryMixin,
     CleanupMixin,
+    PruneMixin,
     ArchivesMixin,
     ImageServiceAPI,
 ):
