@@ -14,8 +14,9 @@ from tests.ui.pilot import ready, wait_for
 from tests.ui.test_cleanup_fake import CleanupFake
 from tui.listmodel import row_key
 from tui.modals.delete import DeleteDialog
-from tui.screens.diskmap import DiskMapScreen, bar
+from tui.screens.diskmap import DiskMapScreen
 from tui.service.lastused import LastUsedRecord, LastUsedRecorder
+from tui.widgets.bar_list import bar
 
 
 class DiskFake(CleanupFake):

@@ -6,27 +6,20 @@ keys), so what is marked here is marked on the list and the other way round; ``d
 same delete dialog. Figures come from :mod:`tui.diskmap_model` (the service's one "what
 deleting this frees" computation); they are df estimates until the layers have loaded.
 
-The list is a Line-API ScrollView that draws only the visible lines, so 10,000 tags open at
-once; the figures are computed in a worker. Over 500 lines because the screen and its list
-(``BarList``) draw the same levels, marks and cursor; the figures live apart, in
-:mod:`tui.diskmap_model`.
+The list (``BarList``, :mod:`tui.widgets.bar_list`) draws only the visible lines, so 10,000
+tags open at once; the figures are computed in a worker.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.segment import Segment
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
@@ -36,6 +29,7 @@ from tui.listmodel import row_key
 from tui.safe_text import visible
 from tui.screens.base import BaseScreen, follow_daemon_events, stop_following_daemon_events
 from tui.service.models import Image, with_usage
+from tui.widgets.bar_list import BarList, Level
 
 if TYPE_CHECKING:
     from tui.screens.list_host import ImageListHost
@@ -76,26 +70,6 @@ def build_cache_lines(service: Any) -> list[Entry]:
 
 EXTRA_SOURCES.append(build_cache_lines)
 RELOAD_QUIET = 0.5
-BAR_CHARS = " ▏▎▍▌▋▊▉█"
-
-
-def bar(fraction: float, width: int) -> str:
-    """A bar ``width`` cells wide, filled to ``fraction`` in eighths of a cell."""
-    fraction = min(max(fraction, 0.0), 1.0)
-    eighths = round(fraction * width * 8)
-    full, part = divmod(eighths, 8)
-    text = "█" * full + (BAR_CHARS[part] if part else "")
-    return text.ljust(width)[:width]
-
-
-@dataclass
-class Level:
-    """One level of the drill-down: its title, entries and cursor."""
-
-    title: str
-    entries: list[Entry]
-    cursor: int = 0
-    parent_key: str = ""  # the repository or tag this level opened from
 
 
 class MapReady(Message):
@@ -105,110 +79,6 @@ class MapReady(Message):
         super().__init__()
         self.disk_map = disk_map
         self.final = final
-
-
-class BarList(ScrollView, can_focus=True):
-    """The entries of one level, one line each; draws only what is visible."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False, id="diskmap.up_line"),
-        Binding("down,j", "cursor(1)", "Down", show=False, id="diskmap.down_line"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="diskmap.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="diskmap.page_down"),
-        Binding("home,g", "jump(0)", "First", show=False, id="diskmap.first"),
-        Binding("end,G", "jump(-1)", "Last", show=False, id="diskmap.last"),
-    ]
-    COMPONENT_CLASSES = {"bar-list--cursor", "bar-list--marked", "bar-list--bar"}
-    DEFAULT_CSS = """
-    BarList { height: 1fr; scrollbar-size-vertical: 1; }
-    BarList > .bar-list--cursor { background: $accent 40%; text-style: bold; }
-    BarList:focus > .bar-list--cursor { background: $accent; color: $text; }
-    BarList > .bar-list--marked { color: $warning; text-style: bold; }
-    BarList > .bar-list--bar { color: $success; }
-    """
-
-    def __init__(self, screen: DiskMapScreen, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.owner = screen
-        self.level: Level = Level("", [])
-
-    def show(self, level: Level) -> None:
-        """Draw ``level`` (after a drill, a step up or new figures)."""
-        self.level = level
-        level.cursor = min(level.cursor, max(len(level.entries) - 1, 0))
-        self.virtual_size = Size(self.size.width, len(level.entries))
-        self._scroll_cursor_into_view()
-        self.refresh()
-
-    def current(self) -> Entry | None:
-        """The entry under the cursor."""
-        level = self.level
-        if 0 <= level.cursor < len(level.entries):
-            return level.entries[level.cursor]
-        return None
-
-    def render_line(self, y: int) -> Strip:
-        """Line ``y``: mark, frees, bar, logical size, name and details."""
-        width = self.scrollable_content_region.width
-        index = int(self.scroll_y) + y
-        entries = self.level.entries
-        if index >= len(entries):
-            return Strip.blank(width, self.rich_style)
-        entry = entries[index]
-        top = max((e.frees for e in entries), default=0) or 1
-        mark = self.owner.mark_symbol(entry)
-        style = self.rich_style
-        if mark.strip():
-            style += self.get_component_rich_style("bar-list--marked", partial=True)
-        if index == self.level.cursor:
-            style += self.get_component_rich_style("bar-list--cursor", partial=True)
-        bar_width = 20 if width >= 110 else 12
-        frees = fmt.size(entry.frees) + ("" if entry.exact else "~")
-        head = f"{mark} {frees.rjust(9)} "
-        bar_style = style + self.get_component_rich_style("bar-list--bar", partial=True)
-        tail = f" {fmt.size(entry.logical).rjust(9)}  {self.owner.describe(entry)}"
-        room = max(width - len(head) - bar_width, 0)
-        segments = [
-            Segment(head, style),
-            Segment(bar(entry.frees / top, bar_width), bar_style),
-            Segment(fmt.ellipsize(tail, room).ljust(room), style),
-        ]
-        return Strip(segments, width).crop(0, width)
-
-    def _scroll_cursor_into_view(self) -> None:
-        height = self.scrollable_content_region.height
-        if height <= 0:
-            return
-        top = int(self.scroll_y)
-        cursor = self.level.cursor
-        if cursor < top:
-            self.scroll_to(y=cursor, animate=False, immediate=True)
-        elif cursor >= top + height:
-            self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
-
-    def action_cursor(self, delta: int) -> None:
-        """Move by ``delta`` lines."""
-        if self.level.entries:
-            self.level.cursor = max(0, min(len(self.level.entries) - 1, self.level.cursor + delta))
-            self._scroll_cursor_into_view()
-            self.refresh()
-            self.owner.update_status()
-
-    def action_page(self, direction: int) -> None:
-        """Move by a screenful."""
-        self.action_cursor(direction * max(self.scrollable_content_region.height - 1, 1))
-
-    def action_jump(self, index: int) -> None:
-        """First (0) or last (-1) line."""
-        if self.level.entries:
-            self.level.cursor = index % len(self.level.entries)
-            self._scroll_cursor_into_view()
-            self.refresh()
-            self.owner.update_status()
-
-    def on_resize(self) -> None:
-        """Keep the scroll size in step."""
-        self.virtual_size = Size(self.size.width, len(self.level.entries))
 
 
 class DiskMapScreen(BaseScreen[None]):
