@@ -7,178 +7,82 @@ equal image IDs on two daemons as two rows. A daemon that does not answer is rep
 
 Deletes and cleanups are planned per daemon and carried out on that daemon only: a fleet plan
 is a mapping daemon name -> that daemon's plan, and every outcome says which daemon it was on.
+
+Who is in the fleet (members from ``--host``/``--context`` and the config file, the images
+tagged with their daemon) is ``tui.service.fleet_members``; the plans, pure, are
+``tui.service.fleet_plan``.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from tui.service.cleanup_plan import (
-    DeleteItem,
     DeletePlan,
-    Freed,
     Outcome,
     PruneOptions,
     PrunePlan,
-    approximate_freed,
-    plan_delete,
 )
 from tui.service.errors import DaemonUnreachable, ImagedeckError
-from tui.service.models import DaemonEvent, DiskUsage, Image, ImageRow, summarize, with_usage
+from tui.service.fleet_members import (
+    HOST_SCHEMES,
+    NAME_MAX,
+    FleetImage,
+    MemberSpec,
+    daemon_of,
+    entry_problem,
+    is_host_entry,
+    parse_entries,
+    parse_members,
+    scrub_url,
+    tag_images,
+)
+from tui.service.fleet_plan import (
+    FleetGroup,
+    FleetOutcome,
+    FleetPlan,
+    PlanLine,
+    group_rows,
+    plan_fleet_delete,
+    subject_of,
+)
+from tui.service.models import DaemonEvent, DiskUsage, Image, summarize, with_usage
 
 if TYPE_CHECKING:
     from tui.service.api import EventStreamAPI, ImageServiceAPI
 
+# Who is in the fleet (fleet_members.py) and the fleet's plans (fleet_plan.py) have modules of
+# their own; their names stay importable from here.
+__all__ = [
+    "HOST_SCHEMES",
+    "NAME_MAX",
+    "FleetGroup",
+    "FleetImage",
+    "FleetOutcome",
+    "FleetPlan",
+    "MemberSpec",
+    "PlanLine",
+    "daemon_of",
+    "entry_problem",
+    "group_rows",
+    "is_host_entry",
+    "parse_entries",
+    "parse_members",
+    "plan_fleet_delete",
+    "scrub_url",
+    "tag_images",
+]
+
 # How long a daemon may take to answer the fleet's list before it is shown as down (seconds):
 # one slow host must not hold the whole list.
 LIST_TIMEOUT = 15.0
-NAME_MAX = 16
 # Seconds between attempts to reopen a daemon's broken event stream.
 RETRY_EVENTS = 3.0
 ItemT = TypeVar("ItemT")
-
-
-# Passwords in URLs (``tcp://me:secret@h``) never reach the screen. connection.scrub_url does the
-# same, but importing connection imports docker-py, which the list must not need to load.
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^:/@\s]*):([^@\s/]*)@")
-
-
-def scrub_url(text: str) -> str:
-    """``text`` with URL passwords hidden (``tcp://me:secret@h`` -> ``tcp://me:***@h``)."""
-    return _USERINFO.sub(r"\1\2:***@", text)
-
-
-@dataclass(frozen=True)
-class FleetImage(Image):
-    """An image as one daemon of the fleet lists it: ``daemon`` is that daemon's name."""
-
-    daemon: str = ""
-
-
-def daemon_of(image: Image) -> str:
-    """The fleet daemon an image was listed by ("" outside a fleet)."""
-    return getattr(image, "daemon", "")
-
-
-def tag_images(images: Iterable[Image], daemon: str) -> list[FleetImage]:
-    """``images`` as ``daemon`` listed them (every field kept, the daemon name added)."""
-    tagged: list[FleetImage] = []
-    for image in images:
-        values = {name: getattr(image, name) for name in Image.__dataclass_fields__}
-        tagged.append(FleetImage(**values, daemon=daemon))
-    return tagged
-
-
-@dataclass(frozen=True)
-class MemberSpec:
-    """One daemon of the fleet: its short name and how to reach it (a host or a context)."""
-
-    name: str
-    host: str | None = None
-    context: str | None = None
-
-    @property
-    def address(self) -> str:
-        """The address in words (a host never shows a password)."""
-        return scrub_url(self.host) if self.host else f"context {self.context}"
-
-
-_NAMED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,31})=(.+)$")
-
-
-def _short_name(host: str) -> str:
-    """A short daemon name from an address: ``tcp://build1:2376`` -> ``build1``;
-    ``unix:///run/peer/docker.sock`` -> ``peer`` (the socket's directory, else its file)."""
-    text = scrub_url(host)
-    scheme, _, rest = text.partition("://")
-    if not rest:
-        rest = scheme
-    if scheme == "unix" or rest.startswith("/"):
-        parts = [p for p in rest.split("/") if p]
-        stem = parts[-1].removesuffix(".sock") if parts else "local"
-        if stem == "docker" and len(parts) >= 2:
-            stem = parts[-2]
-        return stem[:NAME_MAX] or "local"
-    rest = rest.split("@", 1)[-1]
-    return rest.split(":", 1)[0].split("/", 1)[0][:NAME_MAX] or "daemon"
-
-
-def parse_members(hosts: Sequence[str] = (), contexts: Sequence[str] = ()) -> list[MemberSpec]:
-    """Fleet members from ``--host`` values (``URL`` or ``NAME=URL``) and context names.
-
-    Names are unique: a second daemon that would get the same name gets ``-2``, ``-3``...
-    """
-    return _members([(True, h) for h in hosts] + [(False, c) for c in contexts])
-
-
-# The schemes a Docker host address may have (docker-py's and the CLI's).
-HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
-# A Docker context's name, as `docker context create` accepts it.
-_CONTEXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-
-
-def is_host_entry(text: str) -> bool:
-    """True when a fleet entry is an address (``URL`` or ``NAME=URL``), not a context name."""
-    return "://" in text or "=" in text
-
-
-def entry_problem(text: object) -> str | None:
-    """Why one fleet entry of the config file cannot be used, or None: an entry is a Docker
-    context's name (``"build-1"``), a host address (``"tcp://build-2:2376"``) or ``NAME=URL``."""
-    if not isinstance(text, str) or not text.strip():
-        return f"{text!r} is not a context name or a host address"
-    if not is_host_entry(text):
-        if _CONTEXT_NAME.match(text):
-            return None
-        return f"{text!r} is not a Docker context name (letters, digits, _ . + -)"
-    named = _NAMED.match(text)
-    url = named.group(2) if named and "://" not in named.group(1) else text
-    if "=" in text and not named:
-        return f"{scrub_url(text)!r}: a name before '=' is letters, digits, _ . - (NAME=URL)"
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in HOST_SCHEMES or not rest:
-        return (
-            f"{scrub_url(text)!r} is not a host address "
-            f"(schemes: {', '.join(s + '://' for s in HOST_SCHEMES)})"
-        )
-    return None
-
-
-def parse_entries(entries: Sequence[str]) -> list[MemberSpec]:
-    """Fleet members from the config file's ``fleet`` list, in its order: a context name, or a
-    host (``URL`` or ``NAME=URL``); entries are checked first (``entry_problem``)."""
-    return _members([(is_host_entry(e), e) for e in entries])
-
-
-def _members(entries: Sequence[tuple[bool, str]]) -> list[MemberSpec]:
-    """(is a host, text) pairs as members with unique names."""
-    specs: list[MemberSpec] = []
-    taken: set[str] = set()
-
-    def unique(name: str) -> str:
-        candidate, n = name, 1
-        while candidate in taken:
-            n += 1
-            candidate = f"{name[: NAME_MAX - 3]}-{n}"
-        taken.add(candidate)
-        return candidate
-
-    for is_host, text in entries:
-        if not is_host:
-            specs.append(MemberSpec(unique(text[:NAME_MAX]), context=text))
-            continue
-        named = _NAMED.match(text)
-        if named and "://" not in named.group(1):
-            name, host = named.group(1)[:NAME_MAX], named.group(2)
-        else:
-            name, host = _short_name(text), text
-        specs.append(MemberSpec(unique(name), host=host))
-    return specs
 
 
 @dataclass(frozen=True)
@@ -207,104 +111,6 @@ class FleetListing:
     def down(self) -> tuple[DaemonState, ...]:
         """The daemons that did not answer."""
         return tuple(s for s in self.states if not s.up)
-
-
-@dataclass(frozen=True)
-class FleetOutcome:
-    """One delete's outcome, and the daemon it was carried out on."""
-
-    daemon: str
-    outcome: Outcome
-
-
-def group_rows(rows: Iterable[ImageRow]) -> dict[str, list[ImageRow]]:
-    """Rows by daemon, daemons in first-seen order."""
-    grouped: dict[str, list[ImageRow]] = {}
-    for row in rows:
-        grouped.setdefault(daemon_of(row.image), []).append(row)
-    return grouped
-
-
-@dataclass(frozen=True)
-class PlanLine:
-    """One thing a fleet plan will do on one daemon, in words."""
-
-    action: str  # "delete" or "untag"
-    subject: str  # a reference, or "<none> <short id>"
-    detail: str = ""  # what stays (the tags an untag keeps), what is special
-
-
-@dataclass(frozen=True)
-class FleetGroup:
-    """A daemon's part of a fleet plan: its lines, what they free, or why there are none."""
-
-    daemon: str
-    lines: tuple[PlanLine, ...]
-    freed: Freed | None = None
-    problem: str = ""  # why nothing is planned there (the daemon is down, planning failed)
-    note: str = ""  # images kept for their children, engine differences
-
-
-@dataclass(frozen=True)
-class FleetPlan:
-    """What a fleet delete or cleanup will do, grouped by daemon, and the plans to carry out.
-
-    ``deletes`` (marked rows) or ``prunes`` (the cleanup wizard) hold each daemon's own plan;
-    carrying it out (``Fleet.execute``) hands each daemon exactly its part.
-    """
-
-    kind: str  # "delete" or "cleanup"
-    groups: tuple[FleetGroup, ...]
-    deletes: dict[str, DeletePlan] = field(default_factory=dict)
-    prunes: dict[str, PrunePlan] = field(default_factory=dict)
-    what: str = ""  # the cleanup options in words
-
-    @property
-    def count(self) -> int:
-        """How many steps (references or images) the plan hands the daemons."""
-        return sum(len(g.lines) for g in self.groups)
-
-    def removes(self) -> dict[str, tuple[str, ...]]:
-        """The image IDs each daemon will no longer have once the plan has run."""
-        if self.kind == "delete":
-            return {name: plan.removed_ids for name, plan in self.deletes.items()}
-        return {name: tuple(c.image.id for c in p.candidates) for name, p in self.prunes.items()}
-
-
-def _detail(item: DeleteItem) -> str:
-    """What the preview says beside an item: the tags an untag keeps, or that a container
-    holds the image (the daemon refuses that delete; it is never forced here)."""
-    if item.action == "untag":
-        return f"keeps {', '.join(item.keeps)}" if item.keeps else ""
-    if item.in_use:
-        return "a container uses it: the daemon will refuse"
-    return ""
-
-
-def _subject(image: Image) -> str:
-    return ", ".join(image.tags) or f"<none> {image.short_id}"
-
-
-def plan_fleet_delete(
-    rows: Sequence[ImageRow], images: Sequence[Image] = (), names: Sequence[str] = ()
-) -> FleetPlan:
-    """Per daemon, what deleting its marked rows hands that daemon (``plan_delete`` each).
-
-    ``images`` (the fleet's listing) gives each daemon's estimate of the space freed; groups
-    follow ``names`` (the fleet's order), then first-seen order.
-    """
-    grouped = group_rows(rows)
-    order = [n for n in names if n in grouped] + [n for n in grouped if n not in names]
-    deletes: dict[str, DeletePlan] = {}
-    groups: list[FleetGroup] = []
-    for daemon in order:
-        plan = plan_delete(grouped[daemon])
-        deletes[daemon] = plan
-        lines = tuple(PlanLine(item.action, item.reference, _detail(item)) for item in plan.items)
-        theirs = [i for i in images if daemon_of(i) == daemon]
-        freed = approximate_freed(plan.removed_ids, theirs) if theirs else None
-        groups.append(FleetGroup(daemon, lines, freed))
-    return FleetPlan("delete", tuple(groups), deletes=deletes)
 
 
 ServiceFactory = Callable[[MemberSpec], "ImageServiceAPI"]
@@ -464,7 +270,7 @@ class Fleet:
                 groups.append(FleetGroup(name, (), problem=f"not planned: {why}"))
                 continue
             prunes[name] = result
-            lines = tuple(PlanLine("delete", _subject(c.image)) for c in result.candidates)
+            lines = tuple(PlanLine("delete", subject_of(c.image)) for c in result.candidates)
             notes = []
             if result.kept_for_children:
                 notes.append(
