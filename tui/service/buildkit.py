@@ -18,29 +18,23 @@ prints) and pruned record by record with ``/build/prune`` and an ``id`` filter, 
 preview lists is exactly what goes.
 
 Cut along its seams: the stream parser is ``tui/service/buildkit_stream.py``, the build
-cache's model and prune plan ``tui/service/build_cache.py`` (both pure); this module keeps
-the CLI and the mixin, and re-exports the names others import from it. It stays over 500
-lines because the mixin's build, cancel and cache-prune methods share one buildx process
-handling (start, SIGINT, leftovers by ID); cutting it further would split that protocol.
+cache's model and prune plan ``tui/service/build_cache.py`` (both pure), the buildx child
+process (finding the CLI, ``BuilderInfo``, SIGINT then SIGKILL, interrupting live builds at
+exit) ``tui/service/buildx.py``; this module keeps the mixin, and re-exports the names others
+import from it.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import dataclasses
 import os
-import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from tui.service.build import (
     BuildCancelled,
@@ -67,56 +61,25 @@ from tui.service.buildkit_stream import (
     buildkit_features,
     explain_buildkit_error,
 )
+from tui.service.buildx import (
+    CANCEL_WAIT,
+    LIVE_BUILDS,
+    BuilderInfo,
+    collect_lines,
+    docker_cli,
+    stop,
+)
 from tui.service.cancel import CancelWatcher
 from tui.service.connection import DEFAULT_CONTEXT
 from tui.service.core import ServiceBase
 
-# How long buildx gets to wind down after SIGINT before it is killed (and how long the cache
-# records of a cancelled build are looked for).
-CANCEL_WAIT = 15.0
 # How many looks in a row must find no new cache record before a cancel is clean.
 CANCEL_QUIET_LOOKS = 3
 # How long `docker buildx version` / `inspect` may take (a remote builder can be slow).
 PROBE_TIMEOUT = 20.0
 
 
-# -- the CLI ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BuilderInfo:
-    """Which builder a build will use, in words the form shows."""
-
-    buildkit: bool
-    version: str = ""
-    name: str = ""
-    driver: str = ""
-    reason: str = ""  # why BuildKit is not available (legacy only)
-
-    @property
-    def needs_load(self) -> bool:
-        """Drivers other than ``docker`` keep results in their own store unless told --load."""
-        return self.buildkit and self.driver not in ("", "docker")
-
-    @property
-    def description(self) -> str:
-        """``BuildKit (buildx 0.13.1, builder default, docker driver)`` or the legacy line."""
-        if self.buildkit:
-            parts = [f"buildx {self.version}" if self.version else "buildx"]
-            if self.name:
-                parts.append(f"builder {self.name}")
-            if self.driver:
-                parts.append(f"{self.driver} driver")
-            return f"BuildKit ({', '.join(parts)})"
-        return f"legacy builder ({self.reason})" if self.reason else "legacy builder"
-
-
-def docker_cli() -> str | None:
-    """The docker CLI to run (``IMAGEDECK_DOCKER_CLI`` overrides PATH)."""
-    explicit = os.environ.get("IMAGEDECK_DOCKER_CLI")
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    return shutil.which("docker")
+# -- the mixin ----------------------------------------------------------------------------------
 
 
 class BuildKitMixin(ServiceBase):
@@ -313,13 +276,13 @@ class BuildKitMixin(ServiceBase):
             except OSError as exc:
                 yield BuildError(f"Could not start docker buildx: {exc}", detail=str(exc))
                 return
-            _LIVE.add(process)
+            LIVE_BUILDS.add(process)
             try:
                 yield from self._run_buildx(
                     process, request, cancel, dockerfile_text, iidfile, before
                 )
             finally:
-                _LIVE.discard(process)
+                LIVE_BUILDS.discard(process)
 
     def _run_buildx(
         self,
@@ -331,10 +294,13 @@ class BuildKitMixin(ServiceBase):
         before: set[str] | None,
     ) -> Iterator[BuildEvent]:
         # The build thread blocks reading buildx's stderr: the watcher stops buildx instead.
-        watcher = CancelWatcher(cancel, lambda: _stop(process), name="buildx-cancel")
+        watcher = CancelWatcher(cancel, lambda: stop(process), name="buildx-cancel")
         stdout_lines: list[str] = []
         reader = threading.Thread(
-            target=_collect, args=(process.stdout, stdout_lines), name="buildx-out", daemon=True
+            target=collect_lines,
+            args=(process.stdout, stdout_lines),
+            name="buildx-out",
+            daemon=True,
         )
         reader.start()
         decoder = RawJsonDecoder()
@@ -356,7 +322,7 @@ class BuildKitMixin(ServiceBase):
             watcher.finish()
             if process.poll() is None:
                 # The consumer stopped reading (the generator was closed): do not leave buildx.
-                _stop(process)
+                stop(process)
             reader.join(timeout=5)
         if cancel.is_set():
             removed = self._prune_new_cache(before) if before is not None else []
@@ -480,49 +446,7 @@ class BuildKitMixin(ServiceBase):
         return CachePruneResult(tuple(deleted), reclaimed, tuple(failed), extra)
 
 
-# buildx runs in a session of its own (a Ctrl-C in the terminal is imagedeck's to handle), so
-# it would outlive an imagedeck that exits mid-build: interrupt whatever is still running.
-_LIVE: set[subprocess.Popen[bytes]] = set()
-
-
-@atexit.register
-def _stop_live_builds() -> None:
-    for process in list(_LIVE):
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError, OSError):
-                process.send_signal(signal.SIGINT)
-    for process in list(_LIVE):
-        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-            process.wait(timeout=5)
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError, OSError):
-                process.kill()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGINT (buildx cancels the solve), then SIGKILL if it does not exit in time."""
-    with contextlib.suppress(ProcessLookupError, OSError):
-        process.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + CANCEL_WAIT
-    while process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError, OSError):
-            process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
-
-
-def _collect(stream: Any, into: list[str]) -> None:
-    if stream is None:
-        return
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if line:
-            into.append(line)
-
-
-# What other modules import from here (the parser and the cache model live apart now).
+# What other modules import from here (the parser, the cache model and buildx live apart now).
 __all__ = [
     "BuildCacheUsage",
     "BuildKitMixin",
