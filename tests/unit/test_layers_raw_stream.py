@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.layers_cli import _RawSaveStream
+from tui.layers_source import _RawSaveStream
 from tui.service.errors import NotFound
 
 
