@@ -1,15 +1,15 @@
 """The imagedeck application: connection, the events thread, and screen routing.
 
-Over 500 lines because it is the one owner of what is app-wide: the connection (and context
-switches), the daemon events thread, the keymap and its clash notice, the last-use record and
-the messages screens send it; each is a short section below.
+A little over 500 lines because it is the one owner of what is app-wide: the connection (its
+handover from the early first page, context switches, the fleet), the keymap and theme from the
+config and its clash notice, the last-use record and the messages screens send it; each is a
+short section below. The events thread (tui/events_thread.py) and the palette's commands from
+key bindings (tui/palette.py) are apart.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from tui.config import Config, config_path
+from tui.events_thread import EventsThread
 from tui.logs import get_logger
 from tui.messages import (
     BackToImageList,
@@ -34,11 +35,12 @@ from tui.messages import (
     LastUsedChanged,
     RetryConnect,
 )
+from tui.palette import binding_palette
 from tui.safe_text import visible
 from tui.screens.build_session import BuildSession
 from tui.screens.daemon_down import DaemonDownScreen
 from tui.screens.images import ImagesScreen
-from tui.service.errors import DaemonUnreachable, ImagedeckError
+from tui.service.errors import ImagedeckError
 
 if TYPE_CHECKING:
     from textual.binding import Binding as _Binding
@@ -50,19 +52,9 @@ if TYPE_CHECKING:
     from tui.service import ImageService
     from tui.service.connection import ContextInfo
     from tui.service.fleet import MemberSpec
-    from tui.service.images import EventStream
     from tui.service.lastused import LastUsedRecorder
     from tui.service.models import DaemonEvent
 
-# Actions of the image list the palette offers from every screen.
-GLOBAL_ACTIONS = frozenset(
-    {"pull", "search", "build", "transfers", "prune", "reload", "containers", "results_log"}
-)
-# Bindings that make no sense as palette commands (Esc, moving the cursor, the palette itself).
-PALETTE_SKIP = frozenset({"escape", "back", "cancel", "command_palette", "help", "quit"})
-
-BACKOFF_START = 0.5
-BACKOFF_MAX = 10.0
 log = get_logger("app")
 
 
@@ -127,9 +119,7 @@ class ImagedeckApp(App[None]):
         self._missed_connect: ConnectFailed | None = None
         self.service: ImageService | None = None
         self._prefetch = prefetch
-        self._events: EventStream | None = None
-        self._events_lock = threading.Lock()
-        self._events_stop: threading.Event | None = None
+        self._events_thread = EventsThread(self.post_message, self._record_use)
         # Daemon events for every screen that shows daemon state besides the list: each
         # subscribes on mount and unsubscribes on unmount (tui/screens/base.py).
         self.daemon_events: Signal[tuple[DaemonEvent, ...]] = Signal(self, "daemon-events")
@@ -408,13 +398,8 @@ class ImagedeckApp(App[None]):
             show_help(self.screen)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Textual's commands, every action bound on ``screen``, and the list's global ones.
-
-        A person looks an action up by name ("pull", "clean", "transfers"): each binding is
-        offered under its short name, with its long text and key as help. From another screen
-        the image list's global actions (pull, search, build, transfers, cleanup, reload) are
-        offered too; they run on the list.
-        """
+        """Textual's commands, switch context, the disk map, then every action bound on
+        ``screen`` and (from another screen) the list's global ones (tui/palette.py)."""
         yield from super().get_system_commands(screen)
         yield SystemCommand(
             "Switch Docker context (docker contexts)",
@@ -426,51 +411,8 @@ class ImagedeckApp(App[None]):
             "Space by repository, tag and layer, sorted by what deleting frees (D)",
             self.images_screen.action_disk_map,
         )
-        seen = {"Switch Docker context (docker contexts)", "Disk map"}
-        for command in self._binding_commands(screen):
-            if command.title not in seen:
-                seen.add(command.title)
-                yield command
-        if screen is not self.images_screen:
-            for command in self._binding_commands(self.images_screen, GLOBAL_ACTIONS):
-                if command.title not in seen:
-                    seen.add(command.title)
-                    yield command
-
-    def _binding_commands(
-        self, screen: Screen[Any], only: frozenset[str] | None = None
-    ) -> Iterable[SystemCommand]:
-        """One palette command per binding of ``screen`` (its own and its focused widget's)."""
-        from tui.screens.help import key_label
-
-        if not screen.is_mounted:
-            return
-        groups: dict[tuple[int, str], tuple[Any, Any, list[str]]] = {}
-        for key, active in screen.active_bindings.items():
-            binding, node = active.binding, active.node
-            if node is self or not binding.id or not binding.description:
-                continue
-            if binding.action in PALETTE_SKIP:
-                continue
-            if only is not None and binding.action not in only:
-                continue
-            ident = (id(node), binding.id or binding.action)
-            groups.setdefault(ident, (binding, node, []))[2].append(key)
-        for binding, node, keys in groups.values():
-            text = binding.tooltip or binding.description
-            yield SystemCommand(
-                binding.description,
-                f"{text} (key {key_label(','.join(keys))})",
-                partial(self._run_bound_action, node, binding.action),
-            )
-
-    async def _run_bound_action(self, node: DOMNode, action: str) -> None:
-        """Run a binding's action on its node, as the key would."""
-        if node is self.images_screen and self.screen is not self.images_screen:
-            # A global action of the list from another screen: go back to the list first.
-            while len(self.screen_stack) > 1 and self.screen is not self.images_screen:
-                self.pop_screen()
-        await self.run_action(action, default_namespace=node)
+        offered = {"Switch Docker context (docker contexts)", "Disk map"}
+        yield from binding_palette(self, screen, self.images_screen, offered)
 
     def handle_bindings_clash(self, clashed_bindings: set[_Binding], node: DOMNode) -> None:
         """A remapped key that collides with another binding: say so once."""
@@ -489,60 +431,10 @@ class ImagedeckApp(App[None]):
     # -- events ------------------------------------------------------------------------------
 
     def follow_events(self) -> None:
-        """Start the one events thread (replacing a previous one)."""
+        """Start the one events thread (tui/events_thread.py), replacing a previous one."""
         self.stop_events()
-        service = self.service
-        if service is None:
-            return
-        stop = threading.Event()
-        # A plain daemon thread, not a Textual worker: it blocks in a socket read, and a worker
-        # thread that never returns would hold up the app's exit (the executor waits for it).
-        thread = threading.Thread(
-            target=self._events_loop, args=(service, stop), name="daemon-events", daemon=True
-        )
-        with self._events_lock:
-            self._events_stop = stop
-        thread.start()
-
-    def _events_loop(self, service: ImageService, stop: threading.Event) -> None:
-        """Daemon events become ImagesChanged messages (coalesced by the list).
-
-        When the stream breaks the app shows a banner and reconnects with back-off.
-        """
-        backoff = BACKOFF_START
-        lost = False
-        while not stop.is_set():
-            try:
-                stream = service.open_events()
-                with self._events_lock:
-                    if stop.is_set():
-                        stream.close()
-                        return
-                    self._events = stream
-                if lost:
-                    lost = False
-                    backoff = BACKOFF_START
-                    self.post_message(DaemonBack())
-                for event in stream:
-                    if stop.is_set():
-                        return
-                    self._record_use(service, event)
-                    self.post_message(ImagesChanged((event,)))
-                if stop.is_set():
-                    return
-                raise DaemonUnreachable(service.host, "the event stream ended")
-            except ImagedeckError as exc:
-                if stop.is_set():
-                    return
-                lost = True
-                self.post_message(DaemonLost(str(exc), backoff))
-                if stop.wait(backoff):
-                    return
-                backoff = min(backoff * 2, BACKOFF_MAX)
-                try:
-                    service.ping()
-                except ImagedeckError:
-                    continue
+        if self.service is not None:
+            self._events_thread.start(self.service)
 
     @work(thread=True, exclusive=True, group="last-used", exit_on_error=False)
     def open_last_used(self, service: ImageService) -> None:
@@ -604,14 +496,8 @@ class ImagedeckApp(App[None]):
         self.images_screen.post_message(DaemonBack())
 
     def stop_events(self) -> None:
-        """Stop the events thread and shut its socket (it blocks in a read)."""
-        with self._events_lock:
-            if self._events_stop is not None:
-                self._events_stop.set()
-                self._events_stop = None
-            if self._events is not None:
-                self._events.close()
-                self._events = None
+        """Stop the events thread and shut its socket."""
+        self._events_thread.stop()
 
     def on_unmount(self) -> None:
         """Stop the events thread so the process can exit promptly."""
