@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DockerCli, Sandbox, current_engine
+from tui.analysis import LayerAnalysisError
 from tui.service import ImageService
-from tui.service.layers import LayerAnalysisError
 
 ENGINE = current_engine().id
 SLACK = 64 * 1024
