@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -11,9 +10,11 @@ from typing import TYPE_CHECKING
 from tui import __version__
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
     from tui.config import Config
+    from tui.early import EarlyRequest
     from tui.prefetch import Prefetch
     from tui.service import ImageService
     from tui.service.fleet import MemberSpec
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and the README can use it)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="imagedeck",
         description="A keyboard-driven terminal UI for Docker images.",
@@ -68,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         from tui.serve import main as serve_main
 
         return serve_main(args_list[1:])
+    # The first page's lists are asked for before anything else loads (tui/early.py), when
+    # no argument can change the daemon.
+    from tui.early import send_early
+
+    early = send_early(args_list)
     args = build_parser().parse_args(args_list)
     hosts: list[str] = args.host or []
     if len(hosts) > 1:
@@ -83,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             fleet=fleet,
         )
     host = hosts[0] if hosts else None
-    return run_tui(host, args.context, config_file=args.config, log_level=args.log_level)
+    return run_tui(
+        host, args.context, config_file=args.config, log_level=args.log_level, early=early
+    )
 
 
 def config_fleet(config: Config, host: str | None, context: str | None) -> list[MemberSpec]:
@@ -103,9 +113,11 @@ def run_tui(
     config_file: str | None = None,
     log_level: str = "info",
     fleet: Sequence[MemberSpec] = (),
+    early: EarlyRequest | None = None,
 ) -> int:
     """Start the requests, then import Textual and run the app (with ``fleet``, several
-    daemons: the fleet view opens at once over ``host``'s list)."""
+    daemons: the fleet view opens at once over ``host``'s list; ``early``: the first lists,
+    asked for already)."""
     # For a local socket the image list is asked for with the standard library at once, and
     # the first frame shows it before docker-py (a fifth of a second of imports) is loaded:
     # the app's connect worker imports docker-py and connects while the list is on screen.
@@ -120,7 +132,9 @@ def run_tui(
 
         return ImageService.connect(host, context)
 
-    prefetch = Prefetch(factory, unix_socket=unix_socket).start_raw()
+    prefetch = Prefetch(factory, unix_socket=unix_socket, early=early)
+    prefetch.hold_parse()  # until the first page is drawn from the answers
+    prefetch.start_raw()
     from tui.firstpaint import early_terminal
 
     # Keys typed while the program starts wait for it, unseen (see tui/firstpaint.py).
@@ -152,7 +166,10 @@ def run_tui(
         note = f"sandbox daemon ({why})" if why else "sandbox daemon"
     # A fleet opens its own view over the list at once: a first page of one daemon's list
     # would be a frame that then changes, so none is painted.
-    painted = False if fleet else _paint_first_page(prefetch, config, host_hint, note)
+    try:
+        painted = False if fleet else _paint_first_page(prefetch, config, host_hint, note)
+    finally:
+        prefetch.release_parse()
 
     try:
         from tui.app import ImagedeckApp
@@ -196,6 +213,11 @@ def _paint_first_page(prefetch: Prefetch, config: Config, host_hint: str, note: 
 
     if problem() is not None:  # Textual's first frame carries a notification
         return False
+    # What drawing needs is loaded while the daemon is still answering.
+    import rich.color  # noqa: F401
+
+    import tui.service.engine  # noqa: F401
+
     try:
         raw = prefetch.raw.result(timeout=FIRST_PAGE_WAIT)
     except Exception:  # no answer in time, or none at all: Textual starts as before

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from math import ceil
 from typing import Any, NamedTuple
@@ -125,39 +125,71 @@ def color_system(environ: Mapping[str, str], isatty: bool) -> str | None:
 
 def rows_of(
     everything: Sequence[Mapping[str, Any]], dangling: Sequence[Mapping[str, Any]]
-) -> list[tuple[int, int, list[Row]]]:
+) -> list[tuple[int, int, Sequence[Row]]]:
     """Per image: (created, size, its rows as `docker images` shows them), names made visible.
 
     The same rows as tui/service/models.py's ``image_rows`` (one per tag; an untagged image
-    one ``<none>`` row, with the repository of its digest when it has one).
+    one ``<none>`` row, with the repository of its digest when it has one). An image's rows are
+    made when first read (:class:`ImageRows`): the first page needs only a few images' rows,
+    and making all 10,000 took a fifth of the time before the first row.
     """
-    from tui.service.engine import familiar
-
     dangling_ids = {str(item.get("Id", "")) for item in dangling}
-    images = []
+    images: list[tuple[int, int, Sequence[Row]]] = []
     for item in everything:
-        image_id = str(item.get("Id", ""))
         created = int(item.get("Created") or 0)
         size = int(item.get("Size") or 0)
-        short = image_id.removeprefix("sha256:")[:12]
-        is_dangling = image_id in dangling_ids
-        tags = [familiar(str(t)) for t in item.get("RepoTags") or () if t != "<none>:<none>"]
-        pairs: list[tuple[str, str]] = []
-        if tags:
-            pairs = [_split(t) for t in tags]
-        else:
-            digests = [
-                familiar(str(d))
-                for d in item.get("RepoDigests") or ()
-                if not str(d).startswith(f"{NONE}@")
-            ]
-            pairs = [(digests[0].split("@", 1)[0], NONE)] if digests else [(NONE, NONE)]
-        rows = [
-            Row(visible(r), visible(t), visible(short), created, size, is_dangling)
-            for r, t in pairs
-        ]
-        images.append((created, size, rows))
+        is_dangling = str(item.get("Id", "")) in dangling_ids
+        images.append((created, size, ImageRows(item, is_dangling)))
     return images
+
+
+class ImageRows(Sequence[Row]):
+    """One image's rows, counted at once but made only when read."""
+
+    __slots__ = ("_count", "_dangling", "_item", "_rows")
+
+    def __init__(self, item: Mapping[str, Any], dangling: bool) -> None:
+        self._item = item
+        self._dangling = dangling
+        self._rows: list[Row] | None = None
+        tags = sum(1 for t in item.get("RepoTags") or () if t != "<none>:<none>")
+        self._count = tags or 1  # an untagged image is one <none> row
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._made())
+
+    def _made(self) -> list[Row]:
+        if self._rows is None:
+            self._rows = _make_rows(self._item, self._dangling)
+        return self._rows
+
+
+def _make_rows(item: Mapping[str, Any], is_dangling: bool) -> list[Row]:
+    from tui.service.engine import familiar
+
+    short = str(item.get("Id", "")).removeprefix("sha256:")[:12]
+    created = int(item.get("Created") or 0)
+    size = int(item.get("Size") or 0)
+    tags = [familiar(str(t)) for t in item.get("RepoTags") or () if t != "<none>:<none>"]
+    pairs: list[tuple[str, str]] = []
+    if tags:
+        pairs = [_split(t) for t in tags]
+    else:
+        digests = [
+            familiar(str(d))
+            for d in item.get("RepoDigests") or ()
+            if not str(d).startswith(f"{NONE}@")
+        ]
+        pairs = [(digests[0].split("@", 1)[0], NONE)] if digests else [(NONE, NONE)]
+    return [
+        Row(visible(r), visible(t), visible(short), created, size, is_dangling) for r, t in pairs
+    ]
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -169,7 +201,7 @@ def _split(text: str) -> tuple[str, str]:
 
 
 def first_rows(
-    images: list[tuple[int, int, list[Row]]], count: int, sort: str, descending: bool
+    images: list[tuple[int, int, Sequence[Row]]], count: int, sort: str, descending: bool
 ) -> list[Row]:
     """The first ``count`` rows in the list's order (tui/listmodel.py), computing only those.
 
@@ -179,7 +211,7 @@ def first_rows(
     taken key by key, the rows of all images with one key sorted by repository and tag.
     """
     index = 0 if sort == "created" else 1
-    ordered = sorted(images, key=lambda image: image[index], reverse=descending)
+    ordered = sorted(images, key=lambda image: image[1] if index else image[0], reverse=descending)
     page: list[Row] = []
     start = 0
     while start < len(ordered) and len(page) < count:
@@ -266,7 +298,7 @@ def row_text(row: Row, width: int, hidden: frozenset[str]) -> str:
     return " " + (DANGLING_SYMBOL if row.dangling else " ") + text
 
 
-def summary_text(images: list[tuple[int, int, list[Row]]], sort: str, reverse: bool) -> str:
+def summary_text(images: list[tuple[int, int, Sequence[Row]]], sort: str, reverse: bool) -> str:
     """The summary line before disk usage (the list screen's ``_update_summary``)."""
     labels = {"size": "size", "created": "created"}
     tags = sum(len(rows) for _, _, rows in images)
@@ -295,7 +327,7 @@ def _bar(size: int, virtual: float, window: float, vertical: bool) -> list[tuple
 
 
 def page_lines(
-    images: list[tuple[int, int, list[Row]]],
+    images: list[tuple[int, int, Sequence[Row]]],
     *,
     width: int,
     height: int,

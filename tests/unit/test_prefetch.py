@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.ui.fake import FakeService, make_image
+from tui.early import neutral, send_early
 from tui.prefetch import Prefetch
 from tui.service.connection import Endpoint
 from tui.unix_http import DEFAULT_SOCKET, local_socket
@@ -163,3 +164,44 @@ def test_import_service_leaves_paramiko_out_for_a_local_socket_but_importable() 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok SSHClient"
+
+
+def test_the_early_questions_are_the_ones_the_prefetch_reads(
+    daemon_socket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sent before the command line is parsed (tui/early.py); the prefetch then reads those
+    # answers instead of asking again: the daemon sees each question once.
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{daemon_socket}")
+    early = send_early(["--log-level", "debug", "--config=x.toml"])
+    assert early is not None and early.path == daemon_socket
+    service = _Service(f"unix://{daemon_socket}")
+    prefetch = Prefetch(lambda: service, unix_socket=daemon_socket, early=early)  # type: ignore[arg-type,return-value]
+    images = prefetch.start_raw().start().images.result(timeout=10)
+    assert [i.tags for i in images] == [("demo/app:1", "demo/app:10"), ()]
+    assert [i.dangling for i in images] == [False, True]
+    assert len(_Handler.requests) == 2
+    assert early.take("/images/json") is None  # taken once
+
+
+def test_nothing_is_sent_early_when_an_argument_may_name_another_daemon(
+    daemon_socket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{daemon_socket}")
+    for args in (["-H", "tcp://h:2375"], ["--host=unix:///x"], ["--cont", "c"], ["--help"]):
+        assert not neutral(args)
+        assert send_early(args) is None
+    assert neutral([]) and neutral(["--config", "c.toml", "--log-level=info"])
+    monkeypatch.setenv("DOCKER_HOST", "tcp://h:2375")
+    assert send_early([]) is None
+    assert _Handler.requests == []
+
+
+def test_a_held_parse_waits_for_the_first_page(daemon_socket: str) -> None:
+    prefetch = Prefetch(lambda: None, unix_socket=daemon_socket)  # type: ignore[arg-type,return-value]
+    prefetch.hold_parse()
+    prefetch.start_raw()
+    assert prefetch.raw.result(timeout=10)[0][0]["RepoTags"] == ["demo/app:1", "demo/app:10"]
+    # The answers are there; the images are not made until the page is drawn.
+    assert not prefetch.early.done()
+    prefetch.release_parse()
+    assert len(prefetch.early.result(timeout=10)) == 2

@@ -1,0 +1,85 @@
+"""The image list asked for before anything else is imported (issue 15: first row on screen).
+
+The daemon takes 50-150 ms to answer ``/images/json`` at 10,000 tags, longer than Python
+takes to import what draws the first page. So the two questions the first page needs (every
+image, and the dangling ones) are sent first thing, on two unix-socket connections, before the
+command line is parsed and before threads, futures or logging are imported: the daemon works
+on its answers while the rest loads. :class:`tui.prefetch.Prefetch` reads them later.
+
+Only when nothing on the command line can change which daemon is used (no arguments, or only
+``--config`` and ``--log-level``); otherwise, and when the socket cannot be reached, nothing is
+sent here and the prefetch asks as before.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from tui.unix_http import local_socket, send_get
+
+if TYPE_CHECKING:
+    import socket
+
+# /images/json?filters={"dangling": ["true"]}, quoted (no urllib import for one constant).
+DANGLING = "/images/json?filters=%7B%22dangling%22%3A%20%5B%22true%22%5D%7D"
+ALL = "/images/json"
+# Options that leave the daemon to the environment (the others: --host, --context, their short
+# forms and argparse's abbreviations of them, --help, --version, subcommands).
+_NEUTRAL = ("--config", "--log-level")
+# How long a question sent here may wait for its answer once it is read.
+TIMEOUT = 30.0
+
+
+class EarlyRequest:
+    """Questions already sent to the daemon at ``path``: url -> (socket, time sent)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._sent: dict[str, tuple[socket.socket, float]] = {}
+
+    def send(self, url: str) -> None:
+        """Send ``GET url`` now (an error leaves it to whoever asks later)."""
+        sent = time.time()
+        try:
+            self._sent[url] = (send_get(self.path, url, TIMEOUT), sent)
+        except OSError:
+            pass
+
+    def take(self, url: str) -> tuple[socket.socket, float] | None:
+        """The socket that asked for ``url`` and when, once; None when it was not sent."""
+        return self._sent.pop(url, None)
+
+    def close(self) -> None:
+        """Close what was not taken (the answers are not needed)."""
+        for sock, _ in self._sent.values():
+            sock.close()
+        self._sent.clear()
+
+
+def neutral(args: list[str]) -> bool:
+    """True when ``args`` cannot change the daemon: only --config and --log-level (or none)."""
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in _NEUTRAL:
+            index += 2
+        elif arg.startswith(tuple(f"{name}=" for name in _NEUTRAL)):
+            index += 1
+        else:
+            return False
+    return True
+
+
+def send_early(args: list[str]) -> EarlyRequest | None:
+    """Ask for the first page's two lists now, when ``args`` leave the daemon to the
+    environment and that daemon is on a local socket; None otherwise."""
+    if not neutral(args):
+        return None
+    path = local_socket(None, None)
+    if path is None:
+        return None
+    request = EarlyRequest(path)
+    request.send(ALL)
+    request.send(DANGLING)
+    return request
