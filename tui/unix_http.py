@@ -1,7 +1,7 @@
 """The daemon's API over its local unix socket with the standard library alone.
 
 ``imagedeck`` (the first image list, :mod:`tui.prefetch`) and ``imagedeck layers`` (the
-archive, :mod:`tui.layers_cli`) ask a local daemon before, or instead of, importing docker-py
+archive, :mod:`tui.layers_source`) ask a local daemon before, or instead of, importing docker-py
 (a fifth of a second and about 25 MB) or http.client (which imports ssl, several MB). Both
 ask in HTTP/1.0: the daemon (Go's net/http) then sends the body as it is, not in chunks, and
 the end of the answer is the end of the socket. Only ``socket`` is imported here, and only
