@@ -27,14 +27,15 @@ async def ready(pilot: Any) -> ImagesScreen:
     raise AssertionError("the list never loaded")
 
 
-async def wait_for(pilot: Any, condition: Any, what: str) -> None:
+async def wait_for(pilot: Any, condition: Any, what: str, tries: int = 250) -> None:
     """Poll ``condition`` while the app runs.
 
     For a state reached on the way (a screen pushed by a key, a progress line, a dialog's
     stage) or after a timer (a debounced preview, the build log's flush): a worker may still
     run, held by the test itself, so waiting for the workers to end could wait for good. For
-    the state the running workers end in, ``settle`` and then assert."""
-    for _ in range(250):
+    the state the running workers end in, ``settle`` and then assert. ``tries`` pauses of
+    20 ms at least (more for real network work)."""
+    for _ in range(tries):
         if condition():
             return
         await pilot.pause(0.02)

@@ -7,7 +7,8 @@ from typing import Any
 from textual.widgets import RadioSet
 
 from tests.ui.fake import make_app
-from tests.ui.test_transfers import TransferFake, ready, until
+from tests.ui.pilot import ready, wait_for
+from tests.ui.test_transfers import TransferFake
 from tui.modals.pull import PullDialog
 from tui.screens.search import SearchScreen
 from tui.screens.transfers import transfers_screen
@@ -18,7 +19,7 @@ async def open_search(pilot: Any) -> SearchScreen:
     """Press s on the list."""
     await ready(pilot)
     await pilot.press("s")
-    await until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search screen")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search screen")
     return pilot.app.screen  # type: ignore[no-any-return]
 
 
@@ -28,7 +29,7 @@ async def search_for(pilot: Any, screen: SearchScreen, text: str) -> None:
     field.value = text
     field.focus()
     await pilot.press("enter")
-    await until(
+    await wait_for(
         pilot, lambda: "Searching" not in str(screen.query_one("#search-status").render()), "answer"
     )
 
@@ -60,8 +61,8 @@ async def test_filters_min_stars_official_and_limit() -> None:
         assert len(screen.results) == 1
         screen.query_one("#search-limit").value = "25"
         screen.query_one("#search-official").value = True  # searches again by itself
-        await until(pilot, lambda: fake.searches[-1][3], "official search")
-        await until(pilot, lambda: all(r.official for r in screen.results), "official only")
+        await wait_for(pilot, lambda: fake.searches[-1][3], "official search")
+        await wait_for(pilot, lambda: all(r.official for r in screen.results), "official only")
         assert screen.results
 
 
@@ -98,7 +99,7 @@ async def test_hits_of_an_index_are_named_on_the_registry_that_has_them() -> Non
         ]
         assert "pulls come from 127.0.0.1:5000" in status(screen)
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
         assert pilot.app.screen.query_one("#pull-reference").value == "127.0.0.1:5000/demo/app:1.0"
         assert not pilot.app.screen.query("#pull-from")  # no question: one registry has it
 
@@ -110,7 +111,7 @@ async def test_a_hit_no_known_registry_has_asks_where_to_pull_from() -> None:
         await search_for(pilot, screen, "127.0.0.1:5001/alpine-curl")
         assert [r.name for r in screen.results] == ["127.0.0.1:5001/tools/alpine-curl"]
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
         dialog = pilot.app.screen
         choice = dialog.query_one("#pull-from", RadioSet)
         assert "does not say which registry" in str(dialog.query_one("#pull-why").render())
@@ -120,7 +121,7 @@ async def test_a_hit_no_known_registry_has_asks_where_to_pull_from() -> None:
         await pilot.press("down", "enter")
         assert dialog.query_one("#pull-reference").value == "docker.io/tools/alpine-curl"
         await pilot.click("#pull-ok")
-        await until(pilot, lambda: fake.pulled == ["docker.io/tools/alpine-curl"], "pulled")
+        await wait_for(pilot, lambda: fake.pulled == ["docker.io/tools/alpine-curl"], "pulled")
 
 
 async def test_enter_on_a_result_pulls_it() -> None:
@@ -129,14 +130,14 @@ async def test_enter_on_a_result_pulls_it() -> None:
         screen = await open_search(pilot)
         await search_for(pilot, screen, "127.0.0.1:5000/pushed")
         await pilot.press("enter")  # on the highlighted row: the pull dialog, prefilled
-        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
         assert pilot.app.screen.query_one("#pull-reference").value == (
             "127.0.0.1:5000/demo/pushed:latest"
         )
         await pilot.press("enter")
         transfers = transfers_screen(pilot.app)
-        await until(pilot, lambda: pilot.app.screen is transfers, "transfers screen")
-        await until(
+        await wait_for(pilot, lambda: pilot.app.screen is transfers, "transfers screen")
+        await wait_for(
             pilot, lambda: any(t.state == DONE for t in transfers.transfers.values()), "pulled"
         )
         assert fake.pulled == ["127.0.0.1:5000/demo/pushed:latest"]
@@ -149,7 +150,7 @@ async def test_p_on_a_result_and_escape_back() -> None:
         screen = await open_search(pilot)
         await search_for(pilot, screen, "busybox")
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
         assert pilot.app.screen.query_one("#pull-reference").value == "library/busybox"
         await pilot.press("escape")
         assert pilot.app.screen is screen

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.ui.fake import FakeService, make_app, make_image
+from tests.ui.pilot import ready, wait_for
 from tui.modals.pull import PullDialog
 from tui.modals.run import RunDialog
 from tui.screens.transfers import TransferProgress, TransfersScreen, transfers_screen
@@ -190,29 +191,10 @@ class TransferFake(FakeService):
         return {"Id": image.id, "Config": {"Entrypoint": None, "Cmd": ["sh"]}}
 
 
-async def ready(pilot: Any) -> Any:
-    """Wait for the list to load."""
-    for _ in range(200):
-        await pilot.pause(0.02)
-        screen = pilot.app.images_screen
-        if screen.loaded and screen.usage is not None:
-            return screen
-    raise AssertionError("the list never loaded")
-
-
-async def until(pilot: Any, condition: Any, what: str, tries: int = 300) -> None:
-    """Let the app run until ``condition()`` holds."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
 async def pull_with_dialog(pilot: Any, reference: str) -> None:
     """Press p, type the reference, press Enter."""
     await pilot.press("p")
-    await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
     await pilot.press(*reference)
     await pilot.press("enter")
 
@@ -226,8 +208,8 @@ async def test_p_pulls_with_layer_progress_and_selects_the_new_image() -> None:
         await ready(pilot)
         await pull_with_dialog(pilot, "127.0.0.1:5000/test/app:v1")
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: pilot.app.screen is screen, "transfers screen pops up")
-        await until(
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen pops up")
+        await wait_for(
             pilot, lambda: any(t.state == DONE for t in screen.transfers.values()), "pull ends"
         )
         (transfer,) = screen.transfers.values()
@@ -239,8 +221,8 @@ async def test_p_pulls_with_layer_progress_and_selects_the_new_image() -> None:
         assert transfer.event is not None and transfer.event.overall.fraction == 1.0
         await pilot.press("T")
         images = pilot.app.images_screen
-        await until(pilot, lambda: pilot.app.screen is images, "back on the list")
-        await until(
+        await wait_for(pilot, lambda: pilot.app.screen is images, "back on the list")
+        await wait_for(
             pilot,
             lambda: (
                 (row := images.current_row()) is not None
@@ -254,7 +236,7 @@ async def test_pull_dialog_checks_the_reference_as_you_type() -> None:
     async with make_app(TransferFake()).run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
         dialog = pilot.app.screen
         await pilot.press(*"Demo/App")
         error = str(dialog.query_one("#pull-error").render())
@@ -277,19 +259,19 @@ async def test_several_pulls_a_failure_and_esc_cancels_the_selected_one() -> Non
         await ready(pilot)
         await pull_with_dialog(pilot, "test/slow:v1")
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: pilot.app.screen is screen, "transfers screen")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen")
         await pilot.press("p")  # another pull, from the transfers screen
-        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "dialog again")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "dialog again")
         await pilot.press(*"test/missing:v1", "enter")
-        await until(pilot, lambda: pilot.app.screen is screen, "back on transfers")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "back on transfers")
         slow, missing = screen.transfers.values()
-        await until(pilot, lambda: missing.state == FAILED, "missing fails")
+        await wait_for(pilot, lambda: missing.state == FAILED, "missing fails")
         assert "not found in the registry" in missing.error
         assert slow.running  # the failure left the other one running
-        await until(pilot, lambda: slow.event is not None, "slow shows progress")
+        await wait_for(pilot, lambda: slow.event is not None, "slow shows progress")
         await pilot.press("up")  # select the slow one
         await pilot.press("escape")
-        await until(pilot, lambda: slow.state == CANCELLED, "slow cancelled")
+        await wait_for(pilot, lambda: slow.state == CANCELLED, "slow cancelled")
         assert "Cancelled" in slow.error
         assert fake.pulled == []
         await pilot.press("escape")  # nothing running is selected: back to the list
@@ -302,7 +284,7 @@ async def test_transfers_keep_running_while_the_list_is_used() -> None:
         await ready(pilot)
         await pull_with_dialog(pilot, "test/slow:v1")
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: pilot.app.screen is screen, "transfers screen")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen")
         await pilot.press("T")
         assert pilot.app.screen is pilot.app.images_screen
         await pilot.press("down", "down")  # the list still answers
@@ -311,7 +293,7 @@ async def test_transfers_keep_running_while_the_list_is_used() -> None:
         await pilot.press("T")
         assert pilot.app.screen is screen
         await pilot.press("escape")
-        await until(pilot, lambda: slow.state == CANCELLED, "cancelled from the panel")
+        await wait_for(pilot, lambda: slow.state == CANCELLED, "cancelled from the panel")
 
 
 def test_progress_messages_replace_queued_ones_of_the_same_transfer() -> None:
@@ -336,9 +318,9 @@ async def test_shift_p_pushes_the_current_tag() -> None:
         images.select_after_load("127.0.0.1:5000/demo/app:1.0")
         await pilot.press("P")
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: pilot.app.screen is screen, "transfers screen")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen")
         (push,) = screen.transfers.values()
-        await until(pilot, lambda: push.state == DONE, "push ends")
+        await wait_for(pilot, lambda: push.state == DONE, "push ends")
         assert push.kind == "push"
         assert fake.pushed == ["127.0.0.1:5000/demo/app:1.0"]
         assert {layer.status for layer in push.layers.values()} == {
@@ -369,7 +351,7 @@ async def open_run_dialog(pilot: Any, reference: str) -> tuple[Any, Any]:
     images = await ready(pilot)
     images.select_after_load(reference)
     await pilot.press("r")
-    await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
     return images, pilot.app.screen
 
 
@@ -380,9 +362,9 @@ async def test_r_runs_the_image_with_its_own_command(
     monkeypatch.setattr(app, "suspend", nullcontext)
     async with app.run_test(size=(120, 40)) as pilot:
         images, dialog = await open_run_dialog(pilot, "demo/app:1.0")
-        await until(pilot, lambda: dialog.query_one("#run-command").value == "sh", "default cmd")
+        await wait_for(pilot, lambda: dialog.query_one("#run-command").value == "sh", "default cmd")
         await pilot.press("enter")
-        await until(pilot, lambda: bool(captured), "docker run")
+        await wait_for(pilot, lambda: bool(captured), "docker run")
         assert captured == [
             ["docker", "-H", "unix:///fake/docker.sock", "run", "-i", "-t", "--rm", "demo/app:1.0"]
         ]
@@ -396,11 +378,11 @@ async def test_run_with_a_command_and_without_rm(
     monkeypatch.setattr(app, "suspend", nullcontext)
     async with app.run_test(size=(120, 40)) as pilot:
         _images, dialog = await open_run_dialog(pilot, "demo/app:1.0")
-        await until(pilot, lambda: dialog.query_one("#run-command").value == "sh", "default cmd")
+        await wait_for(pilot, lambda: dialog.query_one("#run-command").value == "sh", "default cmd")
         dialog.query_one("#run-command").value = "echo 'hi there'"
         dialog.query_one("#run-remove").value = False
         await pilot.press("enter")
-        await until(pilot, lambda: bool(captured), "docker run")
+        await wait_for(pilot, lambda: bool(captured), "docker run")
         assert captured[0][-4:] == ["-t", "demo/app:1.0", "echo", "hi there"]
         assert "--rm" not in captured[0]
 
@@ -414,17 +396,17 @@ async def test_run_pulls_a_missing_image_first(
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pilot.press("r")
-        await until(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunDialog), "run dialog")
         dialog = pilot.app.screen
         dialog.query_one("#run-image").value = "test/fresh:v1"
-        await until(
+        await wait_for(
             pilot, lambda: "pulled first" in str(dialog.query_one("#run-hint").render()), "hint"
         )
         await pilot.press("enter")
-        await until(pilot, lambda: bool(captured), "docker run after the pull")
+        await wait_for(pilot, lambda: bool(captured), "docker run after the pull")
         assert fake.pulled == ["test/fresh:v1"]
         assert captured[0][-1] == "test/fresh:v1"
-        await until(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "list again")
+        await wait_for(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "list again")
 
 
 async def test_run_without_suspend_support_says_so() -> None:
@@ -432,7 +414,7 @@ async def test_run_without_suspend_support_says_so() -> None:
     async with make_app(TransferFake()).run_test(size=(120, 40)) as pilot:
         images, _dialog = await open_run_dialog(pilot, "demo/app:1.0")
         await pilot.press("enter")
-        await until(
+        await wait_for(
             pilot,
             lambda: any("cannot hand itself over" in n.message for n in pilot.app._notifications),
             "suspend message",
@@ -445,7 +427,7 @@ async def test_run_without_docker_cli_says_so(monkeypatch: pytest.MonkeyPatch) -
     async with make_app(TransferFake()).run_test(size=(120, 40)) as pilot:
         _images, _dialog = await open_run_dialog(pilot, "demo/app:1.0")
         await pilot.press("enter")
-        await until(
+        await wait_for(
             pilot,
             lambda: any("not on PATH" in n.message for n in pilot.app._notifications),
             "missing CLI message",

@@ -29,7 +29,8 @@ from tests.service.test_transfers import (
 from tests.service.test_transfers import big_remote_image as big_remote_image  # fixture
 from tests.service.test_transfers import remote_image as remote_image  # fixture
 from tests.service.test_transfers import throttle as throttle  # fixture
-from tests.ui.test_transfers import pull_with_dialog, ready, until
+from tests.ui.pilot import ready, settle, wait_for
+from tests.ui.test_transfers import pull_with_dialog
 from tui.app import ImagedeckApp
 from tui.modals.pull import PullDialog
 from tui.modals.run import run_and_wait
@@ -54,9 +55,10 @@ async def test_pull_by_keys_selects_the_new_row(
         await ready(pilot)
         await pull_with_dialog(pilot, remote_image)
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: bool(screen.transfers), "transfer started")
+        await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
-        await until(pilot, lambda: not transfer.running, "pull ended", SLOW)
+        await settle(pilot)  # the transfer's worker ends; its end is handled
+        assert not transfer.running
         assert transfer.state == DONE, transfer.error
         statuses = {layer.status for layer in transfer.layers.values()}
         if current_engine().containerd:
@@ -67,7 +69,7 @@ async def test_pull_by_keys_selects_the_new_row(
             assert {"Already exists", "Pull complete"} <= statuses
         await pilot.press("T")
         images = pilot.app.images_screen
-        await until(
+        await wait_for(
             pilot,
             lambda: (row := images.current_row()) is not None and row.reference == remote_image,
             "new row selected",
@@ -82,9 +84,10 @@ async def test_pull_of_a_missing_reference_ends_with_a_reason(service: Any) -> N
         await ready(pilot)
         await pull_with_dialog(pilot, missing)
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: bool(screen.transfers), "transfer started")
+        await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
-        await until(pilot, lambda: not transfer.running, "pull ended", SLOW)
+        await settle(pilot)  # the transfer's worker ends; its end is handled
+        assert not transfer.running
         assert "not found in the registry" in transfer.error
 
 
@@ -96,16 +99,17 @@ async def test_esc_cancels_a_pull_mid_way(
         await ready(pilot)
         await pull_with_dialog(pilot, slow)
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: bool(screen.transfers), "transfer started")
+        await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
-        await until(
+        await wait_for(
             pilot,
             lambda: transfer.event is not None and transfer.event.overall.bytes_done > 500_000,
             "bytes moving",
             SLOW,
         )
         await pilot.press("escape")
-        await until(pilot, lambda: transfer.state == CANCELLED, "cancelled", SLOW)
+        await settle(pilot)  # the cancelled transfer's worker ends; its end is handled
+        assert transfer.state == CANCELLED
         assert transfer.event is not None and transfer.event.overall.fraction < 1.0
     assert not local_has(docker_cli, slow)
 
@@ -118,10 +122,10 @@ async def test_search_index_then_pull_a_catalog_result(
     async with real_app(service).run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pilot.press("s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search")
         search = pilot.app.screen
         await pilot.press(*f"{index}/demo", "enter")
-        await until(pilot, lambda: bool(search.results), "index results", SLOW)
+        await wait_for(pilot, lambda: bool(search.results), "index results", SLOW)
         # The index is not a registry: a result the sandbox registry serves is named after it.
         served = f"{registry_address()}/demo/app"
         assert served in [r.name for r in search.results]
@@ -131,7 +135,7 @@ async def test_search_index_then_pull_a_catalog_result(
         field.value = f"{registry_address()}/{repo}"
         field.focus()
         await pilot.press("enter")
-        await until(
+        await wait_for(
             pilot,
             lambda: [r.name for r in search.results] == [f"{registry_address()}/{repo}"],
             "catalog result",
@@ -139,13 +143,14 @@ async def test_search_index_then_pull_a_catalog_result(
         )
         assert search.results[0].tags == ("v1",)
         await pilot.press("enter")  # the highlighted result
-        await until(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
         assert pilot.app.screen.query_one("#pull-reference").value == remote_image
         await pilot.press("enter")
         screen = transfers_screen(pilot.app)
-        await until(pilot, lambda: bool(screen.transfers), "transfer started")
+        await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
-        await until(pilot, lambda: not transfer.running, "pull ended", SLOW)
+        await settle(pilot)  # the transfer's worker ends; its end is handled
+        assert not transfer.running
         assert transfer.state == DONE, transfer.error
     assert local_has(docker_cli, remote_image)
 
@@ -157,16 +162,17 @@ async def test_shift_p_pushes_to_the_registry(service: Any, docker_cli: Any) -> 
         async with real_app(service).run_test(size=(120, 40)) as pilot:
             images = await ready(pilot)
             images.select_after_load(name)
-            await until(
+            await wait_for(
                 pilot,
                 lambda: (row := images.current_row()) is not None and row.reference == name,
                 "row selected",
             )
             await pilot.press("P")
             screen = transfers_screen(pilot.app)
-            await until(pilot, lambda: bool(screen.transfers), "transfer started")
+            await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
             (transfer,) = screen.transfers.values()
-            await until(pilot, lambda: not transfer.running, "push ended", SLOW)
+            await settle(pilot)  # the transfer's worker ends; its end is handled
+            assert not transfer.running
             assert transfer.state == DONE, transfer.error
             assert transfer.kind == "push"
         assert "v1" in registry_tags(repo)
