@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.ui.fake import FakeService, make_app
-from tests.ui.test_build_ui import open_form, until
+from tests.ui.pilot import wait_for
+from tests.ui.test_build_ui import open_form
 from tui.screens.build_log import BuildLogScreen
 from tui.service.build import BuildError, BuildLeftovers, BuildOutput, BuildStep
 from tui.service.errors import DaemonUnreachable
@@ -67,17 +68,17 @@ async def test_x_removes_what_a_build_that_lost_its_daemon_left() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await open_form(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, BuildLogScreen), "the log")
+        await wait_for(pilot, lambda: isinstance(app.screen, BuildLogScreen), "the log")
         screen = app.screen
-        await until(pilot, lambda: screen.run.model.status == FAILED, "the failure")
+        await wait_for(pilot, lambda: screen.run.model.status == FAILED, "the failure")
         assert "broke at step 3/3" in status(screen)
         assert "x removes them once the daemon is back" in status(screen)
         fake.down = True  # the daemon is not back yet
         await pilot.press("x")
-        await until(pilot, lambda: notified(app, "Not removed yet"), "the refusal")
+        await wait_for(pilot, lambda: notified(app, "Not removed yet"), "the refusal")
         assert "x removes them" in status(screen) and not fake.removals
         fake.down = False  # back
         await pilot.press("x")
-        await until(pilot, lambda: bool(fake.removals), "the removal")
-        await until(pilot, lambda: notified(app, "image c9583f068bf1"), "what was removed")
-        await until(pilot, lambda: "x removes them" not in status(screen), "the offer to go")
+        await wait_for(pilot, lambda: bool(fake.removals), "the removal")
+        await wait_for(pilot, lambda: notified(app, "image c9583f068bf1"), "what was removed")
+        await wait_for(pilot, lambda: "x removes them" not in status(screen), "the offer to go")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.ui.fake import FakeService, make_app
+from tests.ui.pilot import ready, settle, wait_for
 from tui.modals.build_dialogs import RecentBuilds, SaveLogDialog
 from tui.screens import build_run as build_screen
 from tui.screens.build import BuildScreen
@@ -31,35 +32,20 @@ def frozen_build_clock() -> Iterator[None]:
     build_screen.clock = saved
 
 
-async def ready(pilot: Any) -> None:
-    """Wait until the image list has loaded."""
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if pilot.app.images_screen.loaded:
-            return
-    raise AssertionError("the list never loaded")
-
-
 async def type_into(pilot: Any, field: str, text: str) -> None:
     """Replace the text of form field ``field`` by typing, as a person would."""
     pilot.app.screen.query_one(f"#field-{field}").focus()
     await pilot.press("ctrl+a", "ctrl+k", *text)
 
 
-async def until(pilot: Any, condition: Any, what: str) -> None:
-    """Pause until ``condition()`` holds."""
-    for _ in range(200):
-        await pilot.pause(0.02)
-        if condition():
-            return
-    raise AssertionError(f"never happened: {what}")
-
-
 async def open_form(pilot: Any, context: Path = FIXTURES / "build-multi") -> BuildScreen:
-    """`b`, then fill the context."""
+    """`b`, then fill the context.
+
+    A build's end shows after the log's flush timer (bursts are coalesced), so the tests poll
+    for the build's status (``wait_for``) rather than only waiting for its worker."""
     await ready(pilot)
     await pilot.press("b")
-    await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the build form")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the build form")
     # A long path is pasted, not typed (typing it key by key only slows the test down).
     pilot.app.screen.query_one("#field-context").value = str(context)
     await pilot.pause(0.3)  # the preview waits for a pause in typing
@@ -76,9 +62,9 @@ async def test_b_fill_the_form_build_and_see_the_image_selected() -> None:
         await type_into(pilot, "buildargs", "GREETING=hi")
         await type_into(pilot, "target", "final")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
         screen = pilot.app.screen
-        await until(pilot, lambda: screen.run.model.status == SUCCEEDED, "success")
+        await wait_for(pilot, lambda: screen.run.model.status == SUCCEEDED, "success")
         request = next(c[1][0] for c in fake.calls if c[0] == "build")
         assert request.tag_texts == ("test/built:a", "test/built:b")
         assert request.buildargs == {"GREETING": "hi"} and request.target == "final"
@@ -87,8 +73,8 @@ async def test_b_fill_the_form_build_and_see_the_image_selected() -> None:
         assert "Tagged test/built:b" in log.model.steps[-1].lines
         assert "✔ Built" in str(screen.query_one("#build-log-status").render())
         await pilot.press("escape")
-        await until(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "back to list")
-        await until(
+        await wait_for(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "back to list")
+        await wait_for(
             pilot,
             lambda: (
                 (row := pilot.app.images_screen.current_row()) is not None
@@ -125,9 +111,9 @@ async def test_escape_asks_then_cancels_a_running_build() -> None:
         await open_form(pilot)
         await type_into(pilot, "tags", "test/cancel:a")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
         screen = pilot.app.screen
-        await until(pilot, lambda: screen.run.model.current.number == 3, "step 3")
+        await wait_for(pilot, lambda: screen.run.model.current.number == 3, "step 3")
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert type(pilot.app.screen).__name__ == "CancelBuildDialog"
@@ -142,10 +128,10 @@ async def test_escape_asks_then_cancels_a_running_build() -> None:
         await pilot.pause(0.1)
         assert pilot.app.is_running and screen.run.model.status == RUNNING
         await pilot.press("escape", "y")
-        await until(pilot, lambda: screen.run.model.status == CANCELLED, "cancelled")
+        await wait_for(pilot, lambda: screen.run.model.status == CANCELLED, "cancelled")
         assert screen.run.cancel.is_set()
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "back to form")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "back to form")
 
 
 async def test_failed_build_keeps_the_log_with_the_failing_step_open() -> None:
@@ -154,9 +140,9 @@ async def test_failed_build_keeps_the_log_with_the_failing_step_open() -> None:
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
         await open_form(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
         screen = pilot.app.screen
-        await until(pilot, lambda: screen.run.model.status == FAILED, "failure")
+        await wait_for(pilot, lambda: screen.run.model.status == FAILED, "failure")
         model = screen.run.model
         failed = model.failed_step
         assert failed is not None and failed.number == 3 and not failed.collapsed
@@ -166,7 +152,7 @@ async def test_failed_build_keeps_the_log_with_the_failing_step_open() -> None:
         log = screen.query_one(BuildLog)
         assert log.selected == model.steps.index(failed)
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "back to form")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "back to form")
 
 
 async def test_search_fold_save_and_recent_builds(
@@ -178,9 +164,9 @@ async def test_search_fold_save_and_recent_builds(
         await open_form(pilot)
         await type_into(pilot, "tags", "test/saved:a")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
         screen = pilot.app.screen
-        await until(pilot, lambda: screen.run.model.status == SUCCEEDED, "success")
+        await wait_for(pilot, lambda: screen.run.model.status == SUCCEEDED, "success")
         log = screen.query_one(BuildLog)
         # `/` search: the match's step is selected and the view leaves the bottom.
         await pilot.press("slash", *"module7.o", "enter")
@@ -196,22 +182,23 @@ async def test_search_fold_save_and_recent_builds(
         assert not log.model.steps[log.selected].collapsed
         # `s` saves under the XDG state directory, owner-only.
         await pilot.press("s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, SaveLogDialog), "save dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SaveLogDialog), "save dialog")
         await pilot.press("enter")
         folder = tmp_path / "state" / "imagedeck" / "builds"
-        await until(pilot, lambda: folder.exists() and any(folder.iterdir()), "saved file")
+        await settle(pilot)  # the save's worker has written the file
+        assert folder.exists() and any(folder.iterdir())
         saved = next(folder.iterdir())
         assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
         assert "Step 3/4 : RUN" in saved.read_text()
         # Back to the form; ctrl+r lists the build and reopens its log.
         await pilot.press("escape")
-        await until(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "the list")
+        await wait_for(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "the list")
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: isinstance(pilot.app.screen, RecentBuilds), "recent")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RecentBuilds), "recent")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "reopened")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "reopened")
         assert pilot.app.screen.run is screen.run
 
 
@@ -222,7 +209,7 @@ async def test_commit_dialog_checks_then_commits_and_selects_the_image() -> None
     async with make_app(fake).run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         open_commit(pilot.app.images_screen, "a" * 64, "ideck-stopped")
-        await until(pilot, lambda: isinstance(pilot.app.screen, CommitDialog), "the dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommitDialog), "the dialog")
         dialog = pilot.app.screen
         await pilot.press(*"Runoob/Ubuntu:v2")
         await pilot.pause(0.05)
@@ -234,7 +221,7 @@ async def test_commit_dialog_checks_then_commits_and_selects_the_image() -> None
         assert "must be one of" in str(dialog.query_one("#commit-changes-error").render())
         await pilot.press("ctrl+a", "ctrl+k", *'CMD ["sh"]')
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "dismissed")
+        await wait_for(pilot, lambda: pilot.app.screen is pilot.app.images_screen, "dismissed")
         call = next(c for c in fake.calls if c[0] == "commit")
         assert call[1] == (
             "a" * 64,
@@ -244,7 +231,7 @@ async def test_commit_dialog_checks_then_commits_and_selects_the_image() -> None
             ('CMD ["sh"]',),
             True,
         )
-        await until(
+        await wait_for(
             pilot,
             lambda: (
                 (row := pilot.app.images_screen.current_row()) is not None
@@ -275,15 +262,15 @@ async def test_each_app_keeps_its_own_build_session() -> None:
         await open_form(pilot)
         await type_into(pilot, "tags", "test/first:1")
         await pilot.press("escape")
-        await until(pilot, lambda: not isinstance(pilot.app.screen, BuildScreen), "the list")
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, BuildScreen), "the list")
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form again")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form again")
         assert pilot.app.screen.query_one("#field-tags").value == "test/first:1"
     second = make_app(FakeService())
     async with second.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
         assert pilot.app.screen.query_one("#field-tags").value == ""
         assert pilot.app.screen.query_one("#field-context").value == "."
     assert first.build_session.form.tags == "test/first:1"

@@ -9,7 +9,8 @@ from typing import Any
 from textual.widgets import Input, Static
 
 from tests.ui.fake import FakeService, make_app
-from tests.ui.test_build_ui import frozen_build_clock, open_form, type_into, until  # noqa: F401
+from tests.ui.pilot import wait_for
+from tests.ui.test_build_ui import frozen_build_clock, open_form, type_into  # noqa: F401
 from tui.modals.build_dialogs import SaveLogDialog
 from tui.modals.confirm import ConfirmDialog
 from tui.screens.build_log import BuildLogScreen
@@ -19,7 +20,7 @@ from tui.widgets.build_log import SUCCEEDED
 async def save_to(pilot: Any, path: Path) -> None:
     """`s`, the path pasted into the dialog, Enter."""
     await pilot.press("s")
-    await until(pilot, lambda: isinstance(pilot.app.screen, SaveLogDialog), "save dialog")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SaveLogDialog), "save dialog")
     pilot.app.screen.query_one("#save-path", Input).value = str(path)
     await pilot.press("enter")
 
@@ -32,27 +33,27 @@ async def test_overwrite_asks_and_keeps_the_mode(tmp_path: Path) -> None:
         await open_form(pilot)
         await type_into(pilot, "tags", "test/saved:a")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
         log_screen = pilot.app.screen
-        await until(pilot, lambda: log_screen.run.model.status == SUCCEEDED, "success")
+        await wait_for(pilot, lambda: log_screen.run.model.status == SUCCEEDED, "success")
 
         # No: the file is untouched.
         await save_to(pilot, existing)
-        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the question")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the question")
         dialog = pilot.app.screen
         texts = " ".join(str(s.render()) for s in dialog.query(Static))
         assert f"{existing} already exists (mode 0644)" in texts
         assert "Others can read it (mode 0644) and overwriting keeps that mode" in texts
         await pilot.press("escape")
-        await until(pilot, lambda: pilot.app.screen is log_screen, "the log again")
+        await wait_for(pilot, lambda: pilot.app.screen is log_screen, "the log again")
         await pilot.pause(0.2)
         assert existing.read_text() == "my own notes\n"
 
         # Yes: replaced, and its mode is still the one the user gave it.
         await save_to(pilot, existing)
-        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the question")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the question")
         await pilot.press("y")
-        await until(pilot, lambda: "Step 3/4 : RUN" in existing.read_text(), "the log written")
+        await wait_for(pilot, lambda: "Step 3/4 : RUN" in existing.read_text(), "the log written")
         assert "my own notes" not in existing.read_text()
         assert stat.S_IMODE(existing.stat().st_mode) == 0o644
 
@@ -65,15 +66,15 @@ async def test_save_over_a_symlink_is_refused(tmp_path: Path) -> None:
     async with make_app(FakeService()).run_test(size=(120, 40)) as pilot:
         await open_form(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
         log_screen = pilot.app.screen
-        await until(pilot, lambda: log_screen.run.model.status == SUCCEEDED, "success")
+        await wait_for(pilot, lambda: log_screen.run.model.status == SUCCEEDED, "success")
         await save_to(pilot, link)
         # The question may come first (something is there); either way nothing is written.
         await pilot.pause(0.3)
         if isinstance(pilot.app.screen, ConfirmDialog):
             await pilot.press("y")
-        await until(
+        await wait_for(
             pilot,
             lambda: any("is a symbolic link" in str(n.message) for n in pilot.app._notifications),
             "the refusal",
