@@ -206,20 +206,13 @@ class FakeService(ImageServiceAPI):
         platform: str = "",
         cancel: threading.Event | None = None,
     ) -> Iterator[Any]:
-        """As ImageService.build (``_fake_build``)."""
-        return _fake_build(
-            self,
-            context_dir,
-            dockerfile,
-            tags,
-            buildargs,
-            labels,
-            target,
-            nocache,
-            pull,
-            platform,
-            cancel,
+        """As ImageService.build (the request is checked for real)."""
+        from tui.service.build import check_build_request
+
+        request = check_build_request(
+            context_dir, dockerfile, tags, buildargs, labels, target, nocache, pull, platform
         )
+        return _fake_build_request(self, request, cancel or threading.Event())
 
     def commit(
         self,
@@ -667,28 +660,6 @@ def _fake_build_request(self: FakeService, request: Any, cancel: threading.Event
             with self._lock:
                 self.images.append(make_image(0xB1, tuple(event.tags), age_days=0))
         yield event
-
-
-def _fake_build(
-    self: FakeService,
-    context_dir: Any,
-    dockerfile: Any = "Dockerfile",
-    tags: Any = (),
-    buildargs: Any = None,
-    labels: Any = None,
-    target: str = "",
-    nocache: bool = False,
-    pull: bool = False,
-    platform: str = "",
-    cancel: threading.Event | None = None,
-) -> Iterator[Any]:
-    """As ImageService.build (the request is checked for real)."""
-    from tui.service.build import check_build_request
-
-    request = check_build_request(
-        context_dir, dockerfile, tags, buildargs, labels, target, nocache, pull, platform
-    )
-    return _fake_build_request(self, request, cancel or threading.Event())
 
 
 def _fake_commit(

@@ -39,33 +39,30 @@ class CleanupFake(FakeService):
 
     def __init__(self, images: list[Image] | None = None) -> None:
         super().__init__(images)
+        # The sandbox's two containers: ideck-stopped (exited) and ideck-running.
         self.containers = [
-            Container(
-                id="5709" * 16,
-                name="ideck-stopped",
-                image="demo/stopped:latest",
-                image_id=self.images[8].id,
-                command="cat /stopped.txt",
-                state="exited",
-                status="Exited (0) 2 days ago",
-                created=EPOCH,
-                size_rw=0,
-                size_root_fs=2_000_000,
-            ),
-            Container(
-                id="7a11" * 16,
-                name="ideck-running",
-                image="demo/running:latest",
-                image_id=self.images[9].id,
-                command="sleep 2147483647",
-                state="running",
-                status="Up 2 days",
-                created=EPOCH,
-                size_rw=12,
-                size_root_fs=2_000_012,
-            ),
+            self._container("5709", "stopped", 8, "cat /stopped.txt", "Exited (0) 2 days ago", 0),
+            self._container("7a11", "running", 9, "sleep 2147483647", "Up 2 days", 12),
         ]
         self.removed: list[str] = []
+
+    def _container(
+        self, id4: str, what: str, image: int, command: str, status: str, size_rw: int
+    ) -> Container:
+        """Container ``ideck-<what>`` of image ``demo/<what>:latest`` (``self.images[image]``),
+        created at EPOCH; its state is the first word of ``status`` (exited, running)."""
+        return Container(
+            id=id4 * 16,
+            name=f"ideck-{what}",
+            image=f"demo/{what}:latest",
+            image_id=self.images[image].id,
+            command=command,
+            state="exited" if status.startswith("Exited") else "running",
+            status=status,
+            created=EPOCH,
+            size_rw=size_rw,
+            size_root_fs=2_000_000 + size_rw,
+        )
 
     # The service's own orchestration, reused: it only calls the primitives below.
     remove_reference = CleanupMixin.remove_reference
