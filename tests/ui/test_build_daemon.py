@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.ui.pilot import ready, wait_for
 from tui.app import ImagedeckApp
 from tui.screens.build import BuildScreen
 from tui.screens.build_log import BuildLogScreen
@@ -32,48 +33,47 @@ def legacy_builder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGEDECK_BUILDER", "legacy")
 
 
-async def _until(pilot: Any, condition: Any, what: str, seconds: float = 60) -> None:
-    for _ in range(int(seconds / 0.05)):
-        await pilot.pause(0.05)
-        if condition():
-            return
-    raise AssertionError(f"never happened: {what}")
+def tries(seconds: float) -> int:
+    """``wait_for``'s tries for ``seconds`` of a real build (pauses of 20 ms at least)."""
+    return int(seconds / 0.02)
 
 
 async def _build(pilot: Any, context: Path, tags: str) -> BuildLogScreen:
+    """Wait for the list, open the form with b, fill it, start the build; the log screen.
+
+    The build's end shows after the log's flush timer (bursts are coalesced): the tests poll
+    for its status rather than only waiting for the build's worker."""
     app = pilot.app
-    await _until(pilot, lambda: app.images_screen.loaded, "the image list")
+    await ready(pilot)
     await pilot.press("b")
-    await _until(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
+    await wait_for(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
     app.screen.query_one("#field-context").value = str(context)
     app.screen.query_one("#field-tags").focus()
     await pilot.press(*tags)
     await pilot.pause(0.3)
     await pilot.press("ctrl+s")
-    await _until(pilot, lambda: isinstance(app.screen, BuildLogScreen), "the log")
+    await wait_for(pilot, lambda: isinstance(app.screen, BuildLogScreen), "the log")
     return app.screen  # type: ignore[no-any-return]
 
 
-async def test_build_from_the_keyboard_on_the_daemon(sandbox: Any, docker_cli: DockerCli) -> None:
-    repo = f"test/build-{uuid.uuid4().hex[:8]}"
-    app = ImagedeckApp(ImageService.connect)
+async def leave_for_the_new_image(pilot: Any, reference: str) -> None:
+    """Esc leaves the log; the list then selects ``reference`` (the build's first tag)."""
+    images = pilot.app.images_screen
+    await pilot.press("escape")
+    await wait_for(
+        pilot,
+        lambda: (row := images.current_row()) is not None and row.reference == reference,
+        "the new image selected in the list",
+        tries(60),
+    )
+
+
+@contextlib.contextmanager
+def tagged_a_and_b(docker_cli: DockerCli, repo: str) -> Iterator[None]:
+    """The body builds ``repo``:a and :b; after it the daemon has both (docker CLI); then
+    both are removed, whatever happened."""
     try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            screen = await _build(pilot, FIXTURES / "build-multi", f"{repo}:a {repo}:b")
-            await _until(pilot, lambda: screen.run.model.status != "running", "the end")
-            model = screen.run.model
-            assert model.status == SUCCEEDED, model.error
-            assert [s.number for s in model.steps][-1] == model.steps[-1].total
-            assert "greeting=hello" in [line for s in model.steps for line in s.lines]
-            await pilot.press("escape")
-            await _until(
-                pilot,
-                lambda: (
-                    (row := app.images_screen.current_row()) is not None
-                    and row.reference == f"{repo}:a"
-                ),
-                "the new image selected in the list",
-            )
+        yield
         out = docker_cli("images", "--format", "{{.Repository}}:{{.Tag}}", repo).stdout
         assert set(out.split()) == {f"{repo}:a", f"{repo}:b"}
     finally:
@@ -81,11 +81,25 @@ async def test_build_from_the_keyboard_on_the_daemon(sandbox: Any, docker_cli: D
             docker_cli("rmi", f"{repo}:a", f"{repo}:b")
 
 
+async def test_build_from_the_keyboard_on_the_daemon(sandbox: Any, docker_cli: DockerCli) -> None:
+    repo = f"test/build-{uuid.uuid4().hex[:8]}"
+    app = ImagedeckApp(ImageService.connect)
+    with tagged_a_and_b(docker_cli, repo):
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await _build(pilot, FIXTURES / "build-multi", f"{repo}:a {repo}:b")
+            await wait_for(pilot, lambda: screen.run.model.status != "running", "end", tries(60))
+            model = screen.run.model
+            assert model.status == SUCCEEDED, model.error
+            assert [s.number for s in model.steps][-1] == model.steps[-1].total
+            assert "greeting=hello" in [line for s in model.steps for line in s.lines]
+            await leave_for_the_new_image(pilot, f"{repo}:a")
+
+
 async def test_tutorial_dockerfile_fails_cleanly_in_the_log(sandbox: Any) -> None:
     app = ImagedeckApp(ImageService.connect)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _build(pilot, FIXTURES / "tutorial", "runoob/centos:6.7")
-        await _until(pilot, lambda: screen.run.model.status != "running", "the end")
+        await wait_for(pilot, lambda: screen.run.model.status != "running", "end", tries(60))
         model = screen.run.model
         assert model.status == FAILED
         failed = model.failed_step

@@ -6,7 +6,6 @@ the modern Dockerfile is the cache-mount one (tests/fixtures/buildkit-cache-moun
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -17,7 +16,8 @@ import pytest
 from textual.widgets import Checkbox
 
 from tests.service.test_buildkit import buildx_config  # noqa: F401 - the fixture
-from tests.ui.test_build_daemon import _build, _until
+from tests.ui.pilot import ready, settle, wait_for
+from tests.ui.test_build_daemon import _build, leave_for_the_new_image, tagged_a_and_b, tries
 from tui.app import ImagedeckApp
 from tui.screens.build import BuildScreen
 from tui.service import ImageService
@@ -40,14 +40,15 @@ async def test_modern_dockerfile_from_b(sandbox: Any, docker_cli: DockerCli, eng
     repo = f"test/bk-ui-{uuid.uuid4().hex[:8]}"
     modern = "buildkit-cache-mount" if engine.name == "docker-20.10" else "buildkit-modern"
     app = ImagedeckApp(ImageService.connect)
-    try:
+    with tagged_a_and_b(docker_cli, repo):
         async with app.run_test(size=(120, 40)) as pilot:
-            await _until(pilot, lambda: app.images_screen.loaded, "the image list")
+            await ready(pilot)
             await pilot.press("b")
-            await _until(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
+            await wait_for(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
             form = app.screen
             assert isinstance(form, BuildScreen)
-            await _until(pilot, lambda: form.builder is not None, "the builder probe")
+            await settle(pilot)  # the builder probe (a worker) has answered
+            assert form.builder is not None
             label = str(form.query_one("#build-builder").render())
             assert label.startswith("Builder: BuildKit (buildx 0.13.1, builder ")
             assert "docker driver" in label
@@ -56,7 +57,9 @@ async def test_modern_dockerfile_from_b(sandbox: Any, docker_cli: DockerCli, eng
             await pilot.pause(0.1)
             await pilot.press("escape")
             screen = await _build(pilot, FIXTURES / modern, f"{repo}:a {repo}:b")
-            await _until(pilot, lambda: screen.run.model.status != "running", "the end", 120)
+            await wait_for(
+                pilot, lambda: screen.run.model.status != "running", "the end", tries(120)
+            )
             model = screen.run.model
             assert model.status == SUCCEEDED, model.error
             steps = {s.header: s for s in model.by_key.values()}
@@ -72,27 +75,14 @@ async def test_modern_dockerfile_from_b(sandbox: Any, docker_cli: DockerCli, eng
                 assert list(cat.lines) == ["hello from the cache-mount fixture"]
             else:
                 assert list(cat.lines)[:2] == ["heredoc line one", "heredoc line two"]
-            await pilot.press("escape")
-            await _until(
-                pilot,
-                lambda: (
-                    (row := app.images_screen.current_row()) is not None
-                    and row.reference == f"{repo}:a"
-                ),
-                "the new image selected in the list",
-            )
-        out = docker_cli("images", "--format", "{{.Repository}}:{{.Tag}}", repo).stdout
-        assert set(out.split()) == {f"{repo}:a", f"{repo}:b"}
-    finally:
-        with contextlib.suppress(Exception):
-            docker_cli("rmi", f"{repo}:a", f"{repo}:b")
+            await leave_for_the_new_image(pilot, f"{repo}:a")
 
 
 async def test_tutorial_dockerfile_fails_readably_with_buildkit(sandbox: Any) -> None:
     app = ImagedeckApp(ImageService.connect)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _build(pilot, FIXTURES / "tutorial", "runoob/centos:6.7")
-        await _until(pilot, lambda: screen.run.model.status != "running", "the end", 120)
+        await wait_for(pilot, lambda: screen.run.model.status != "running", "the end", tries(120))
         model = screen.run.model
         assert model.status == FAILED
         failed = model.failed_step
@@ -110,9 +100,9 @@ async def test_cancel_from_the_log(sandbox: Any, docker_cli: DockerCli) -> None:
     repo = f"test/bk-ui-{uuid.uuid4().hex[:8]}"
     app = ImagedeckApp(ImageService.connect)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _until(pilot, lambda: app.images_screen.loaded, "the image list")
+        await ready(pilot)
         await pilot.press("b")
-        await _until(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
+        await wait_for(pilot, lambda: isinstance(app.screen, BuildScreen), "the form")
         form = app.screen
         form.query_one("#field-context").value = str(FIXTURES / "build-cancel")
         form.query_one("#field-buildargs").value = f"NONCE={uuid.uuid4().hex}"
@@ -120,18 +110,18 @@ async def test_cancel_from_the_log(sandbox: Any, docker_cli: DockerCli) -> None:
         await pilot.press(*f"{repo}:x")
         await pilot.pause(0.3)
         await pilot.press("ctrl+s")
-        await _until(pilot, lambda: hasattr(app.screen, "run"), "the log")
+        await wait_for(pilot, lambda: hasattr(app.screen, "run"), "the log")
         screen = app.screen
         model = screen.run.model  # type: ignore[attr-defined]
 
         def sleeping() -> bool:
             return any("sleeping" in s.lines for s in model.by_key.values())
 
-        await _until(pilot, sleeping, "the sleeping step's output", 120)
+        await wait_for(pilot, sleeping, "the sleeping step's output", tries(120))
         await pilot.press("escape")
-        await _until(pilot, lambda: isinstance(app.screen, CancelBuildDialog), "the question")
+        await wait_for(pilot, lambda: isinstance(app.screen, CancelBuildDialog), "the question")
         await pilot.press("y")
-        await _until(pilot, lambda: model.status == CANCELLED, "the cancel", 60)
+        await wait_for(pilot, lambda: model.status == CANCELLED, "the cancel", tries(60))
         running = [s for s in model.by_key.values() if "sleep 30" in s.header]
         assert running and running[0].state == "cancelled"
         assert any(r.startswith("cache ") for r in model.removed)
