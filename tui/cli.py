@@ -135,9 +135,9 @@ def run_tui(
     prefetch = Prefetch(factory, unix_socket=unix_socket, early=early)
     prefetch.hold_parse()  # until the first page is drawn from the answers
     prefetch.start_raw()
-    from tui.firstpaint import early_terminal
+    from tui.early_terminal import early_terminal
 
-    # Keys typed while the program starts wait for it, unseen (see tui/firstpaint.py).
+    # Keys typed while the program starts wait for it, unseen (see tui/early_terminal.py).
     terminal = early_terminal()
     if unix_socket is not None:
         host_hint = f"unix://{unix_socket}"
@@ -183,7 +183,7 @@ def run_tui(
             app.user_terminal = terminal.saved  # what a suspend (`r`) gives the terminal
     except BaseException:
         if painted:
-            from tui.firstpaint import leave
+            from tui.early_terminal import leave
 
             leave()
         if terminal is not None:
