@@ -3,9 +3,9 @@
 Both show the same widgets (header, summary, a status line, the filter, the column header, the
 virtual ``ImageTable``, the footer) and answer the same keys the same way: filter as you type,
 sort, reverse, marks, reload, quit, and a burst of daemon events coalesced into one reload.
-``ImageListScreen`` holds that; ``ImagesScreen`` (one daemon, tui/screens/images.py) and
-``FleetScreen`` (several daemons, tui/screens/fleet.py) keep what is their own: how they load,
-their summary, their other keys.
+``ImageListScreen`` holds that; the single daemon's list (``DaemonImageList`` in
+tui/screens/daemon_list.py: loading, summary, banner; ``ImagesScreen`` in images.py: its keys)
+and ``FleetScreen`` (several daemons, tui/screens/fleet.py) keep what is their own.
 
 Textual calls an ``on_*`` handler of every class in the MRO, so this base defines none that a
 subclass also defines (``on_mount``, ``on_resize`` stay in the screens); the ``@on`` filter
@@ -29,6 +29,11 @@ from tui.screens.base import BaseScreen
 from tui.service.models import ImageRow
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.image_table import ImageTable, header_text
+
+# Events arrive in bursts (a prune deletes hundreds of images): one reload after a quiet gap of
+# COALESCE_QUIET seconds, never later than COALESCE_MAX after the burst's first event.
+COALESCE_QUIET = 0.1
+COALESCE_MAX = 1.0
 
 
 def binding(
@@ -74,10 +79,8 @@ class ImageListScreen(BaseScreen[None]):
     SUMMARY_START: ClassVar[str] = ""
     STATUS_ID: ClassVar[str] = "banner"
     FILTER_PLACEHOLDER: ClassVar[str] = "filter: repository, tag or ID"
-    # A burst of events gives one reload after a quiet gap of COALESCE_QUIET seconds, never
-    # later than COALESCE_MAX after the burst's first event.
-    COALESCE_QUIET: ClassVar[float] = 0.1
-    COALESCE_MAX: ClassVar[float] = 1.0
+    COALESCE_QUIET: ClassVar[float] = COALESCE_QUIET
+    COALESCE_MAX: ClassVar[float] = COALESCE_MAX
 
     def __init__(self) -> None:
         super().__init__()
