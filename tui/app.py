@@ -70,6 +70,10 @@ def _list_contexts() -> list[ContextInfo]:
     return list_contexts()
 
 
+# Seconds between the first frame over a painted first page and the connection's start.
+CONNECT_AFTER_FIRST_FRAME = 0.5
+
+
 class ImagedeckApp(App[None]):
     """A keyboard-driven terminal UI for Docker images."""
 
@@ -187,7 +191,12 @@ class ImagedeckApp(App[None]):
                 # frame shows the same list, so nothing on screen changes when Textual takes
                 # over, and keys typed meanwhile act on that list.
                 self.images_screen.preload(early.result())
-                self.call_after_refresh(self.connect_once)
+                # Keys typed over the first page are handled right after this frame; docker-py's
+                # import (0.1-0.2 s of CPU) in the connect thread would take turns with them on
+                # the GIL and hold the list's answers back, so it starts a moment later.
+                self.call_after_refresh(
+                    self.set_timer, CONNECT_AFTER_FIRST_FRAME, self.connect_once
+                )
             else:
                 self.images_screen.load_early(self._prefetch)
             self._connect_fallback = self.set_timer(1.0, self.connect_once)
