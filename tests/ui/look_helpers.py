@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
 
+from tests.ui.pilot import until_settled, wait_for
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until ``condition()`` holds (workers answer through messages)."""
-    for _ in range(300):
-        await pilot.pause(0.02)
-        if condition():
-            return
-    raise AssertionError(f"timed out waiting for {what}")
+__all__ = ["history_ready", "inspect_ready", "layers_ready", "open_on", "type_text", "wait_for"]
 
 
 async def open_on(pilot: Pilot[Any], reference: str, key: str) -> Any:
     """Wait for the list, put the cursor on ``reference``, press ``key``; return the screen."""
     app = pilot.app
     images = app.images_screen  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: images.loaded, "the image list")
+    await until_settled(pilot, lambda: images.loaded, "the image list")
     images.select_after_load(reference)
     await pilot.pause()
     row = images.current_row()
@@ -34,7 +28,7 @@ async def open_on(pilot: Pilot[Any], reference: str, key: str) -> Any:
 async def history_ready(pilot: Pilot[Any], reference: str = "demo/wasted:latest") -> Any:
     """The history screen of ``reference``, loaded."""
     screen = await open_on(pilot, reference, "h")
-    await wait_for(pilot, lambda: screen.shown or screen.error, "the history")
+    await until_settled(pilot, lambda: screen.shown or screen.error, "the history")
     await pilot.pause()
     return screen
 
@@ -42,7 +36,7 @@ async def history_ready(pilot: Pilot[Any], reference: str = "demo/wasted:latest"
 async def inspect_ready(pilot: Pilot[Any], reference: str = "demo/wasted:latest") -> Any:
     """The inspect screen of ``reference``, loaded."""
     screen = await open_on(pilot, reference, "i")
-    await wait_for(pilot, lambda: screen.data is not None, "the inspect document")
+    await until_settled(pilot, lambda: screen.data is not None, "the inspect document")
     await pilot.pause()
     return screen
 
@@ -50,7 +44,7 @@ async def inspect_ready(pilot: Pilot[Any], reference: str = "demo/wasted:latest"
 async def layers_ready(pilot: Pilot[Any], reference: str = "demo/wasted:latest") -> Any:
     """The layers screen of ``reference`` with its analysis and first tree shown."""
     screen = await open_on(pilot, reference, "l")
-    await wait_for(pilot, lambda: screen.tree_root is not None or screen.error, "the analysis")
+    await until_settled(pilot, lambda: screen.tree_root is not None or screen.error, "the analysis")
     await pilot.pause()
     return screen
 

@@ -10,21 +10,29 @@ from tui.screens.images import ImagesScreen
 
 
 async def ready(pilot: Any) -> ImagesScreen:
-    """Wait until the list and its usage columns are loaded.
+    """Wait until the list and its usage columns are loaded (connect, list, usage: a chain of
+    workers, see ``until_settled``)."""
+    screen: ImagesScreen = pilot.app.images_screen
+    await until_settled(pilot, lambda: screen.loaded and screen.usage is not None, "the list")
+    return screen
 
-    Connecting, loading the list and reading its usage are workers, each started by the
-    message of the one before: each round waits for the workers running (``settle``), so a
-    slow daemon or a loaded machine only makes a round longer. Before the first has started
-    (it waits for the app's first refresh) nothing runs: then a short pause."""
+
+async def until_settled(pilot: Any, condition: Any, what: str) -> None:
+    """Wait for a state the workers end in, reached through workers each started by the
+    message of the one before (connect, list, usage; a layer analysis, then its tree).
+
+    Each round waits for the workers running (``settle``), so a slow daemon or a loaded
+    machine only makes a round longer; while none runs yet (it waits for a refresh or a
+    timer) a short pause. Not for a state on the way while a worker still runs (a worker
+    the test holds would be waited for): ``wait_for`` polls for those."""
     for _ in range(250):
-        screen = pilot.app.images_screen
-        if screen.loaded and screen.usage is not None:
-            return screen
+        if condition():
+            return
         if any(worker.is_running for worker in pilot.app.workers):
             await settle(pilot)
         else:
             await pilot.pause(0.02)
-    raise AssertionError("the list never loaded")
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def wait_for(pilot: Any, condition: Any, what: str, tries: int = 250) -> None:
