@@ -287,9 +287,10 @@ class FleetScreen(ImageListScreen):
 
     # -- archives: save, copy to another member ------------------------------------------------
 
-    def one_daemon_targets(self, verb: str) -> tuple[str, list[str]] | None:
-        """The daemon and references of the marked rows (or this one) when they are all on one
-        daemon; else None, having said why (an archive or a copy has one daemon as source)."""
+    def one_daemon_targets(self, verb: str) -> tuple[str, list[str], ImageServiceAPI] | None:
+        """The daemon, references and service of the marked rows (or this one) when they are
+        all on one connected daemon; else None, having said why (an archive or a copy has one
+        daemon as source)."""
         rows = self.model.targets()
         if not rows:
             return None
@@ -306,9 +307,6 @@ class FleetScreen(ImageListScreen):
             )
             return None
         daemon = next(iter(grouped))
-        return daemon, [row_reference(row) for row in rows]
-
-    def _source(self, daemon: str) -> ImageServiceAPI | None:
         service = self.fleet.connected(daemon)
         if service is None:
             self.notify(
@@ -316,7 +314,8 @@ class FleetScreen(ImageListScreen):
                 severity="warning",
                 markup=False,
             )
-        return service
+            return None
+        return daemon, [row_reference(row) for row in rows], service
 
     def action_save_archive(self) -> None:
         """Save the marked images (or this one) of one daemon into one archive file."""
@@ -325,10 +324,7 @@ class FleetScreen(ImageListScreen):
         found = self.one_daemon_targets("save")
         if found is None:
             return
-        daemon, references = found
-        source = self._source(daemon)
-        if source is None:
-            return
+        daemon, references, source = found
         path = f"{DEFAULT_ARCHIVE.removesuffix('.tar')}-{daemon}.tar"
         dialog = SaveDialog(references, path, source=source, daemon_name=daemon)
         self.app.push_screen(dialog)
@@ -340,10 +336,7 @@ class FleetScreen(ImageListScreen):
         found = self.one_daemon_targets("copy")
         if found is None:
             return
-        daemon, references = found
-        source = self._source(daemon)
-        if source is None:
-            return
+        daemon, references, source = found
         dialog = CopyDialog(
             references, (), "", source=source, daemon_name=daemon, members=self.fleet.specs
         )
