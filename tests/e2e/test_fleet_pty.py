@@ -78,8 +78,14 @@ def test_fleet_view_as_a_person_uses_it(
         term.type(uid)
         term.wait_for_text("(2 shown)")
         term.press("enter")
-        rows = [line for line in term.text().splitlines() if f"e2e-fleet-{uid}" in line]
-        assert sorted(line.split()[0] for line in rows) == ["a-main", "b-proxied"], term.dump()
+
+        def once_per_daemon(screen: str) -> bool:
+            rows = [line for line in screen.splitlines() if f"e2e-fleet-{uid}" in line]
+            return sorted(line.split()[0] for line in rows) == ["a-main", "b-proxied"]
+
+        # Waited for, not read once: Enter gives the table focus and it repaints its rows
+        # (the single capture read here failed once under load, then passed alone).
+        term.wait_until(once_per_daemon, "the tag's row on each daemon, a-main and b-proxied")
         # One daemon dies: it is shown down, the other is still listed.
         proxy.cut()
         term.wait_for_text("✖ b-proxied  DOWN", "(1 down)", "(1 shown)")
