@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -312,17 +313,24 @@ def test_watch_applies_below_again_when_an_image_arrives(
     watcher = subprocess.Popen(
         [*command, "--yes", "--watch", *keep],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
+    # Everything it prints is read all along: each pass prints its plan, and a pipe left full
+    # (64 kB) would block the watcher in a write, deaf to the image and to the interrupt.
+    lines: list[str] = []
+    assert watcher.stdout is not None
+    reader = threading.Thread(
+        target=lambda: lines.extend(line.strip() for line in watcher.stdout or ()), daemon=True
+    )
+    reader.start()
     try:
-        assert watcher.stdout is not None
-        lines = []
-        while "nothing to remove." not in lines:
-            line = watcher.stdout.readline()
-            assert line, watcher.stderr.read() if watcher.stderr else ""
-            lines.append(line.strip())
+        for _ in range(600):
+            if "nothing to remove." in lines or watcher.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert "nothing to remove." in lines, "\n".join(lines)
         time.sleep(1)  # let it subscribe to the events after its first pass
         now = datetime.now(timezone.utc)
         load_image(private, tmp_path, f"{prefix}/new:1", now - timedelta(days=1), 500_000)
@@ -331,10 +339,15 @@ def test_watch_applies_below_again_when_an_image_arrives(
             if f"{prefix}/app:1" not in tags(private):
                 break
             time.sleep(0.1)
-        assert f"{prefix}/app:1" not in tags(private)
+        assert f"{prefix}/app:1" not in tags(private), "\n".join(lines)
         assert f"{prefix}/new:1" in tags(private)
     finally:
         watcher.send_signal(signal.SIGINT)
-        code = watcher.wait(timeout=30)
+        try:
+            code: int | None = watcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+            code = None
         private.docker("rmi", f"{prefix}/new:1", check=False)
-    assert code == 0
+    output = "\n".join(lines)
+    assert code == 0, f"the watch did not end on an interrupt (exit {code}); it printed:\n{output}"
