@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.ui.fake import FakeService, make_app
+from tests.ui.pilot import ready, wait_for
 from tui.screens import build_run as build_screen
 from tui.screens.build import BuildScreen
 from tui.screens.build_log import BuildLogScreen
@@ -31,12 +32,9 @@ def steady(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 async def _form(pilot: Any) -> None:
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if pilot.app.images_screen.loaded:
-            break
+    await ready(pilot)
     await pilot.press("b")
-    await pilot.pause(0.1)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
     screen = pilot.app.screen
     assert isinstance(screen, BuildScreen)
     screen.query_one("#field-context").value = "tests/fixtures/build-multi"
@@ -52,10 +50,7 @@ async def _form(pilot: Any) -> None:
 async def _started(pilot: Any) -> BuildLogScreen:
     await _form(pilot)
     await pilot.press("ctrl+s")
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if isinstance(pilot.app.screen, BuildLogScreen):
-            break
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildLogScreen), "the log")
     return pilot.app.screen  # type: ignore[no-any-return]
 
 
@@ -71,10 +66,12 @@ def test_build_log_running(snap_compare: Any, size: tuple[int, int]) -> None:
 
     async def running(pilot: Any) -> None:
         screen = await _started(pilot)
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if screen.run.model.current.number == 3 and not screen.run.pending:
-                break
+        # Polled: the build's worker is held at step 3 by the test (its gate).
+        await wait_for(
+            pilot,
+            lambda: screen.run.model.current.number == 3 and not screen.run.pending,
+            "step 3 shown",
+        )
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(fake), terminal_size=size, run_before=running)
@@ -88,10 +85,8 @@ def test_build_log_failed(snap_compare: Any, size: tuple[int, int]) -> None:
 
     async def failed(pilot: Any) -> None:
         screen = await _started(pilot)
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if screen.run.model.status == FAILED:
-                break
+        # Polled: the end shows after the log's flush timer, not with the worker's end.
+        await wait_for(pilot, lambda: screen.run.model.status == FAILED, "the failure")
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(fake), terminal_size=size, run_before=failed)

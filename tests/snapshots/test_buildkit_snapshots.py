@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.ui.fake import FakeService, make_app
+from tests.ui.pilot import ready, wait_for
 from tui.screens import build_run as build_screen
 from tui.screens.build import BuildScreen
 from tui.screens.build_log import BuildLogScreen
@@ -44,21 +45,16 @@ def _fake(builder: BuilderInfo | None, recording: str = "") -> FakeService:
 
 
 async def _form(pilot: Any, context: str = "tests/fixtures/buildkit-modern") -> BuildScreen:
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if pilot.app.images_screen.loaded:
-            break
+    await ready(pilot)
     await pilot.press("b")
-    await pilot.pause(0.1)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen), "the form")
     screen = pilot.app.screen
     assert isinstance(screen, BuildScreen)
     screen.query_one("#field-context").value = context
     screen.query_one("#field-tags").value = "test/modern:1 test/modern:latest"
     screen.query_one("#field-target").value = "final"
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if screen.builder is not None and screen.stages:
-            break
+    # Polled: the stages come with the preview's timer (the builder with its probe's worker).
+    await wait_for(pilot, lambda: screen.builder is not None and bool(screen.stages), "stages")
     await pilot.pause(0.3)
     for field in screen.query(Input):
         field.cursor_blink = False
@@ -70,11 +66,15 @@ async def _form(pilot: Any, context: str = "tests/fixtures/buildkit-modern") -> 
 async def _finished(pilot: Any, status: str) -> None:
     await _form(pilot)
     await pilot.press("ctrl+s")
-    for _ in range(200):
-        await pilot.pause(0.02)
-        screen = pilot.app.screen
-        if isinstance(screen, BuildLogScreen) and screen.run.model.status == status:
-            break
+    # Polled: the end shows after the log's flush timer, not with the worker's end.
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(screen := pilot.app.screen, BuildLogScreen)
+            and screen.run.model.status == status
+        ),
+        f"the build {status}",
+    )
     await pilot.pause(0.3)
 
 
@@ -113,15 +113,23 @@ def test_buildkit_log_running(snap_compare: Any, size: tuple[int, int]) -> None:
     fake = _fake(BUILDKIT, "d26-fail")
     fake.build_gate = threading.Event()  # type: ignore[attr-defined]
     fake.build_hold_at = 18  # type: ignore[attr-defined]
+    fake.build_held = threading.Event()  # type: ignore[attr-defined]
 
     async def running(pilot: Any) -> None:
         await _form(pilot)
         await pilot.press("ctrl+s")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            screen = pilot.app.screen
-            if isinstance(screen, BuildLogScreen) and len(screen.run.model.by_key) >= 5:
-                break
+        # Polled: the build's worker is held by the test (its gate); every event before the
+        # hold is shown (four steps).
+        await wait_for(
+            pilot,
+            lambda: (
+                fake.build_held.is_set()
+                and isinstance(screen := pilot.app.screen, BuildLogScreen)
+                and not screen.run.pending
+            ),
+            "the build held, all before shown",
+        )
+        assert len(pilot.app.screen.run.model.by_key) == 4
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(fake), terminal_size=size, run_before=running)

@@ -640,7 +640,8 @@ def fake_build_events(request: Any, *, fail: bool = False) -> list[Any]:
 
 
 def _fake_build_request(self: FakeService, request: Any, cancel: threading.Event) -> Iterator[Any]:
-    """As ImageService.build_request: the script, held at ``build_hold_at`` until ``build_gate``."""
+    """As ImageService.build_request: the script, held at ``build_hold_at`` until ``build_gate``
+    (``build_held``, an Event, is set once it holds)."""
     from tui.service.build import BuildCancelled, BuildSucceeded
 
     self._check()
@@ -650,6 +651,8 @@ def _fake_build_request(self: FakeService, request: Any, cancel: threading.Event
     hold_at: int = getattr(self, "build_hold_at", 6)
     for index, event in enumerate(events):
         if index == hold_at and gate is not None:
+            if (held := getattr(self, "build_held", None)) is not None:
+                held.set()  # every event before this one has been handed over
             while not gate.wait(0.02):
                 if cancel.is_set():
                     break
@@ -747,6 +750,8 @@ def _fake_build_with(
     hold_at: int = getattr(self, "build_hold_at", 6)
     for index, event in enumerate(fake_buildkit_events(recording, request)):
         if index == hold_at and gate is not None:
+            if (held := getattr(self, "build_held", None)) is not None:
+                held.set()  # every event before this one has been handed over
             while not gate.wait(0.02):
                 if cancel.is_set():
                     break
