@@ -38,7 +38,9 @@ def make(host: str, prefetch: bool) -> ImagedeckApp:
 
 async def settle(pilot: Any, condition: Any, what: str) -> None:
     """Let the app run until ``condition()`` (the events reach the list in well under a
-    second; the bound only keeps a broken build from hanging)."""
+    second; the bound only keeps a broken build from hanging). Polled, not
+    wait_for_complete(): the change comes as a real daemon event on the app's events thread,
+    which is no worker."""
     for _ in range(300):
         await pilot.pause(0.05)
         if condition():
