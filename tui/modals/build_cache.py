@@ -25,7 +25,7 @@ from textual.worker import Worker
 
 from tui import format as fmt
 from tui.safe_text import visible
-from tui.screens.base import BaseDialog, app_service, failure_text
+from tui.screens.base import BaseDialog, ServiceNode, app_service, failure_text
 from tui.service.buildkit import BuildCacheUsage, CachePrunePlan, CachePruneResult
 from tui.service.cleanup import parse_age
 from tui.service.errors import ImagedeckError, NotConnected
@@ -101,8 +101,11 @@ class CacheLoaded(Message):
         self.error = error
 
 
-class BuildCacheLine(Static):
-    """One line about the build cache; reads it in a worker when mounted (and on ``load``)."""
+class BuildCacheLine(ServiceNode, Static):
+    """One line about the build cache; reads it in a worker when mounted (and on ``load``).
+
+    A ServiceNode: a worker's unexpected failure is logged and shown like any other (a
+    worker's StateChanged does not bubble to the screen), and the line says it is unknown."""
 
     DEFAULT_CSS = """
     BuildCacheLine {
@@ -132,6 +135,10 @@ class BuildCacheLine(Static):
             self.post_message(CacheLoaded(service.build_cache()))
         except ImagedeckError as exc:
             self.post_message(CacheLoaded(None, str(exc)))
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
+        """The read broke unexpectedly: the line stops saying "reading…"."""
+        self.update(f"build cache: unknown ({failure_text(error)})")
 
     def on_cache_loaded(self, message: CacheLoaded) -> None:
         """Show the figures (or why there are none)."""

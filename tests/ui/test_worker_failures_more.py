@@ -1,0 +1,208 @@
+"""The worker failures tests/ui/test_worker_failures.py does not reach (issue 13, "every worker
+failure path has a test"), against the fake service.
+
+Each test makes one worker's service call raise an unexpected error (not an ImagedeckError)
+and checks the one failure path: the traceback is logged, a notification that is never markup
+says what broke, and control is back (the screen answers its keys). The BuildKit/classic
+build worker catches everything itself: its log ends failed with the reason instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from tests.ui.fake import make_app
+from tests.ui.pilot import open_cleanup_wizard, ready, settle, wait_for
+from tests.ui.test_cleanup_fake import CleanupFake, go_to
+from tests.ui.test_worker_failures import BOOM, notified, traceback_logged
+
+
+class Breaks(CleanupFake):
+    """The service calls named in ``broken`` raise RuntimeError(BOOM); the others answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken: set[str] = set()
+
+    def _boom(self, name: str) -> None:
+        if name in self.broken:
+            raise RuntimeError(BOOM)
+
+    def disk_usage(self) -> Any:
+        """Raises once broken (the list's usage, the disk map)."""
+        self._boom("disk_usage")
+        return super().disk_usage()
+
+    def layers_for(self, images: Any, sized: Any) -> Any:
+        """Raises once broken (the disk map's exact figures)."""
+        self._boom("layers_for")
+        return super().layers_for(images, sized)
+
+    def builder_info(self, *, refresh: bool = False) -> Any:
+        """Raises once broken (the build form's builder probe)."""
+        self._boom("builder_info")
+        return super().builder_info(refresh=refresh)
+
+    def build_with(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises once broken (the build log's worker)."""
+        self._boom("build_with")
+        return super().build_with(*args, **kwargs)
+
+    def build_cache(self) -> Any:
+        """Raises once broken (the cleanup wizard's build cache line)."""
+        self._boom("build_cache")
+        return super().build_cache()
+
+    def remove_container(self, container_id: str, *, name: str = "") -> None:
+        """Raises once broken (the containers screen's removal)."""
+        self._boom("remove_container")
+        super().remove_container(container_id, name=name)
+
+    def plan_prune(self, options: Any, now: Any = None) -> Any:
+        """Raises once broken (the cleanup wizard's plan)."""
+        self._boom("plan_prune")
+        return super().plan_prune(options, now)
+
+
+def failure_shown(app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The one failure path: shown as written (never markup), named, traceback logged."""
+    notes = notified(app, BOOM)
+    assert notes and all(note.markup is False for note in notes)
+    assert "RuntimeError" in notes[0].message
+    assert traceback_logged(caplog, BOOM)
+
+
+@pytest.fixture
+def errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """imagedeck's warnings and errors, captured."""
+    caplog.set_level(logging.WARNING, logger="imagedeck")
+    return caplog
+
+
+async def test_the_lists_usage_worker_breaking_is_shown_and_the_list_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        fake.broken.add("disk_usage")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        before = screen.model.current()
+        await pilot.press("j")
+        assert screen.model.current() != before
+
+
+async def test_the_disk_maps_worker_breaking_is_shown_and_esc_leaves(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        fake.broken.add("layers_for")
+        await pilot.press("D")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DiskMapScreen", "the map")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the list again")
+
+
+async def test_a_container_removal_breaking_is_shown_and_the_screen_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, "demo/stopped:latest")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "c")
+        containers = app.screen
+        await settle(pilot)  # the containers list (its worker) is in
+        fake.broken.add("remove_container")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        assert app.screen is containers
+        assert [c.name for c in fake.containers] == ["ideck-stopped", "ideck-running"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the list again")
+
+
+async def test_the_builder_probe_breaking_is_shown_and_the_form_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    fake.broken.add("builder_info")
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "BuildScreen", "the form")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the list again")
+
+
+async def test_a_build_worker_breaking_ends_the_log_failed_with_the_reason() -> None:
+    from tests.ui.test_build_ui import FIXTURES
+    from tui.screens.build_log import BuildLogScreen
+    from tui.widgets.build_log import FAILED
+
+    fake = Breaks()
+    fake.broken.add("build_with")
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "BuildScreen", "the form")
+        app.screen.query_one("#field-context").value = str(FIXTURES / "build-multi")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BuildLogScreen), "the log")
+        log = app.screen
+        assert isinstance(log, BuildLogScreen)
+        # Polled: the end shows after the log's flush timer, not with the worker's end.
+        await wait_for(pilot, lambda: log.run.model.status == FAILED, "the failed log")
+        assert "stopped unexpectedly: RuntimeError" in str(log.run.model.error), log.run.model.error
+        assert BOOM in str(log.query_one("#build-log-status").render())
+
+
+async def test_the_cleanup_plan_breaking_is_shown_and_the_wizard_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await open_cleanup_wizard(pilot)
+        fake.broken.add("plan_prune")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        assert app.screen is wizard and wizard.stage != "preview"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.images_screen, "the list again")
+
+
+async def test_the_build_cache_line_breaking_is_shown_and_the_wizard_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    fake.broken.add("build_cache")
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await open_cleanup_wizard(pilot)
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        assert app.screen is wizard
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.images_screen, "the list again")
