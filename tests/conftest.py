@@ -235,6 +235,28 @@ def engine() -> Engine:
     return current_engine()
 
 
+#: Tests that run the real program in a pseudo-terminal and read its screen (besides every
+#: test in tests/e2e). They wait for what the screen shows, but a machine under heavy load can
+#: still outrun a deadline; each gets one rerun, and `scripts/test-engines` names every rerun
+#: in its closing summary (pytest's ``-r R``), so flakiness is reported, not hidden.
+PTY_TEST_FILES = (
+    "tests/ui/test_daemon_gone_pty.py",
+    "tests/ui/test_hostile_pty.py",
+    "tests/ui/test_terminals.py",
+)
+
+
+def _mark_pty_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One rerun for each real-terminal test (see PTY_TEST_FILES)."""
+    root = config.rootpath
+    for item in items:
+        if not item.path.is_relative_to(root):
+            continue
+        path = item.path.relative_to(root).as_posix()
+        if path.startswith("tests/e2e/") or path in PTY_TEST_FILES:
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On Podman, keep only PODMAN_SUBSET (the rest is Docker's behaviour or engine-free).
 
@@ -245,6 +267,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``IMAGEDECK_ENGINE_FREE_ONLY=1`` (`make test-fast`) keeps the opposite: the tests that need
     no daemon (unit tests, the fake service's UI tests, snapshots of fake screens).
     """
+    _mark_pty_tests(config, items)
     if os.environ.get("IMAGEDECK_ENGINE_FREE_ONLY") == "1":
         needs_daemon = [
             item
