@@ -61,6 +61,16 @@ class Breaks(CleanupFake):
         self._boom("remove_container")
         super().remove_container(container_id, name=name)
 
+    def plan_cache_prune(self, older_than: Any = None, now: Any = None) -> Any:
+        """Raises once broken (the build cache prune's preview)."""
+        self._boom("plan_cache_prune")
+        return super().plan_cache_prune(older_than, now)
+
+    def remove_reference(self, item: Any) -> Any:
+        """Raises once broken (an untag, a removal)."""
+        self._boom("remove_reference")
+        return super().remove_reference(item)
+
     def plan_prune(self, options: Any, now: Any = None) -> Any:
         """Raises once broken (the cleanup wizard's plan)."""
         self._boom("plan_prune")
@@ -206,3 +216,69 @@ async def test_the_build_cache_line_breaking_is_shown_and_the_wizard_answers(
         assert app.screen is wizard
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.images_screen, "the list again")
+
+
+async def test_the_build_cache_preview_breaking_returns_to_the_options_with_the_reason(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tui.modals.build_cache import BuildCachePrune
+
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_cleanup_wizard(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, BuildCachePrune), "the dialog")
+        dialog = app.screen
+        assert isinstance(dialog, BuildCachePrune)
+        fake.broken.add("plan_cache_prune")
+        await pilot.press("enter")  # the default age
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await wait_for(pilot, lambda: dialog.stage == "options", "the options again")
+        assert BOOM in str(dialog.query_one("#cache-error").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, BuildCachePrune), "closed")
+
+
+async def test_the_retention_preview_breaking_returns_to_the_rules_with_the_reason(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tui.modals.retention import RetentionDialog
+
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_cleanup_wizard(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RetentionDialog), "the dialog")
+        dialog = app.screen
+        assert isinstance(dialog, RetentionDialog)
+        fake.broken.add("layers_for")
+        await pilot.press(*"2")  # keep the newest 2 of each repository
+        dialog.action_preview()
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await wait_for(pilot, lambda: dialog.stage == "options", "the rules again")
+        assert BOOM in str(dialog.query_one("#retention-error").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RetentionDialog), "closed")
+
+
+async def test_an_untag_breaking_is_shown_and_the_list_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, "demo/alias:one")  # one of three names: no question asked
+        fake.broken.add("remove_reference")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        assert "demo/alias:one" in [i for image in fake.images for i in image.tags]
+        assert app.screen is screen
+        before = screen.model.current()
+        await pilot.press("j")
+        assert screen.model.current() != before
