@@ -71,6 +71,11 @@ class Breaks(CleanupFake):
         self._boom("remove_reference")
         return super().remove_reference(item)
 
+    def prune_cache(self, plan: Any, progress: Any = None) -> Any:
+        """Raises once broken (the build cache prune's run)."""
+        self._boom("prune_cache")
+        return super().prune_cache(plan, progress)
+
     def plan_prune(self, options: Any, now: Any = None) -> Any:
         """Raises once broken (the cleanup wizard's plan)."""
         self._boom("plan_prune")
@@ -282,3 +287,57 @@ async def test_an_untag_breaking_is_shown_and_the_list_answers(
         before = screen.model.current()
         await pilot.press("j")
         assert screen.model.current() != before
+
+
+async def test_a_build_cache_prune_breaking_ends_the_dialog_with_the_reason(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tests.ui.test_build_cache_ui import RECORDS
+    from tui.modals.build_cache import BuildCachePrune
+
+    fake = Breaks()
+    fake.cache_records = list(RECORDS)  # type: ignore[attr-defined]
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_cleanup_wizard(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, BuildCachePrune), "the dialog")
+        dialog = app.screen
+        assert isinstance(dialog, BuildCachePrune)
+        await pilot.press("enter")  # the default age
+        await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
+        assert dialog.plan is not None and dialog.plan.records
+        fake.broken.add("prune_cache")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await wait_for(pilot, lambda: dialog.stage == "done", "the end")
+        assert "The prune stopped: " in str(dialog.query_one("#cache-summary").render())
+        assert BOOM in str(dialog.query_one("#cache-summary").render())
+
+
+async def test_a_retention_run_breaking_ends_at_done_and_esc_closes(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tui.modals.retention import RetentionDialog
+
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_cleanup_wizard(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RetentionDialog), "the dialog")
+        dialog = app.screen
+        assert isinstance(dialog, RetentionDialog)
+        await pilot.press(*"1")  # keep the newest of each repository: demo/app's others go
+        dialog.action_preview()
+        await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
+        assert dialog.plan is not None and dialog.plan.delete.items
+        fake.broken.add("remove_reference")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await wait_for(pilot, lambda: dialog.stage == "done", "the end")
+        assert not fake.removed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RetentionDialog), "closed")
