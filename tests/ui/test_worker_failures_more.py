@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from tests.ui.fake import make_app
-from tests.ui.pilot import open_cleanup_wizard, ready, settle, wait_for
+from tests.ui.pilot import open_cleanup_wizard, ready, refs, settle, wait_for
 from tests.ui.test_cleanup_fake import CleanupFake, go_to
 from tests.ui.test_worker_failures import BOOM, notified, traceback_logged
+from tui.service.errors import Conflict
 
 
 class Breaks(CleanupFake):
@@ -26,6 +27,19 @@ class Breaks(CleanupFake):
     def __init__(self) -> None:
         super().__init__()
         self.broken: set[str] = set()
+        self.with_children: set[str] = set()  # removals refused: child images are built on it
+
+    def remove_image(self, reference: str, **kwargs: Any) -> list[tuple[str, str]]:
+        """As CleanupFake's; refused like the daemon for a reference in ``with_children``."""
+        if reference in self.with_children:
+            raise Conflict(
+                f"{reference} has child images built on it.",
+                reference=reference,
+                children=True,
+                daemon_message="conflict: unable to delete (cannot be forced) - image has "
+                "dependent child images",
+            )
+        return super().remove_image(reference, **kwargs)
 
     def _boom(self, name: str) -> None:
         if name in self.broken:
@@ -75,6 +89,11 @@ class Breaks(CleanupFake):
         """Raises once broken (the build cache prune's run)."""
         self._boom("prune_cache")
         return super().prune_cache(plan, progress)
+
+    def child_images(self, image_id: str) -> list[str]:
+        """Raises once broken (the conflict dialog's lookup)."""
+        self._boom("child_images")
+        return super().child_images(image_id)
 
     def plan_prune(self, options: Any, now: Any = None) -> Any:
         """Raises once broken (the cleanup wizard's plan)."""
@@ -341,3 +360,50 @@ async def test_a_retention_run_breaking_ends_at_done_and_esc_closes(
         assert not fake.removed
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, RetentionDialog), "closed")
+
+
+async def test_the_conflicts_child_lookup_breaking_is_shown_and_the_dialog_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tui.modals.conflict import ConflictDialog
+
+    fake = Breaks()
+    fake.broken.add("child_images")
+    fake.with_children.add("demo/app:1.2")
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, "demo/app:1.2")
+        await pilot.press("d", "y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictDialog), "the conflict")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        children = str(app.screen.query_one("#conflict-children").render())
+        assert "could not list them" in children and BOOM in children
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the list again")
+        assert "demo/app:1.2" in refs(screen)
+
+
+async def test_a_conflicts_way_out_breaking_is_shown_and_the_list_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tui.modals.conflict import ConflictDialog
+
+    fake = Breaks()
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, "demo/stopped:latest")
+        await pilot.press("d", "y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictDialog), "the conflict")
+        fake.broken.add("remove_container")
+        await pilot.press("r")  # the stopped container, then the image: the first breaks
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await wait_for(pilot, lambda: app.screen is screen, "the list again")
+        assert fake.images_by_n(9) not in fake.removed
+        assert [c.name for c in fake.containers] == ["ideck-stopped", "ideck-running"]
+        before = screen.model.current()
+        await pilot.press("j")
+        assert screen.model.current() != before

@@ -125,7 +125,7 @@ class ConflictDialog(BaseDialog[Choice]):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(conflict_text(self.outcome), id="conflict-text")
                 if self.outcome.children:
-                    yield Static("Looking for child images…", id="conflict-children")
+                    yield Static("Looking for child images…", id="conflict-children", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary", compact=True)
                 if self.can_resolve:
