@@ -407,3 +407,54 @@ async def test_a_conflicts_way_out_breaking_is_shown_and_the_list_answers(
         before = screen.model.current()
         await pilot.press("j")
         assert screen.model.current() != before
+
+
+async def test_an_archive_load_breaking_keeps_the_dialog_with_the_reason(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from textual.widgets import Button
+
+    from tests.ui.test_archives_ui import ArchiveFake, archive_app, load_file, text_of
+
+    class BreakingArchives(ArchiveFake):
+        def load_archive(self, path: Any, *, cancel: Any = None, progress: Any = None) -> Any:
+            raise RuntimeError(BOOM)
+
+    app = archive_app(BreakingArchives())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await load_file(pilot, "/tmp/x.tar")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await wait_for(pilot, lambda: BOOM in text_of(app, "#archive-status"), "the reason")
+        assert type(app.screen).__name__ == "LoadDialog"
+        assert not app.screen.query_one("#archive-ok", Button).disabled  # try another file
+
+
+async def test_a_fleet_cleanup_run_breaking_on_one_daemon_is_shown_not_dropped(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tests.ui.test_fleet_fake import beta_fake, fleet_of, open_fleet
+    from tui.modals.fleet import FleetPlanDialog
+
+    alpha, beta = CleanupFake(), beta_fake()
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(BOOM)
+
+    app = make_app(alpha)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_fleet(pilot, fleet_of({"alpha": alpha, "beta": beta}))
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetPlanDialog), "the wizard")
+        dialog = app.screen
+        assert isinstance(dialog, FleetPlanDialog)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
+        beta.remove_image = boom  # type: ignore[method-assign]  # beta's removal breaks
+        beta.remove_reference = boom  # type: ignore[method-assign]
+        await pilot.press("y")
+        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
+        failure_shown(app, errors)
+        await wait_for(pilot, lambda: dialog.stage == "done", "the end")
+        assert BOOM in str(dialog.query_one("#fleet-plan-status").render())
+        assert not beta.removed

@@ -343,7 +343,12 @@ class Fleet:
                 if progress is not None:
                     progress(result)
 
-        self._map(one)
+        # An unexpected error (a bug, not a daemon's answer) is not dropped with the rest of
+        # its daemon's steps: raised once every daemon has finished, so the caller's failure
+        # path (the UI's worker failure: logged, shown) sees it.
+        for result in self._map(one).values():
+            if isinstance(result, Exception):
+                raise result
         return _in_fleet_order(outcomes, self.names)
 
     def follow_events(
