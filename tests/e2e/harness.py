@@ -147,12 +147,20 @@ class Terminal:
     def wait_until(
         self, check: Callable[[str], object], what: str, timeout: float = DEADLINE
     ) -> str:
-        """Poll the screen until ``check(screen_text)`` is true; fail with the screen."""
+        """Poll the screen until ``check(screen_text)`` is true; fail with the screen.
+
+        A check that raises AssertionError (``selected_row()`` while the list is still empty or
+        being redrawn) counts as "not yet", never as the end of the wait: the list a pull or a
+        reload refreshes has no cursor row for a moment.
+        """
         deadline = time.monotonic() + timeout
         while True:
             screen = self.text()
-            if check(screen):
-                return screen
+            try:
+                if check(screen):
+                    return screen
+            except AssertionError:
+                pass
             if self.process.poll() is not None:
                 raise AssertionError(
                     f"imagedeck exited ({self.process.returncode}) waiting for {what}\n"

@@ -20,6 +20,7 @@ def open_tag_dialog(term: Terminal, repository: str, row: str = "") -> None:
     term.type(repository)
     term.wait_for_text("shown)")
     term.press("enter")
+    term.wait_until(lambda s: bool(term.selected_row()), "the cursor on a row of the filtered list")
     for _ in range(5):
         if row in term.selected_row():
             break
