@@ -109,6 +109,33 @@ def failure_shown(app: Any, caplog: pytest.LogCaptureFixture) -> None:
     assert traceback_logged(caplog, BOOM)
 
 
+async def broke(pilot: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Wait for the failure's notification, then check the one failure path."""
+    await wait_for(pilot, lambda: bool(notified(pilot.app, BOOM)), "the failure")
+    failure_shown(pilot.app, caplog)
+
+
+async def cache_prune_dialog(pilot: Any) -> Any:
+    """The cleanup wizard, then c: the build cache prune dialog."""
+    from tui.modals.build_cache import BuildCachePrune
+
+    await open_cleanup_wizard(pilot)
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildCachePrune), "the dialog")
+    return pilot.app.screen
+
+
+async def retention_dialog(pilot: Any, keep_last: str) -> Any:
+    """The cleanup wizard, then r: the retention rules keeping the newest ``keep_last``."""
+    from tui.modals.retention import RetentionDialog
+
+    await open_cleanup_wizard(pilot)
+    await pilot.press("r")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RetentionDialog), "the dialog")
+    await pilot.press(*keep_last)  # the focused field: keep the newest N of each repository
+    return pilot.app.screen
+
+
 @pytest.fixture
 def errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """imagedeck's warnings and errors, captured."""
@@ -125,8 +152,7 @@ async def test_the_lists_usage_worker_breaking_is_shown_and_the_list_answers(
         screen = await ready(pilot)
         fake.broken.add("disk_usage")
         await pilot.press("R")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         before = screen.model.current()
         await pilot.press("j")
         assert screen.model.current() != before
@@ -142,8 +168,7 @@ async def test_the_disk_maps_worker_breaking_is_shown_and_esc_leaves(
         fake.broken.add("layers_for")
         await pilot.press("D")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "DiskMapScreen", "the map")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen, "the list again")
 
@@ -164,8 +189,7 @@ async def test_a_container_removal_breaking_is_shown_and_the_screen_answers(
         await pilot.press("d")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "the question")
         await pilot.press("y")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         assert app.screen is containers
         assert [c.name for c in fake.containers] == ["ideck-stopped", "ideck-running"]
         await pilot.press("escape")
@@ -182,8 +206,7 @@ async def test_the_builder_probe_breaking_is_shown_and_the_form_answers(
         screen = await ready(pilot)
         await pilot.press("b")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "BuildScreen", "the form")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen, "the list again")
 
@@ -220,8 +243,7 @@ async def test_the_cleanup_plan_breaking_is_shown_and_the_wizard_answers(
         wizard = await open_cleanup_wizard(pilot)
         fake.broken.add("plan_prune")
         await pilot.press("p")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         assert app.screen is wizard and wizard.stage != "preview"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.images_screen, "the list again")
@@ -235,8 +257,7 @@ async def test_the_build_cache_line_breaking_is_shown_and_the_wizard_answers(
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         wizard = await open_cleanup_wizard(pilot)
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         assert app.screen is wizard
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.images_screen, "the list again")
@@ -245,48 +266,33 @@ async def test_the_build_cache_line_breaking_is_shown_and_the_wizard_answers(
 async def test_the_build_cache_preview_breaking_returns_to_the_options_with_the_reason(
     errors: pytest.LogCaptureFixture,
 ) -> None:
-    from tui.modals.build_cache import BuildCachePrune
-
     fake = Breaks()
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_cleanup_wizard(pilot)
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, BuildCachePrune), "the dialog")
-        dialog = app.screen
-        assert isinstance(dialog, BuildCachePrune)
+        dialog = await cache_prune_dialog(pilot)
         fake.broken.add("plan_cache_prune")
         await pilot.press("enter")  # the default age
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await wait_for(pilot, lambda: dialog.stage == "options", "the options again")
         assert BOOM in str(dialog.query_one("#cache-error").render())
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, BuildCachePrune), "closed")
+        await wait_for(pilot, lambda: app.screen is not dialog, "closed")
 
 
 async def test_the_retention_preview_breaking_returns_to_the_rules_with_the_reason(
     errors: pytest.LogCaptureFixture,
 ) -> None:
-    from tui.modals.retention import RetentionDialog
-
     fake = Breaks()
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_cleanup_wizard(pilot)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, RetentionDialog), "the dialog")
-        dialog = app.screen
-        assert isinstance(dialog, RetentionDialog)
+        dialog = await retention_dialog(pilot, "2")
         fake.broken.add("layers_for")
-        await pilot.press(*"2")  # keep the newest 2 of each repository
         dialog.action_preview()
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await wait_for(pilot, lambda: dialog.stage == "options", "the rules again")
         assert BOOM in str(dialog.query_one("#retention-error").render())
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, RetentionDialog), "closed")
+        await wait_for(pilot, lambda: app.screen is not dialog, "closed")
 
 
 async def test_an_untag_breaking_is_shown_and_the_list_answers(
@@ -299,8 +305,7 @@ async def test_an_untag_breaking_is_shown_and_the_list_answers(
         await go_to(pilot, screen, "demo/alias:one")  # one of three names: no question asked
         fake.broken.add("remove_reference")
         await pilot.press("u")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         assert "demo/alias:one" in [i for image in fake.images for i in image.tags]
         assert app.screen is screen
         before = screen.model.current()
@@ -312,24 +317,18 @@ async def test_a_build_cache_prune_breaking_ends_the_dialog_with_the_reason(
     errors: pytest.LogCaptureFixture,
 ) -> None:
     from tests.ui.test_build_cache_ui import RECORDS
-    from tui.modals.build_cache import BuildCachePrune
 
     fake = Breaks()
     fake.cache_records = list(RECORDS)  # type: ignore[attr-defined]
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_cleanup_wizard(pilot)
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, BuildCachePrune), "the dialog")
-        dialog = app.screen
-        assert isinstance(dialog, BuildCachePrune)
+        dialog = await cache_prune_dialog(pilot)
         await pilot.press("enter")  # the default age
         await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
         assert dialog.plan is not None and dialog.plan.records
         fake.broken.add("prune_cache")
         await pilot.press("y")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await wait_for(pilot, lambda: dialog.stage == "done", "the end")
         assert "The prune stopped: " in str(dialog.query_one("#cache-summary").render())
         assert BOOM in str(dialog.query_one("#cache-summary").render())
@@ -338,28 +337,20 @@ async def test_a_build_cache_prune_breaking_ends_the_dialog_with_the_reason(
 async def test_a_retention_run_breaking_ends_at_done_and_esc_closes(
     errors: pytest.LogCaptureFixture,
 ) -> None:
-    from tui.modals.retention import RetentionDialog
-
     fake = Breaks()
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_cleanup_wizard(pilot)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, RetentionDialog), "the dialog")
-        dialog = app.screen
-        assert isinstance(dialog, RetentionDialog)
-        await pilot.press(*"1")  # keep the newest of each repository: demo/app's others go
+        dialog = await retention_dialog(pilot, "1")  # demo/app's older tags go
         dialog.action_preview()
         await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
         assert dialog.plan is not None and dialog.plan.delete.items
         fake.broken.add("remove_reference")
         await pilot.press("y")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await wait_for(pilot, lambda: dialog.stage == "done", "the end")
         assert not fake.removed
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, RetentionDialog), "closed")
+        await wait_for(pilot, lambda: app.screen is not dialog, "closed")
 
 
 async def test_the_conflicts_child_lookup_breaking_is_shown_and_the_dialog_answers(
@@ -376,8 +367,7 @@ async def test_the_conflicts_child_lookup_breaking_is_shown_and_the_dialog_answe
         await go_to(pilot, screen, "demo/app:1.2")
         await pilot.press("d", "y")
         await wait_for(pilot, lambda: isinstance(app.screen, ConflictDialog), "the conflict")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         children = str(app.screen.query_one("#conflict-children").render())
         assert "could not list them" in children and BOOM in children
         await pilot.press("escape")
@@ -399,8 +389,7 @@ async def test_a_conflicts_way_out_breaking_is_shown_and_the_list_answers(
         await wait_for(pilot, lambda: isinstance(app.screen, ConflictDialog), "the conflict")
         fake.broken.add("remove_container")
         await pilot.press("r")  # the stopped container, then the image: the first breaks
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await wait_for(pilot, lambda: app.screen is screen, "the list again")
         assert fake.images_by_n(9) not in fake.removed
         assert [c.name for c in fake.containers] == ["ideck-stopped", "ideck-running"]
@@ -423,8 +412,7 @@ async def test_an_archive_load_breaking_keeps_the_dialog_with_the_reason(
     app = archive_app(BreakingArchives())
     async with app.run_test(size=(120, 40)) as pilot:
         await load_file(pilot, "/tmp/x.tar")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await wait_for(pilot, lambda: BOOM in text_of(app, "#archive-status"), "the reason")
         assert type(app.screen).__name__ == "LoadDialog"
         assert not app.screen.query_one("#archive-ok", Button).disabled  # try another file
@@ -453,8 +441,7 @@ async def test_a_fleet_cleanup_run_breaking_on_one_daemon_is_shown_not_dropped(
         beta.remove_image = boom  # type: ignore[method-assign]  # beta's removal breaks
         beta.remove_reference = boom  # type: ignore[method-assign]
         await pilot.press("y")
-        await wait_for(pilot, lambda: bool(notified(app, BOOM)), "the failure")
-        failure_shown(app, errors)
+        await broke(pilot, errors)
         await wait_for(pilot, lambda: dialog.stage == "done", "the end")
         assert BOOM in str(dialog.query_one("#fleet-plan-status").render())
         assert not beta.removed
