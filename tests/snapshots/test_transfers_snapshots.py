@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.ui.fake import make_app
-from tests.ui.test_transfers import TransferFake, ready, until
+from tests.ui.pilot import ready, wait_for
+from tests.ui.test_transfers import TransferFake
 from tui.screens.search import SearchScreen
 from tui.screens.transfers import SCREEN_NAME, TransfersScreen, start_pull, start_push
 from tui.widgets.progress import DONE, FAILED, TransferView
@@ -28,14 +29,14 @@ def test_transfers_panel(snap_compare: Any, size: tuple[int, int]) -> None:
         screen = TransfersScreen(clock=lambda: FROZEN)
         app.install_screen(screen, SCREEN_NAME)
         start_pull(app, "127.0.0.1:5000/test/app:v1")
-        await until(pilot, lambda: screen.is_mounted, "screen shown")
+        await wait_for(pilot, lambda: screen.is_mounted, "screen shown")
         start_pull(app, "test/slow:v1")
         start_pull(app, "test/missing:v1")
         start_push(app, "127.0.0.1:5000/demo/app:1.0")
         done, slow, missing, push = screen.transfers.values()
-        await until(pilot, lambda: done.state == DONE and push.state == DONE, "done")
-        await until(pilot, lambda: missing.state == FAILED, "failed")
-        await until(
+        await wait_for(pilot, lambda: done.state == DONE and push.state == DONE, "done")
+        await wait_for(pilot, lambda: missing.state == FAILED, "failed")
+        await wait_for(
             pilot,
             lambda: slow.event is not None and slow.event.overall.bytes_done == 8_000_000,
             "slow half-way",
@@ -58,10 +59,10 @@ def test_search_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     async def searched(pilot: Any) -> None:
         await ready(pilot)
         await pilot.press("s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search")
         await pilot.press(*"127.0.0.1:5001/a", "enter")
         screen = pilot.app.screen
-        await until(pilot, lambda: len(screen.results) == 4, "results")
+        await wait_for(pilot, lambda: len(screen.results) == 4, "results")
         await pilot.pause()
 
     assert snap_compare(make_app(TransferFake()), terminal_size=size, run_before=searched)
@@ -72,10 +73,10 @@ def test_search_screen_error(snap_compare: Any, size: tuple[int, int]) -> None:
     async def failed(pilot: Any) -> None:
         await ready(pilot)
         await pilot.press("s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), "search")
         await pilot.press(*"offline", "enter")
         screen = pilot.app.screen
-        await until(
+        await wait_for(
             pilot, lambda: screen.query_one("#search-status").has_class("error"), "error shown"
         )
         await pilot.pause()
