@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from tui import __version__
+
+# typing, json and pathlib load after the first questions are sent (tui/early.py): mypy
+# reads any name TYPE_CHECKING as true, Python sees False.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import argparse

@@ -14,9 +14,12 @@ sent here and the prefetch asks as before.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from tui.unix_http import local_socket, send_get
+
+# typing, json and pathlib load after the first questions are sent (tui/early.py): mypy
+# reads any name TYPE_CHECKING as true, Python sees False.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import socket

@@ -10,11 +10,12 @@ when a request is made.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING
+
+# typing, json and pathlib load after the first questions are sent (tui/early.py): mypy
+# reads any name TYPE_CHECKING as true, Python sees False.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import socket
@@ -41,6 +42,9 @@ def local_socket(
         return docker_host.removeprefix("unix://") if docker_host.startswith("unix://") else None
     if env.get("DOCKER_CONTEXT"):
         return None
+    import json
+    from pathlib import Path
+
     config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
     try:
         config = json.loads((config_dir / "config.json").read_text())
