@@ -297,7 +297,7 @@ def row_text(row: Row, width: int, hidden: frozenset[str]) -> str:
 
 
 def summary_text(images: list[tuple[int, int, Sequence[Row]]], sort: str, reverse: bool) -> str:
-    """The summary line before disk usage (the list screen's ``_update_summary``)."""
+    """The summary line before disk usage (the list screen's ``refresh_summary``)."""
     labels = {"size": "size", "created": "created"}
     tags = sum(len(rows) for _, _, rows in images)
     logical = sum(size for _, size, _ in images)

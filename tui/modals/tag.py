@@ -120,7 +120,8 @@ class TagDialog(BaseDialog["str | None"]):
         """The images the list shows (the tag dialog opens over it)."""
         images = getattr(self.app, "images_screen", None)
         # Merged with disk usage (container counts) once it has loaded.
-        return list(getattr(images, "_merged", None) or getattr(images, "images", []) or [])
+        listed = getattr(images, "listed_images", None)
+        return list(listed()) if listed is not None else []
 
     def _daemon_grammar(self) -> bool:
         """The connected engine's rule for an uppercase first component (see check_target)."""

@@ -101,7 +101,7 @@ class CleanupController(ServiceWidget):
         message.stop()
         self.layer_data.update(message.layers)
         try:
-            self.images_screen._update_summary()
+            self.images_screen.refresh_summary()
         except NoMatches:
             pass  # the app is closing and the list is torn down: nothing left to update
 

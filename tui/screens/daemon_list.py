@@ -227,7 +227,7 @@ class DaemonImageList(ImageListScreen):
             self._select_after_load = None
         table = self.query_one(ImageTable)
         table.rows_changed()
-        self._update_summary()
+        self.refresh_summary()
 
     def select_after_load(self, reference: str) -> None:
         """Put the cursor on ``reference`` now, or as soon as a reload shows it.
@@ -238,7 +238,7 @@ class DaemonImageList(ImageListScreen):
         """
         if self._reveal(reference):
             self.query_one(ImageTable).rows_changed()
-            self._update_summary()
+            self.refresh_summary()
         else:
             self._select_after_load = reference
 
@@ -323,7 +323,16 @@ class DaemonImageList(ImageListScreen):
         self._reclaimable = (stamp, words)
         return words
 
-    def _update_summary(self) -> None:
+    def listed_images(self) -> list[Image]:
+        """The images as the list shows them, disk usage merged in.
+
+        Those of the last redraw; before the first one, the latest images merged with the
+        latest usage (the same thing, computed now).
+        """
+        return self._merged or with_usage(self.images, self.usage)
+
+    def refresh_summary(self) -> None:
+        """Redraw the summary line (counts, marks, sizes, reclaimable)."""
         summary = self._summary or summarize(self._merged, self.usage)
         shown = len(self.model.visible)
         total = len(self.model.rows)

@@ -120,9 +120,7 @@ class DiskMapScreen(BaseScreen[None]):
     def on_mount(self) -> None:
         """Start from the images the list holds; the layers load behind."""
         self.query_one(BarList).focus()
-        images = list(self.images_screen._merged) or with_usage(
-            self.images_screen.images, self.images_screen.usage
-        )
+        images = list(self.images_screen.listed_images())
         self.load(images)
         follow_daemon_events(self, self.daemon_changed)
         self.set_interval(fmt.AGE_CHECK_SECONDS, self.refresh_ages)
@@ -384,7 +382,7 @@ class DiskMapScreen(BaseScreen[None]):
 
         screen = self.images_screen
         screen.query_one(ImageTable).marks_changed()
-        screen._update_summary()
+        screen.refresh_summary()
         self.query_one(BarList).refresh()
         self.update_status()
 

@@ -166,7 +166,7 @@ class FleetScreen(ImageListScreen):
         self.listing = message.listing
         self.model.set_images(message.listing.images)
         self.query_one(ImageTable).rows_changed()
-        self._update_summary()
+        self.refresh_summary()
 
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
         """A failed load says so in the summary (each daemon's own failure is in its line)."""
@@ -190,9 +190,10 @@ class FleetScreen(ImageListScreen):
     def on_resize(self) -> None:
         """Re-layout the column header and the daemons' lines."""
         self._update_table_header()
-        self._update_summary()
+        self.refresh_summary()
 
-    def _update_summary(self) -> None:
+    def refresh_summary(self) -> None:
+        """Redraw the summary line (the daemons' totals, marks, sort)."""
         listing = self.listing
         if listing is None:
             return

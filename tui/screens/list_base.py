@@ -72,7 +72,7 @@ def row_reference(row: ImageRow) -> str:
 class ImageListScreen(BaseScreen[None]):
     """A list of images, one row per tag (see the module docstring).
 
-    A subclass sets the class texts, ``reload`` and ``_update_summary``; ``STATUS_ID`` names
+    A subclass sets the class texts, ``reload`` and ``refresh_summary``; ``STATUS_ID`` names
     the line under the summary (the connection banner, the fleet's per-daemon lines).
     """
 
@@ -104,7 +104,7 @@ class ImageListScreen(BaseScreen[None]):
     def reload(self) -> None:
         """List the images again."""
 
-    def _update_summary(self) -> None:
+    def refresh_summary(self) -> None:
         """Redraw the summary line (counts, marks, sort)."""
 
     # -- widgets -----------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class ImageListScreen(BaseScreen[None]):
             return
         self.model.set_filter(text)
         self.query_one(ImageTable).rows_changed()
-        self._update_summary()
+        self.refresh_summary()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, _: Input.Submitted) -> None:
@@ -186,7 +186,7 @@ class ImageListScreen(BaseScreen[None]):
         table = self.query_one(ImageTable)
         table.rows_changed()
         table.focus()
-        self._update_summary()
+        self.refresh_summary()
         return True
 
     def action_escape(self) -> None:
@@ -199,13 +199,13 @@ class ImageListScreen(BaseScreen[None]):
         """Next sort column."""
         self.model.next_sort()
         self.query_one(ImageTable).rows_changed()
-        self._update_summary()
+        self.refresh_summary()
 
     def action_reverse(self) -> None:
         """Reverse the order."""
         self.model.toggle_reverse()
         self.query_one(ImageTable).rows_changed()
-        self._update_summary()
+        self.refresh_summary()
 
     def action_mark(self) -> None:
         """Mark or unmark the current row and move down."""
@@ -213,19 +213,19 @@ class ImageListScreen(BaseScreen[None]):
         self.model.toggle_mark()
         table.refresh_current()
         table.action_cursor(1)
-        self._update_summary()
+        self.refresh_summary()
 
     def action_mark_all(self) -> None:
         """Mark every shown row."""
         self.model.mark_all_visible()
         self.query_one(ImageTable).marks_changed()
-        self._update_summary()
+        self.refresh_summary()
 
     def action_clear_marks(self) -> None:
         """Clear all marks."""
         self.model.clear_marks()
         self.query_one(ImageTable).marks_changed()
-        self._update_summary()
+        self.refresh_summary()
 
     def action_reload(self) -> None:
         """Reload now."""

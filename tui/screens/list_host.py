@@ -8,8 +8,10 @@ other one way only (``tests/unit/test_architecture.py`` checks there is no cycle
 ``ImagesScreen`` satisfies it structurally; mypy checks that where the screen hands itself
 over (``cleanup_controller(self)``, ``DiskMapScreen(self)``).
 
-Two members are the screen's private names (``_merged``, ``_update_summary``): they are what
-the two callers use today, and renaming them belongs to whoever next reshapes images.py.
+Every member is public: the images (``images`` and ``usage`` as loaded, ``listed_images()``
+as shown), the marks (``model``), and what the helpers ask back (``refresh_summary()`` after
+the freed figures or the marks change, ``reload()`` after a removal); the rest is Textual's
+own ``query``/``query_one``/``mount``. Nothing here names the screen's internals.
 """
 
 from __future__ import annotations
@@ -41,9 +43,8 @@ class ImageListHost(Protocol):
     def usage(self) -> DiskUsage | None:
         """The daemon's disk usage (shared/unique sizes), once it has arrived."""
 
-    @property
-    def _merged(self) -> list[Image]:
-        """The images with their usage merged in (empty until both have arrived)."""
+    def listed_images(self) -> list[Image]:
+        """The images as the list shows them, with their disk usage merged in."""
 
     def reload(self) -> None:
         """List the images again."""
@@ -51,8 +52,8 @@ class ImageListHost(Protocol):
     def marked_frees(self, rows: list[ImageRow]) -> int:
         """What deleting ``rows`` frees, in bytes."""
 
-    def _update_summary(self) -> None:
-        """Redraw the summary line (marks, reclaimable)."""
+    def refresh_summary(self) -> None:
+        """Redraw the summary line (marks, reclaimable): the helpers' changed-callback."""
 
     def query(self, selector: type[QueryType]) -> DOMQuery[QueryType]:
         """Textual's query (the controller looks for itself among the screen's children)."""
