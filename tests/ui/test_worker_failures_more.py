@@ -4,18 +4,21 @@ failure path has a test"), against the fake service.
 Each test makes one worker's service call raise an unexpected error (not an ImagedeckError)
 and checks the one failure path: the traceback is logged, a notification that is never markup
 says what broke, and control is back (the screen answers its keys). The BuildKit/classic
-build worker catches everything itself: its log ends failed with the reason instead.
+build worker catches everything itself: its log ends failed with the reason instead. The
+early list (the first frame's, asked without docker-py) is a fallback: when it breaks the
+service lists the images, and no failure is shown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import pytest
 
-from tests.ui.fake import make_app
-from tests.ui.pilot import open_cleanup_wizard, ready, refs, settle, wait_for
+from tests.ui.fake import FakeService, make_app
+from tests.ui.pilot import open_cleanup_wizard, ready, refs, settle, until_settled, wait_for
 from tests.ui.test_cleanup_fake import CleanupFake, go_to
 from tests.ui.test_worker_failures import BOOM, notified, traceback_logged
 from tui.service.errors import Conflict
@@ -83,7 +86,7 @@ class Breaks(CleanupFake):
     def remove_reference(self, item: Any) -> Any:
         """Raises once broken (an untag, a removal)."""
         self._boom("remove_reference")
-        return super().remove_reference(item)
+        return super().remove_reference(item)  # type: ignore[misc]
 
     def prune_cache(self, plan: Any, progress: Any = None) -> Any:
         """Raises once broken (the build cache prune's run)."""
@@ -439,9 +442,181 @@ async def test_a_fleet_cleanup_run_breaking_on_one_daemon_is_shown_not_dropped(
         await pilot.press("d")
         await wait_for(pilot, lambda: dialog.stage == "preview", "the preview")
         beta.remove_image = boom  # type: ignore[method-assign]  # beta's removal breaks
-        beta.remove_reference = boom  # type: ignore[method-assign]
+        beta.remove_reference = boom  # type: ignore[method-assign,misc]
         await pilot.press("y")
         await broke(pilot, errors)
         await wait_for(pilot, lambda: dialog.stage == "done", "the end")
         assert BOOM in str(dialog.query_one("#fleet-plan-status").render())
         assert not beta.removed
+
+
+# -- the app's own workers, the early list, the freed-space figures, the fleet, the layer tree ---
+
+
+async def test_closing_the_replaced_service_breaking_is_shown_and_the_new_list_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tests.ui.test_contexts import choose, context_app
+
+    class ClosesBadly(FakeService):
+        def close(self) -> None:
+            raise RuntimeError(BOOM)
+
+    app = context_app(ClosesBadly())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await choose(pilot, "build-box")  # the default context's service is closed meanwhile
+        await broke(pilot, errors)
+        await until_settled(pilot, lambda: "box/only:here" in refs(screen), "the other daemon")
+        assert app.screen is screen
+        before = screen.model.current()
+        await pilot.press("j")
+        assert screen.model.current() != before
+
+
+async def test_the_last_used_record_breaking_is_shown_and_the_list_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    class NoDaemonId(FakeService):
+        """The record's first question (the daemon's ID) raises an unexpected error."""
+
+        def translate(self, doing: str) -> Any:
+            return contextlib.nullcontext()
+
+        @property
+        def api(self) -> Any:
+            raise RuntimeError(BOOM)
+
+    app = make_app(NoDaemonId())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await broke(pilot, errors)
+        assert app.last_used is None and app.screen is screen
+        before = screen.model.current()
+        await pilot.press("j")
+        assert screen.model.current() != before
+
+
+async def test_the_early_list_breaking_leaves_the_list_to_the_service(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tui.app import ImagedeckApp
+    from tui.prefetch import Prefetch
+
+    fake = FakeService()
+    # Another socket than the service's: the first frame waits for the early list, which
+    # breaks (a bug in its parser, say); the service lists the images once connected.
+    prefetch = Prefetch(lambda: fake, unix_socket="/early/docker.sock")  # type: ignore[arg-type,return-value]
+    prefetch.early.set_exception(RuntimeError(BOOM))
+    app = ImagedeckApp(lambda: fake, host_hint="unix:///fake/docker.sock", prefetch=prefetch)  # type: ignore[arg-type,return-value]
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        service: Any = app.service
+        assert service is fake and "demo/alias:one" in refs(screen)
+        before = screen.model.current()
+        await pilot.press("j")
+        assert screen.model.current() != before
+
+
+async def test_the_freed_space_figures_breaking_are_shown_and_the_list_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    fake = Breaks()
+    fake.broken.add("layers_for")  # the reclaimable headline asks for them after the list
+    app = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await broke(pilot, errors)
+        assert app.screen is screen
+        await go_to(pilot, screen, "demo/app:1.2")
+        await pilot.press("space")  # the list answers; the marks' figure stays the estimate
+        summary = screen.query_one("#summary")
+        await wait_for(pilot, lambda: "1 marked, frees about" in str(summary.render()), "mark")
+
+
+async def test_the_fleet_cleanup_plan_breaking_returns_to_the_options_with_the_reason(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tests.ui.test_fleet_fake import beta_fake, fleet_of, open_fleet
+    from tui.modals.fleet import FleetPlanDialog
+
+    alpha, beta = CleanupFake(), beta_fake()
+    fleet = fleet_of({"alpha": alpha, "beta": beta})
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(BOOM)
+
+    fleet.plan_cleanup = boom  # type: ignore[method-assign]  # the fleet's own grouping breaks
+    app = make_app(alpha)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_fleet(pilot, fleet)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetPlanDialog), "the wizard")
+        dialog = app.screen
+        assert isinstance(dialog, FleetPlanDialog)
+        await pilot.press("d")
+        await broke(pilot, errors)
+        await wait_for(pilot, lambda: dialog.stage == "options", "the options again")
+        assert BOOM in str(dialog.query_one("#fleet-plan-status").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is not dialog, "closed")
+
+
+async def test_a_fleet_conflicts_way_out_breaking_is_shown_and_the_dialog_answers(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    from tests.ui.test_fleet_fake import beta_fake, fleet_of, open_fleet, shown
+    from tui.modals.conflict import ConflictDialog
+    from tui.modals.fleet import FleetPlanDialog
+
+    alpha, beta = CleanupFake(), beta_fake()
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(BOOM)
+
+    alpha.remove_with_containers = boom  # type: ignore[method-assign,misc]
+    app = make_app(alpha)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_fleet(pilot, fleet_of({"alpha": alpha, "beta": beta}))
+        screen.model.cursor = shown(screen).index(("alpha", "demo/stopped:latest"))
+        await pilot.press("space", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetPlanDialog), "the preview")
+        dialog = app.screen
+        assert isinstance(dialog, FleetPlanDialog)
+        await pilot.press("y")  # a stopped container holds it: a conflict
+        await wait_for(pilot, lambda: dialog.stage == "done" and bool(dialog.conflicts()), "end")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictDialog), "the ways out")
+        await pilot.press("r")  # the stopped container, then the image: breaks
+        await broke(pilot, errors)
+        await wait_for(pilot, lambda: app.screen is dialog and not dialog.resolving, "back")
+        assert BOOM in str(dialog.query_one("#fleet-plan-status").render())
+        assert dialog.conflicts() and CleanupFake.images_by_n(9) not in alpha.removed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the fleet again")
+
+
+async def test_the_layer_tree_breaking_is_shown_and_the_screen_answers(
+    errors: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ui.look_helpers import layers_ready
+    from tui.analysis.result import ImageAnalysis
+
+    def boom(self: Any, index: int) -> Any:
+        raise RuntimeError(BOOM)
+
+    app = make_app(CleanupFake())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await layers_ready(pilot)
+        assert screen.tree_root is not None
+        monkeypatch.setattr(ImageAnalysis, "aggregated_tree", boom)
+        await pilot.press("a")  # every file up to this layer: its tree breaks
+        await broke(pilot, errors)
+        title = screen.query_one("#layers-tree-title")
+        await wait_for(pilot, lambda: "building" not in str(title.render()), "no more building")
+        assert screen.tree_root is None  # not the other mode's tree under this title
+        await pilot.press("a")  # this layer's own changes again: the tree answers
+        await wait_for(pilot, lambda: screen.tree_root is not None, "the layer's changes")
+        assert not screen.aggregated
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.images_screen, "the list again")

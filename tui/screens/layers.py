@@ -173,9 +173,18 @@ class LayersScreen(BaseScreen[None]):
         )
 
     def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
-        """An unexpected failure ends the analysis with its reason, as a service error does."""
+        """An unexpected failure ends the analysis with its reason, as a service error does;
+        a tree that cannot be built leaves an empty tree, no longer "building…"."""
         if worker.group == "layers":
             self.post_message(LayersFailed(ImagedeckError(failure_text(error))))
+        elif worker.group == "layer-tree":
+            # The tree shown is another layer's (or mode's): cleared, and the title stops
+            # saying "building…" (the notification says why).
+            self.tree_root = None
+            tree: Tree[FileNode] = self.query_one("#layers-tree", Tree)
+            tree.clear()
+            tree.root.set_label("Could not build this tree (see the notification)")
+            self._update_tree_title()
 
     def on_layers_failed(self, message: LayersFailed) -> None:
         """Say what failed in place of the progress bar."""
