@@ -516,6 +516,9 @@ async def test_the_early_list_breaking_leaves_the_list_to_the_service(
         before = screen.model.current()
         await pilot.press("j")
         assert screen.model.current() != before
+    # No notification (the service's own list stands), but the log keeps the traceback.
+    early = [r for r in errors.records if r.name == "imagedeck.startup"]
+    assert early and early[0].exc_info is not None and BOOM in str(early[0].exc_info[1])
 
 
 async def test_the_freed_space_figures_breaking_are_shown_and_the_list_answers(

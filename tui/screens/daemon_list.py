@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
 from tui import format as fmt
+from tui.logs import get_logger
 from tui.messages import (
     DaemonBack,
     DaemonLost,
@@ -163,6 +164,11 @@ class DaemonImageList(ImageListScreen):
         try:
             images: list[Image] | None = prefetch.early.result(timeout=30)
         except Exception:  # no early answer (it failed): the service loads the list
+            # Usually an unreachable or odd daemon, which the service then reports itself; a
+            # bug in the early parse would otherwise leave no trace, so the log keeps it.
+            get_logger("startup").warning(
+                "the early list failed; the service lists the images instead", exc_info=True
+            )
             images = None
         self.post_message(EarlyLoaded(images))
 
