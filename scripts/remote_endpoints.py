@@ -216,6 +216,9 @@ def spawn(netns: str, argv: list[str], logfile: Path) -> subprocess.Popen[bytes]
             stderr=out,
             start_new_session=True,
             close_fds=True,  # the sandbox's start/stop lock (fd 9) must not stay held
+            # Never the caller's folder: a checkout removed later (a CI clone) would leave the
+            # daemon in a deleted directory (see scripts/sandbox, spawn).
+            cwd=logfile.parent,
         )
 
 

@@ -288,11 +288,24 @@ def throwaway_env(config: str, name: str, directory: str) -> dict[str, str]:
     }
 
 
-def run_script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """scripts/sandbox ARGS with ``env``."""
+def run_script(
+    env: dict[str, str], *args: str, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """scripts/sandbox ARGS with ``env`` (run from ``cwd``)."""
     return subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300
+        [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300, cwd=cwd
     )
+
+
+def daemon_folders(directory: str) -> dict[str, str]:
+    """The working folder of each live process of the sandbox in ``directory``, by pidfile."""
+    folders = {}
+    for pidfile in Path(directory).rglob("*.pid"):
+        try:
+            folders[pidfile.name] = os.readlink(f"/proc/{int(pidfile.read_text())}/cwd")
+        except (OSError, ValueError):
+            continue  # not running (a spawn pidfile of a process that exec'd on)
+    return folders
 
 
 def start_probe_container(docker_host: str, directory: str) -> str:
@@ -352,9 +365,15 @@ def test_each_engine_starts_apart_and_leaves_host_links_alone(
     socket_path = f"{directory}/{'podman' if podman else 'docker'}.sock"
 
     before = link_names(host)
-    started = run_script(env, "start")
+    # Started from a folder that then goes away, as a CI clone does: the daemons must not live
+    # in it (Podman's conmon then fails every run: "Failed to get working directory").
+    caller = tempfile.mkdtemp(prefix="ideck-caller-", dir="/var/tmp")
+    started = run_script(env, "start", cwd=caller)
+    shutil.rmtree(caller)
     try:
         assert started.returncode == 0, started.stderr
+        folders = daemon_folders(directory)
+        assert folders and not [f for f in folders.values() if f.startswith(caller)], folders
         status = run_script(env, "status")
         assert status.returncode == 0, status.stdout
         assert ping_daemon(socket_path) is None
