@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from tui.layers_source import OpenImageStream, default_open_image_stream
+from tui.layers_source import OpenImageStream, default_open_image_stream, storage_analysis
 from tui.safe_text import visible
 from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.reference import parse
@@ -267,6 +267,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "--ci-config", metavar="PATH", help=f"dive CI rules file (default ./{DEFAULT_CI_CONFIG})"
     )
     parser.add_argument("--host", metavar="URL", help="Docker daemon address (like DOCKER_HOST)")
+    parser.add_argument(
+        "--via",
+        choices=("auto", "api", "storage"),
+        default="auto",
+        help="where an image's layers are read: the daemon's overlay2 storage when it is "
+        "local and readable, else the API's `docker save` stream (auto); only the API; "
+        "only the storage (an error when it cannot be read)",
+    )
+    parser.add_argument(
+        "--show-source",
+        action="store_true",
+        help="say on stderr which source was read (storage or api)",
+    )
     return parser
 
 
@@ -338,6 +351,7 @@ def main(
             if rules.get("highestWastedBytes", "disabled").lower() not in ("", "disabled"):
                 parse_size(rules["highestWastedBytes"])
 
+        analysis: ImageAnalysis | None
         target = Path(args.target)
         if target.is_file():
             from tui.analysis import analyze_path
@@ -345,15 +359,22 @@ def main(
             analysis = analyze_path(target)
         else:
             check_target(args.target)
-            opener = open_image_stream or default_open_image_stream(args.host)
-            stream = opener(args.target)
-            try:
-                from tui.analysis import analyze_stream
+            analysis = None
+            if args.via != "api" and open_image_stream is None:
+                analysis = storage_analysis(args.host, args.target, required=args.via == "storage")
+            if args.show_source:
+                err.write(f"source: {'api' if analysis is None else 'storage'}\n")
+            if analysis is None:
+                opener = open_image_stream or default_open_image_stream(args.host)
+                stream = opener(args.target)
+                try:
+                    from tui.analysis import analyze_stream
 
-                analysis = analyze_stream(stream, name=args.target)
-            finally:
-                with contextlib.suppress(Exception):
-                    stream.close()
+                    analysis = analyze_stream(stream, name=args.target)
+                finally:
+                    with contextlib.suppress(Exception):
+                        stream.close()
+        assert analysis is not None
     except UsageError as exc:
         err.write(f"imagedeck layers: error: {exc}\n")
         return 2

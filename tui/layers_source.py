@@ -15,10 +15,13 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from tui.service.errors import ImagedeckError, NotFound
 from tui.unix_http import local_socket, parse_head, send_get
+
+if TYPE_CHECKING:
+    from tui.analysis import ImageAnalysis
 
 OpenImageStream = Callable[[str], IO[bytes]]
 
@@ -296,3 +299,44 @@ def default_open_image_stream(host: str | None) -> OpenImageStream:
         return service.save_stream(reference)
 
     return open_stream
+
+
+def storage_analysis(
+    host: str | None,
+    reference: str,
+    *,
+    cancel: threading.Event | None = None,
+    required: bool = False,
+) -> ImageAnalysis | None:
+    """The analysis from the daemon's own overlay2 metadata, or None to stream from the API.
+
+    Only for a daemon on a local unix socket whose data root this process can read (see
+    ``tui.layers_storage`` for every check). None when anything is in doubt; the reason is
+    logged at debug level. ``required``: raise an ImagedeckError with the reason instead.
+    """
+    import logging
+
+    unix_socket = local_socket(host)
+    reason = "the daemon is not on a local unix socket"
+    if unix_socket is not None:
+        from tui.layers_storage import PieceReader, StorageRefused, read_storage_image
+
+        try:
+            image = read_storage_image(unix_socket, reference)
+        except (StorageRefused, OSError, ValueError, UnicodeError) as exc:
+            reason = (
+                f"{type(exc).__name__}: {exc}" if not isinstance(exc, StorageRefused) else str(exc)
+            )
+        else:
+            from tui.analysis import analyze_layers
+
+            return analyze_layers(
+                [(layer.tar_path, PieceReader(layer.pieces)) for layer in image.layers],
+                image.config,
+                name=reference,
+                cancel=cancel,
+            )
+    logging.getLogger(__name__).debug("layers of %s from the API stream: %s", reference, reason)
+    if required:
+        raise _analysis_error(f"The daemon's storage cannot be read for {reference}: {reason}")
+    return None

@@ -26,7 +26,7 @@ Modules, in the order the data flows:
 
 from __future__ import annotations
 
-from tui.analysis.analyze import analyze_path, analyze_stream
+from tui.analysis.analyze import analyze_layers, analyze_path, analyze_stream
 from tui.analysis.archive import platform_text
 from tui.analysis.model import (
     AnalysisCancelled,
@@ -54,6 +54,7 @@ __all__ = [
     "LayerAnalysisError",
     "LayerInfo",
     "ProgressCallback",
+    "analyze_layers",
     "analyze_path",
     "analyze_stream",
     "clean_command",

@@ -20,10 +20,10 @@ from tui.analysis.archive import (
     resolve_link,
 )
 from tui.analysis.changes import FsState
-from tui.analysis.efficiency import dive_efficiency
+from tui.analysis.efficiency import LayerTree, dive_efficiency, layer_tree
 from tui.analysis.model import FileEntry, LayerAnalysisError, ProgressCallback, Readable
 from tui.analysis.result import ImageAnalysis, LayerInfo
-from tui.analysis.tarstream import CountingReader
+from tui.analysis.tarstream import BlockReader, CountingReader, read_layer
 
 
 def analyze_stream(
@@ -80,6 +80,58 @@ def _analyze(
         ordered.append(archive.layers[resolved])
         resolved_paths.append(resolved)
 
+    trees = [archive.trees.get(path) for path in resolved_paths]
+    return _result(layer_paths, resolved_paths, ordered, trees, config, name or image_name, counter)
+
+
+def analyze_layers(
+    layers: list[tuple[str, Readable]],
+    config: Any,
+    *,
+    name: str,
+    cancel: threading.Event | None = None,
+) -> ImageAnalysis:
+    """Analyse an image given as its layer tars (path in the archive, tar) and config document.
+
+    The same figures as ``analyze_stream`` of the `docker save` archive that lists these
+    layers under these paths (a path listed twice is one tar, read once, as in an archive);
+    ``tui.layers_storage`` feeds it the daemon's own layer metadata.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        counter = CountingReader(b"", None, None, cancel)  # type: ignore[arg-type]
+        read: dict[str, list[FileEntry]] = {}
+        trees: dict[str, LayerTree] = {}
+        for path, tar in layers:
+            if path not in read:
+                entries = read_layer(BlockReader(tar), counter.check_cancel, path)
+                read[path] = entries
+                trees[path] = layer_tree(entries)
+        paths = [path for path, _ in layers]
+        return _result(
+            paths,
+            paths,
+            [read[path] for path in paths],
+            [trees[path] for path in paths],
+            config,
+            name,
+            counter,
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _result(
+    layer_paths: list[str],
+    resolved_paths: list[str],
+    ordered: list[list[FileEntry]],
+    trees: list[LayerTree | None],
+    config: Any,
+    name: str,
+    counter: CountingReader,
+) -> ImageAnalysis:
     commands = layer_commands(config, len(ordered))
     diff_ids: list[Any] = []
     if isinstance(config, dict):
@@ -105,9 +157,7 @@ def _analyze(
         )
     del state
 
-    efficiency, inefficiencies = dive_efficiency(
-        ordered, [archive.trees.get(path) for path in resolved_paths]
-    )
+    efficiency, inefficiencies = dive_efficiency(ordered, trees)
     size_bytes = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])
     wasted = sum(item.cumulative_size for item in inefficiencies)
@@ -117,7 +167,7 @@ def _analyze(
         # dive divides by zero here (NaN or +Inf in Go); keep that meaning without raising.
         wasted_percent = 0.0 if wasted == 0 else math.inf
     return ImageAnalysis(
-        image=name or image_name,
+        image=name,
         layers=tuple(layers),
         efficiency=efficiency,
         size_bytes=size_bytes,

@@ -1,0 +1,603 @@
+"""The layer analysis's second source: the daemon's own overlay2 storage, read where safe.
+
+`GET /images/{name}/get` cannot end before the daemon has written the whole archive, so an
+analysis of its stream takes at least `docker save`'s time. The daemon makes each layer tar of
+that archive from metadata it keeps on disk: with a graph driver that cannot reproduce a diff
+byte for byte (overlay2), the layer store reassembles the tar the layer was registered from
+out of ``layerdb/sha256/<chain id>/tar-split.json.gz`` (every tar header, verbatim, and each
+file's size) and the files in ``overlay2/<cache id>/diff``. The headers are all the analysis
+reads, so the same entries, in the same order, come from the tar-split alone, without a
+single file's contents: that is this module. (A walk of the ``diff`` directory would give
+lexical order, not the order of a pulled or loaded layer's tar, and would need every hard
+link and whiteout rule of moby's archiver re-done.)
+
+Nothing the daemon says is taken as a path (DESIGN.md). The data root comes from ``/info``
+and must be an absolute, clean path whose last part is no symlink; everything below it is
+opened one name at a time relative to its parent's descriptor with ``O_NOFOLLOW``; names
+are checked against strict patterns (64 hex digits). The storage is proved to be this
+daemon's and this image's before it is read: the image config in ``imagedb`` hashes to the
+image's ID, its diff IDs are the inspected ``RootFS.Layers``, each ``layerdb`` entry's
+``diff`` is that layer's diff ID, its ``parent`` the chain ID below, and its ``cache-id``
+names exactly the ``diff`` directories inspect lists in ``GraphDriver.Data`` (which must be
+``<root>/overlay2/<cache id>/diff`` and real directories). Any doubt returns None and the
+caller streams the archive from the API as before; the reason is logged at debug level.
+
+The layer IDs are those the archive would carry: ``sha256:<diff id>`` blobs (Engine 25 and
+later), or, for Engine 20.10-24's legacy layout, the v1 IDs the daemon computes
+(moby ``image/v1.CreateID``: a SHA-256 of Go's JSON of a V1Image), re-done in
+``_legacy_v1_ids`` for the configs it can reproduce exactly and refused otherwise.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import stat
+from base64 import b64decode
+from dataclasses import dataclass
+from typing import Any
+
+from tui.unix_http import parse_head, send_get
+
+log = logging.getLogger(__name__)
+
+__all__ = ["StorageImage", "StorageLayer", "StorageRefused", "read_storage_image"]
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+_TIMEOUT = 30.0
+# The biggest answer or metadata file we accept (a tar-split of 50,000 files is a few MB).
+_MAX_JSON = 64 << 20
+_MAX_TAR_SPLIT = 1 << 30
+
+
+class StorageRefused(Exception):
+    """Why the storage is not read (the caller falls back to the API stream)."""
+
+
+@dataclass(frozen=True)
+class StorageLayer:
+    """One layer: the path and ID the archive would give it, and its tar-split pieces."""
+
+    tar_path: str
+    diff_id: str
+    pieces: list[bytes | int]  # raw header bytes, or the size of a file's contents
+
+
+@dataclass(frozen=True)
+class StorageImage:
+    """An image's config document and layers, bottom first, as `docker save` would list them."""
+
+    config: dict[str, Any]
+    layers: list[StorageLayer]
+
+
+# --- the daemon's answers --------------------------------------------------------------------
+
+
+def _get_json(socket_path: str, url: str) -> Any:
+    """One small JSON answer over HTTP/1.0 (status 200 only)."""
+    sock = send_get(socket_path, url, _TIMEOUT)
+    try:
+        parts: list[bytes] = []
+        size = 0
+        while chunk := sock.recv(1 << 16):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > _MAX_JSON:
+                raise StorageRefused(f"{url}: answer too large")
+    finally:
+        sock.close()
+    data = b"".join(parts)
+    head, sep, body = data.partition(b"\r\n\r\n")
+    status, headers = parse_head(head.decode("latin-1").split("\r\n"))
+    if not sep or status != 200:
+        raise StorageRefused(f"{url}: HTTP {status}")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        raise StorageRefused(f"{url}: chunked answer to HTTP/1.0")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise StorageRefused(f"{url}: not JSON") from None
+
+
+# --- the file system, one name at a time ------------------------------------------------------
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+def _open_dir(parent: int, name: str) -> int:
+    if "/" in name or name in ("", ".", ".."):
+        raise StorageRefused(f"bad name {name!r}")
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        raise StorageRefused(f"cannot open directory {name}: {exc.strerror}") from None
+
+
+def _open_path(parent: int, names: list[str]) -> int:
+    fd = os.dup(parent)
+    try:
+        for name in names:
+            child = _open_dir(fd, name)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_file(parent: int, name: str, limit: int) -> bytes:
+    """A regular file's bytes (no symlink, no device, no FIFO), at most ``limit``."""
+    if "/" in name or name in ("", ".", ".."):
+        raise StorageRefused(f"bad name {name!r}")
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        raise StorageRefused(f"cannot open {name}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise StorageRefused(f"{name} is not a small regular file")
+        parts: list[bytes] = []
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+# --- the proof and the pieces -----------------------------------------------------------------
+
+
+def _chain_ids(diff_ids: list[str]) -> list[str]:
+    chain: list[str] = []
+    for diff_id in diff_ids:
+        if not chain:
+            chain.append(diff_id)
+        else:
+            chain.append("sha256:" + hashlib.sha256(f"{chain[-1]} {diff_id}".encode()).hexdigest())
+    return chain
+
+
+def _tar_split_pieces(raw: bytes) -> list[bytes | int]:
+    """tar-split's JSON lines: type 2 segments (raw tar bytes), type 1 files (sizes)."""
+    try:
+        text = gzip.decompress(raw)
+    except (OSError, EOFError) as exc:
+        raise StorageRefused(f"tar-split unreadable: {exc}") from None
+    pieces: list[bytes | int] = []
+    loads = json.loads
+    for line in text.splitlines():
+        if not line:
+            continue
+        entry = loads(line)
+        kind = entry.get("type")
+        if kind == 2:
+            pieces.append(b64decode(entry.get("payload") or b""))
+        elif kind == 1:
+            size = entry.get("size", 0)  # omitted when 0
+            if not isinstance(size, int) or size < 0:
+                raise StorageRefused("tar-split file entry without a size")
+            if size:
+                pieces.append(size)
+        else:
+            raise StorageRefused(f"tar-split entry of type {kind!r}")
+    return pieces
+
+
+def _engine_major(version: Any) -> int:
+    text = str(version.get("Version", "")) if isinstance(version, dict) else ""
+    match = re.match(r"(\d+)\.", text)
+    if not match:
+        raise StorageRefused(f"engine version {text!r}")
+    return int(match.group(1))
+
+
+def read_storage_image(socket_path: str, reference: str) -> StorageImage:
+    """The image's layers from the daemon's overlay2 storage; StorageRefused on any doubt."""
+    from urllib.parse import quote
+
+    info = _get_json(socket_path, "/info")
+    if not isinstance(info, dict) or info.get("Driver") != "overlay2":
+        raise StorageRefused(f"storage driver {info.get('Driver')!r}, not overlay2")
+    status = [pair for pair in info.get("DriverStatus") or [] if isinstance(pair, list)]
+    if any(pair and pair[0] == "driver-type" for pair in status):
+        raise StorageRefused("containerd image store")
+    root = info.get("DockerRootDir")
+    if not isinstance(root, str) or not root.startswith("/") or os.path.normpath(root) != root:
+        raise StorageRefused(f"data root {root!r}")
+    major = _engine_major(_get_json(socket_path, "/version"))
+    image = _get_json(socket_path, f"/images/{quote(reference, safe='/:@')}/json")
+    if not isinstance(image, dict):
+        raise StorageRefused("inspect answer is not an object")
+    graph = image.get("GraphDriver") or {}
+    if graph.get("Name") != "overlay2":
+        raise StorageRefused(f"graph driver {graph.get('Name')!r}")
+    match = _DIGEST.fullmatch(str(image.get("Id", "")))
+    if not match:
+        raise StorageRefused(f"image id {image.get('Id')!r}")
+    image_hex = match.group(1)
+    diff_ids = list((image.get("RootFS") or {}).get("Layers") or [])
+    if not diff_ids or not all(_DIGEST.fullmatch(str(d)) for d in diff_ids):
+        raise StorageRefused("RootFS.Layers")
+    data = graph.get("Data") or {}
+    listed = [str(data.get("UpperDir") or "")]
+    if data.get("LowerDir"):
+        listed += str(data["LowerDir"]).split(":")
+
+    try:
+        root_fd = os.open(root, _DIR_FLAGS)
+    except OSError as exc:
+        raise StorageRefused(f"cannot open the data root: {exc.strerror}") from None
+    try:
+        return _read(root_fd, root, major, image_hex, diff_ids, listed)
+    finally:
+        os.close(root_fd)
+
+
+def _read(
+    root_fd: int, root: str, major: int, image_hex: str, diff_ids: list[str], listed: list[str]
+) -> StorageImage:
+    image_dir = _open_path(root_fd, ["image", "overlay2"])
+    try:
+        content = _open_path(image_dir, ["imagedb", "content", "sha256"])
+        try:
+            raw_config = _read_file(content, image_hex, _MAX_JSON)
+        finally:
+            os.close(content)
+        if hashlib.sha256(raw_config).hexdigest() != image_hex:
+            raise StorageRefused("image config does not hash to the image id")
+        try:
+            config = json.loads(raw_config)
+        except ValueError:
+            raise StorageRefused("image config is not JSON") from None
+        if not isinstance(config, dict):
+            raise StorageRefused("image config is not an object")
+        if list((config.get("rootfs") or {}).get("diff_ids") or []) != diff_ids:
+            raise StorageRefused("config diff ids differ from RootFS.Layers")
+        chains = _chain_ids(diff_ids)
+        layerdb = _open_path(image_dir, ["layerdb", "sha256"])
+        try:
+            cache_ids: list[str] = []
+            splits: list[bytes] = []
+            for index, chain in enumerate(chains):
+                layer_fd = _open_dir(layerdb, chain.removeprefix("sha256:"))
+                try:
+                    if _read_file(layer_fd, "diff", 1024).decode().strip() != diff_ids[index]:
+                        raise StorageRefused(f"layerdb {chain}: diff differs")
+                    if index:
+                        parent = _read_file(layer_fd, "parent", 1024).decode().strip()
+                        if parent != chains[index - 1]:
+                            raise StorageRefused(f"layerdb {chain}: parent differs")
+                    cache_id = _read_file(layer_fd, "cache-id", 1024).decode().strip()
+                    if not _HEX64.fullmatch(cache_id):
+                        raise StorageRefused(f"layerdb {chain}: cache-id {cache_id!r}")
+                    cache_ids.append(cache_id)
+                    splits.append(_read_file(layer_fd, "tar-split.json.gz", _MAX_TAR_SPLIT))
+                finally:
+                    os.close(layer_fd)
+        finally:
+            os.close(layerdb)
+    finally:
+        os.close(image_dir)
+
+    expected = [f"{root}/overlay2/{cache_id}/diff" for cache_id in reversed(cache_ids)]
+    if listed != expected:
+        raise StorageRefused("GraphDriver directories are not the layerdb's cache ids")
+    for cache_id in cache_ids:
+        os.close(_open_path(root_fd, ["overlay2", cache_id, "diff"]))
+
+    if major >= 25:
+        paths = [f"blobs/sha256/{d.removeprefix('sha256:')}" for d in diff_ids]
+    else:
+        paths = [f"{v1}/layer.tar" for v1 in _legacy_v1_ids(config, chains)]
+    layers = [
+        StorageLayer(path, diff_id, _tar_split_pieces(split))
+        for path, diff_id, split in zip(paths, diff_ids, splits, strict=True)
+    ]
+    return StorageImage(config, layers)
+
+
+# --- moby's v1 IDs (Engine < 25: the legacy archive's <v1 id>/layer.tar) ---------------------
+
+_CONFIG_FIELDS: list[tuple[str, str]] = [
+    # container.Config of Engine 20.10, in declaration order: (name, kind); kinds ending in
+    # "?" are omitempty.
+    ("Hostname", "str"),
+    ("Domainname", "str"),
+    ("User", "str"),
+    ("AttachStdin", "bool"),
+    ("AttachStdout", "bool"),
+    ("AttachStderr", "bool"),
+    ("ExposedPorts", "set?"),
+    ("Tty", "bool"),
+    ("OpenStdin", "bool"),
+    ("StdinOnce", "bool"),
+    ("Env", "list"),
+    ("Cmd", "strslice"),
+    ("Healthcheck", "health?"),
+    ("ArgsEscaped", "bool?"),
+    ("Image", "str"),
+    ("Volumes", "set"),
+    ("WorkingDir", "str"),
+    ("Entrypoint", "strslice"),
+    ("NetworkDisabled", "bool?"),
+    ("MacAddress", "str?"),
+    ("OnBuild", "list"),
+    ("Labels", "map"),
+    ("StopSignal", "str?"),
+    ("StopTimeout", "intptr?"),
+    ("Shell", "strslice?"),
+]
+_HEALTH_FIELDS = ["Test", "Interval", "Timeout", "StartPeriod", "Retries"]
+_V1_FIELDS = {
+    "id",
+    "parent",
+    "comment",
+    "created",
+    "container",
+    "container_config",
+    "docker_version",
+    "author",
+    "config",
+    "architecture",
+    "variant",
+    "os",
+    "Size",
+}
+_IMAGE_FIELDS = {"rootfs", "history", "os.version", "os.features"}
+_ZERO_CONFIG = (
+    '{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,'
+    '"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,'
+    '"Cmd":null,"Image":"","Volumes":null,"WorkingDir":"","Entrypoint":null,"OnBuild":null,'
+    '"Labels":null}'
+)
+_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
+
+
+def _go_string(value: Any) -> str:
+    """Go encoding/json's string (HTML-safe, Go 1.19: no \\b or \\f short forms)."""
+    if not isinstance(value, str):
+        raise StorageRefused("a string field is not a string")
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or ch in "<>&" or code in (0x2028, 0x2029):
+            short = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
+            out.append(short or f"\\u{code:04x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            raise StorageRefused("a string holds a lone surrogate")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _go_strings(value: Any) -> str:
+    if value is None:
+        return "null"
+    if not isinstance(value, list):
+        raise StorageRefused("a list field is not a list")
+    return "[" + ",".join(_go_string(item) for item in value) + "]"
+
+
+def _go_int(value: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise StorageRefused("an integer field is not an integer")
+    return str(value)
+
+
+def _go_bool(value: Any) -> str:
+    if not isinstance(value, bool):
+        raise StorageRefused("a boolean field is not a boolean")
+    return "true" if value else "false"
+
+
+def _known_keys(doc: dict[str, Any], names: set[str]) -> None:
+    """Go matches field names case-insensitively: a near miss is a doubt, not a drop."""
+    lower = {name.lower() for name in names}
+    for key in doc:
+        if key not in names and key.lower() in lower:
+            raise StorageRefused(f"field {key!r} differs from Go's only in case")
+
+
+def _go_config(doc: Any) -> str:
+    """json.Marshal of a container.Config unmarshalled from ``doc``."""
+    if doc is None:
+        return _ZERO_CONFIG
+    if not isinstance(doc, dict):
+        raise StorageRefused("a container config is not an object")
+    _known_keys(doc, {name for name, _ in _CONFIG_FIELDS})
+    parts: list[str] = []
+    for name, kind in _CONFIG_FIELDS:
+        value = doc.get(name)
+        omitempty = kind.endswith("?")
+        kind = kind.rstrip("?")
+        if kind == "str":
+            value = "" if value is None else value
+            if omitempty and value == "":
+                continue
+            text = _go_string(value)
+        elif kind == "bool":
+            value = False if value is None else value
+            if omitempty and value is False:
+                continue
+            text = _go_bool(value)
+        elif kind in ("list", "strslice"):
+            if kind == "strslice" and isinstance(value, str):
+                value = [value]
+            if omitempty and not value:
+                continue
+            text = _go_strings(value)
+        elif kind in ("set", "map"):
+            if value is not None and not isinstance(value, dict):
+                raise StorageRefused(f"{name} is not an object")
+            if omitempty and not value:
+                continue
+            if value is None:
+                text = "null"
+            elif kind == "set":
+                keys = sorted(value, key=lambda k: k.encode())
+                if any(v is not None and v != {} for v in value.values()):
+                    raise StorageRefused(f"{name} values are not empty objects")
+                text = "{" + ",".join(f"{_go_string(k)}:{{}}" for k in keys) + "}"
+            else:
+                keys = sorted(value, key=lambda k: k.encode())
+                text = (
+                    "{"
+                    + ",".join(
+                        f"{_go_string(k)}:{_go_string('' if value[k] is None else value[k])}"
+                        for k in keys
+                    )
+                    + "}"
+                )
+        elif kind == "health":
+            if value is None:
+                continue
+            text = _go_health(value)
+        elif kind == "intptr":
+            if value is None:
+                continue
+            text = _go_int(value)
+        else:  # pragma: no cover - the table above has no other kinds
+            raise StorageRefused(kind)
+        parts.append(f"{_go_string(name)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
+def _go_health(value: Any) -> str:
+    if not isinstance(value, dict):
+        raise StorageRefused("Healthcheck is not an object")
+    _known_keys(value, set(_HEALTH_FIELDS) | {"StartInterval"})
+    parts: list[str] = []
+    if value.get("Test"):
+        parts.append(f'"Test":{_go_strings(value["Test"])}')
+    for name in _HEALTH_FIELDS[1:]:
+        if value.get(name):
+            parts.append(f'"{name}":{_go_int(value[name])}')
+    return "{" + ",".join(parts) + "}"
+
+
+def _go_time(value: Any) -> str:
+    if value is None:
+        return '"0001-01-01T00:00:00Z"'
+    match = _TIME.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise StorageRefused(f"created {value!r} is not a UTC time Go would print back as is")
+    fraction = (match.group(2) or "").rstrip("0")
+    return f'"{match.group(1)}{"." + fraction if fraction else ""}Z"'
+
+
+def _create_id(fields: dict[str, str]) -> str:
+    """moby image/v1.CreateID: the V1Image's JSON re-marshalled as a map (keys sorted)."""
+    text = "{" + ",".join(f"{_go_string(k)}:{fields[k]}" for k in sorted(fields)) + "}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _legacy_v1_ids(config: dict[str, Any], chains: list[str]) -> list[str]:
+    """The v1 IDs of Engine 20.10's `docker save` (image/tarexport/save.go), bottom first.
+
+    Every layer but the top one is an empty V1Image created at the Unix epoch in the daemon's
+    local time: that is only reproducible when this machine's zone is UTC at the epoch (the
+    daemon runs here; a different TZ of its own would give other IDs, a risk stated in
+    benchmarks/README.md). The top layer's V1Image is the image config's.
+    """
+    import time
+
+    if time.localtime(0).tm_gmtoff != 0:
+        raise StorageRefused("the local zone is not UTC at the epoch")
+    _known_keys(config, _V1_FIELDS | _IMAGE_FIELDS)
+    ids: list[str] = []
+    parent = ""
+    for index, chain in enumerate(chains):
+        if index < len(chains) - 1:
+            fields = {
+                "created": '"1970-01-01T00:00:00Z"',
+                "container_config": _ZERO_CONFIG,
+            }
+        else:
+            fields = _top_fields(config)
+        fields["layer_id"] = _go_string(chain)
+        if parent:
+            fields["parent"] = _go_string(parent)
+        v1 = _create_id(fields)
+        ids.append(v1)
+        parent = "sha256:" + v1
+    return ids
+
+
+def _top_fields(config: dict[str, Any]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for name in ("comment", "container", "docker_version", "author", "architecture", "variant"):
+        value = config.get(name)
+        if value not in (None, ""):
+            fields[name] = _go_string(value)
+    fields["created"] = _go_time(config.get("created"))
+    fields["container_config"] = _go_config(config.get("container_config"))
+    if config.get("config") is not None:
+        fields["config"] = _go_config(config["config"])
+    if config.get("os") not in (None, ""):
+        fields["os"] = _go_string(config["os"])
+    if config.get("Size"):
+        fields["Size"] = _go_int(config["Size"])
+    return fields
+
+
+# --- a tar stream made of the pieces ----------------------------------------------------------
+
+
+class PieceReader:
+    """The layer tar the daemon would send, with every file's contents as zeros never made.
+
+    ``read`` gives header bytes verbatim (and zeros inside a file's contents, which the
+    analysis never asks for); ``skip`` jumps over contents without making them.
+    """
+
+    def __init__(self, pieces: list[bytes | int]) -> None:
+        self._pieces = pieces
+        self._index = 0
+        self._offset = 0  # into the current piece
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes of the current piece (b"" at the end)."""
+        while self._index < len(self._pieces):
+            piece = self._pieces[self._index]
+            length = piece if isinstance(piece, int) else len(piece)
+            if self._offset >= length:
+                self._index += 1
+                self._offset = 0
+                continue
+            take = (
+                length - self._offset
+                if size is None or size < 0
+                else min(size, length - self._offset)
+            )
+            start = self._offset
+            self._offset += take
+            return bytes(take) if isinstance(piece, int) else piece[start : start + take]
+        return b""
+
+    def skip(self, size: int) -> int:
+        """Drop up to ``size`` bytes."""
+        done = 0
+        while done < size and self._index < len(self._pieces):
+            piece = self._pieces[self._index]
+            length = piece if isinstance(piece, int) else len(piece)
+            take = min(size - done, length - self._offset)
+            self._offset += take
+            done += take
+            if self._offset >= length:
+                self._index += 1
+                self._offset = 0
+        return done
