@@ -331,7 +331,7 @@ def storage_analysis(
             from tui.analysis import analyze_layers
 
             return analyze_layers(
-                [(layer.tar_path, PieceReader(layer.pieces)) for layer in image.layers],
+                [(layer.tar_path, PieceReader(layer.tar_split)) for layer in image.layers],
                 image.config,
                 name=reference,
                 cancel=cancel,

@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import stat
 from base64 import b64decode
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +67,7 @@ class StorageLayer:
 
     tar_path: str
     diff_id: str
-    pieces: list[bytes | int]  # raw header bytes, or the size of a file's contents
+    tar_split: bytes  # layerdb's tar-split.json.gz, read lazily by PieceReader
 
 
 @dataclass(frozen=True)
@@ -166,30 +168,54 @@ def _chain_ids(diff_ids: list[str]) -> list[str]:
     return chain
 
 
-def _tar_split_pieces(raw: bytes) -> list[bytes | int]:
-    """tar-split's JSON lines: type 2 segments (raw tar bytes), type 1 files (sizes)."""
+_SEGMENT_HEAD = b'{"type":2,"payload":"'
+_SIZE_FIELD = b'"size":'
+
+
+def _tar_split_pieces(raw: bytes) -> Iterator[bytes | int]:
+    """tar-split's JSON lines: type 2 segments (raw tar bytes), type 1 files (their sizes).
+
+    Read one line at a time from the compressed file (a layer of 50,000 files is 100,000
+    lines). The lines the daemon writes (Go's encoder, fields in a fixed order) are taken
+    apart without a JSON parse; anything else is parsed as JSON.
+    """
     try:
-        text = gzip.decompress(raw)
-    except (OSError, EOFError) as exc:
+        lines = gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb")
+        for line in lines:
+            if line.startswith(_SEGMENT_HEAD):
+                end = line.find(b'"', len(_SEGMENT_HEAD))
+                if end > 0:
+                    yield b64decode(line[len(_SEGMENT_HEAD) : end])
+                    continue
+            elif line.startswith(b'{"type":1,'):
+                at = line.find(_SIZE_FIELD)
+                if at < 0:
+                    continue  # an empty file: Go omits a zero size
+                digits = line[at + len(_SIZE_FIELD) : line.find(b",", at)]
+                if digits.isdigit():
+                    if size := int(digits):
+                        yield size
+                    continue
+            if not line.strip():
+                continue
+            yield from _slow_piece(line)
+    except (OSError, EOFError, ValueError) as exc:
         raise StorageRefused(f"tar-split unreadable: {exc}") from None
-    pieces: list[bytes | int] = []
-    loads = json.loads
-    for line in text.splitlines():
-        if not line:
-            continue
-        entry = loads(line)
-        kind = entry.get("type")
-        if kind == 2:
-            pieces.append(b64decode(entry.get("payload") or b""))
-        elif kind == 1:
-            size = entry.get("size", 0)  # omitted when 0
-            if not isinstance(size, int) or size < 0:
-                raise StorageRefused("tar-split file entry without a size")
-            if size:
-                pieces.append(size)
-        else:
-            raise StorageRefused(f"tar-split entry of type {kind!r}")
-    return pieces
+
+
+def _slow_piece(line: bytes) -> Iterator[bytes | int]:
+    entry = json.loads(line)
+    kind = entry.get("type") if isinstance(entry, dict) else None
+    if kind == 2:
+        yield b64decode(entry.get("payload") or b"")
+    elif kind == 1:
+        size = entry.get("size", 0)  # omitted when 0
+        if not isinstance(size, int) or size < 0:
+            raise StorageRefused("tar-split file entry with a bad size")
+        if size:
+            yield size
+    else:
+        raise StorageRefused(f"tar-split entry of type {kind!r}")
 
 
 def _engine_major(version: Any) -> int:
@@ -299,7 +325,7 @@ def _read(
     else:
         paths = [f"{v1}/layer.tar" for v1 in _legacy_v1_ids(config, chains)]
     layers = [
-        StorageLayer(path, diff_id, _tar_split_pieces(split))
+        StorageLayer(path, diff_id, split)
         for path, diff_id, split in zip(paths, diff_ids, splits, strict=True)
     ]
     return StorageImage(config, layers)
@@ -558,46 +584,46 @@ def _top_fields(config: dict[str, Any]) -> dict[str, str]:
 
 
 class PieceReader:
-    """The layer tar the daemon would send, with every file's contents as zeros never made.
+    """The layer tar the daemon would send, made from its tar-split, file contents never made.
 
     ``read`` gives header bytes verbatim (and zeros inside a file's contents, which the
     analysis never asks for); ``skip`` jumps over contents without making them.
     """
 
-    def __init__(self, pieces: list[bytes | int]) -> None:
-        self._pieces = pieces
-        self._index = 0
+    def __init__(self, tar_split: bytes) -> None:
+        self._pieces = _tar_split_pieces(tar_split)
+        self._piece: bytes | int = b""
         self._offset = 0  # into the current piece
+
+    def _current(self) -> int:
+        """Bytes left in the current piece, moving to the next one; 0 at the end."""
+        while True:
+            piece = self._piece
+            left = (piece if isinstance(piece, int) else len(piece)) - self._offset
+            if left > 0:
+                return left
+            nxt = next(self._pieces, None)
+            if nxt is None:
+                return 0
+            self._piece, self._offset = nxt, 0
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes of the current piece (b"" at the end)."""
-        while self._index < len(self._pieces):
-            piece = self._pieces[self._index]
-            length = piece if isinstance(piece, int) else len(piece)
-            if self._offset >= length:
-                self._index += 1
-                self._offset = 0
-                continue
-            take = (
-                length - self._offset
-                if size is None or size < 0
-                else min(size, length - self._offset)
-            )
-            start = self._offset
-            self._offset += take
-            return bytes(take) if isinstance(piece, int) else piece[start : start + take]
-        return b""
+        left = self._current()
+        take = left if size is None or size < 0 else min(size, left)
+        start = self._offset
+        self._offset += take
+        piece = self._piece
+        return bytes(take) if isinstance(piece, int) else piece[start : start + take]
 
     def skip(self, size: int) -> int:
         """Drop up to ``size`` bytes."""
         done = 0
-        while done < size and self._index < len(self._pieces):
-            piece = self._pieces[self._index]
-            length = piece if isinstance(piece, int) else len(piece)
-            take = min(size - done, length - self._offset)
+        while done < size:
+            left = self._current()
+            if not left:
+                break
+            take = min(size - done, left)
             self._offset += take
             done += take
-            if self._offset >= length:
-                self._index += 1
-                self._offset = 0
         return done
