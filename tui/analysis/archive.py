@@ -73,7 +73,8 @@ def read_archive(counter: CountingReader) -> Archive:
         if head.startswith(ZSTD_MAGIC):
             found.unsupported[name] = "zstd-compressed layers are not supported"
             continue
-        looks_tar = len(head) >= 262 and head[257:262] == b"ustar"
+        # An empty layer tar is only its end-of-archive zero blocks (no "ustar" to see).
+        looks_tar = len(head) >= 262 and (head[257:262] == b"ustar" or not any(head))
         if not (head.startswith(GZIP_MAGIC) or looks_tar or is_tar or not head):
             continue  # some other blob we have no use for
         entries = read_layer(content, counter.check_cancel, name)
