@@ -22,6 +22,10 @@ and the process' peak RSS (``wait4``'s ru_maxrss). ``docker save`` is the Docker
 IMAGE --json``. The figures (efficiency, wasted bytes, the offenders list with counts and sizes,
 in order) of imagedeck's JSON are compared with dive's JSON of the same run.
 
+imagedeck reads the daemon's own storage when it can (``tui/layers_storage.py``) and says which
+source it used (``--show-source``); a fourth command, ``imagedeck layers --via api``, times the
+API stream path beside it, and its JSON must be the same bytes as the default's.
+
 Aims: imagedeck at most 0.8x of dive's time and 1.2x of ``docker save``'s, peak RSS below
 dive's, figures identical.
 """
@@ -298,8 +302,13 @@ os.write(int(sys.argv[1]), report.encode())
 """
 
 
-def _timed(argv: list[str], stdout: IO[bytes] | int) -> tuple[float, int]:
-    """Run ``argv``; (wall seconds from fork to exit, peak RSS in KiB). Raises on failure."""
+def _timed(
+    argv: list[str], stdout: IO[bytes] | int, stderr: list[str] | None = None
+) -> tuple[float, int]:
+    """Run ``argv``; (wall seconds from fork to exit, peak RSS in KiB). Raises on failure.
+
+    ``stderr``, when given, receives the command's error output.
+    """
     read_end, write_end = os.pipe()
     try:
         proc = subprocess.Popen(
@@ -314,6 +323,8 @@ def _timed(argv: list[str], stdout: IO[bytes] | int) -> tuple[float, int]:
     with os.fdopen(read_end, "rb") as report:
         figures = report.read().decode().split()
     err = err_bytes.decode(errors="replace")
+    if stderr is not None:
+        stderr.append(err)
     if proc.returncode != 0 or len(figures) != 3 or figures[2] != "0":
         raise SystemExit(f"layers-bench: {' '.join(argv)} failed: {err}")
     return float(figures[0]), int(figures[1])
@@ -358,17 +369,21 @@ class ImageResult:
     same_figures: bool
     figures: str
     size: str
+    source: str = "?"  # where imagedeck read the layers by default: storage or api
+    api: Runs = field(default_factory=Runs)  # imagedeck forced to the API stream (--via api)
 
 
 def measure(image: str, runs: int, log: Log = _log) -> ImageResult:
     """Time `docker save`, dive and imagedeck on ``image`` (rotating order, one warm-up)."""
     dive = dive_binary()
-    save, dive_runs, ours = Runs(), Runs(), Runs()
+    save, dive_runs, ours, api = Runs(), Runs(), Runs(), Runs()
+    sources: list[str] = []
     mismatch = ""
     figures = ""
     with tempfile.TemporaryDirectory() as work:
         dive_json = Path(work) / "dive.json"
         our_json = Path(work) / "ours.json"
+        api_json = Path(work) / "api.json"
 
         def run_save() -> tuple[float, int]:
             with open(os.devnull, "wb") as sink:
@@ -378,12 +393,21 @@ def measure(image: str, runs: int, log: Log = _log) -> ImageResult:
             return _timed([dive, image, "--json", str(dive_json)], subprocess.DEVNULL)
 
         def run_ours() -> tuple[float, int]:
+            argv = [sys.executable, "-m", "tui", "layers", image, "--json", "--show-source"]
+            errors: list[str] = []
             with our_json.open("wb") as out:
-                return _timed([sys.executable, "-m", "tui", "layers", image, "--json"], out)
+                timed = _timed(argv, out, errors)
+            sources.extend(line.split()[1] for line in errors[0].splitlines() if "source:" in line)
+            return timed
 
-        commands = [(save, run_save), (dive_runs, run_dive), (ours, run_ours)]
+        def run_api() -> tuple[float, int]:
+            argv = [sys.executable, "-m", "tui", "layers", image, "--json", "--via", "api"]
+            with api_json.open("wb") as out:
+                return _timed(argv, out)
+
+        commands = [(save, run_save), (dive_runs, run_dive), (ours, run_ours), (api, run_api)]
         for n in range(runs + 1):
-            order = commands[n % 3 :] + commands[: n % 3]
+            order = commands[n % 4 :] + commands[: n % 4]
             for target, run in order:
                 seconds, rss = run()
                 if n > 0:  # the first round warms the page cache and the daemon
@@ -393,6 +417,8 @@ def measure(image: str, runs: int, log: Log = _log) -> ImageResult:
             mine = figures_ours(json.loads(our_json.read_text()))
             if mine != theirs and not mismatch:
                 mismatch = _difference(mine, theirs)
+            if our_json.read_bytes() != api_json.read_bytes() and not mismatch:
+                mismatch = "the JSON of --via api differs from the default source's"
             if not figures:
                 figures = (
                     f"efficiency {mine[0]!r}, wasted {mine[1]} B, {len(mine[2])} offenders"
@@ -401,7 +427,8 @@ def measure(image: str, runs: int, log: Log = _log) -> ImageResult:
                 )
             log(
                 f"{image} round {n}: save {save.seconds[-1:]}, dive {dive_runs.seconds[-1:]}, "
-                f"imagedeck {ours.seconds[-1:]}"
+                f"imagedeck ({sources[-1] if sources else '?'}) {ours.seconds[-1:]}, "
+                f"imagedeck --via api {api.seconds[-1:]}"
             )
         size = json.loads(our_json.read_text())["size_bytes"]
     return ImageResult(
@@ -412,6 +439,8 @@ def measure(image: str, runs: int, log: Log = _log) -> ImageResult:
         same_figures=not mismatch,
         figures=figures or mismatch,
         size=f"{size / 1e6:.0f} MB",
+        source="/".join(sorted(set(sources))) or "?",
+        api=api,
     )
 
 
@@ -435,12 +464,12 @@ Row = tuple[str, str, str, "bool | None"]
 def rows(result: ImageResult) -> list[Row]:
     """(measurement, result, aim, passed) lines for one image, as run.py prints them."""
     name = f"{result.image} ({result.size})"
-    ours, dive, save = result.ours, result.dive, result.save
+    ours, dive, save, api = result.ours, result.dive, result.save, result.api
     vs_dive = ours.time / dive.time
     vs_save = ours.time / save.time
     return [
         (
-            f"layers --json vs dive, {name}",
+            f"layers --json (read from: {result.source}) vs dive, {name}",
             f"{ours.time:.2f} s vs dive {dive.time:.2f} s = {vs_dive:.2f}x",
             f"<= {MAX_VS_DIVE}x",
             vs_dive <= MAX_VS_DIVE,
@@ -462,6 +491,13 @@ def rows(result: ImageResult) -> list[Row]:
             result.figures,
             "identical",
             result.same_figures,
+        ),
+        (
+            f"layers --json --via api vs dive and docker save, {name}",
+            f"{api.time:.2f} s = {api.time / dive.time:.2f}x of dive, "
+            f"{api.time / save.time:.2f}x of docker save, {api.rss_mib:.1f} MiB",
+            "(no aim: the stream path beside it)",
+            None,
         ),
     ]
 
