@@ -4,7 +4,8 @@ A little over 500 lines because it is the one owner of what is app-wide: the con
 handover from the early first page, context switches, the fleet), the keymap and theme from the
 config and its clash notice, the last-use record and the messages screens send it; each is a
 short section below. The events thread (tui/events_thread.py) and the palette's commands from
-key bindings (tui/palette.py) are apart.
+key bindings (tui/palette.py) are apart, and so are the features' entries, one action each
+(tui/features.py, the App's base class).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.signal import Signal
@@ -22,6 +23,7 @@ from textual.worker import Worker, get_current_worker
 
 from tui.config import Config, config_path
 from tui.events_thread import EventsThread
+from tui.features import FeatureActions
 from tui.logs import get_logger
 from tui.messages import (
     BackToImageList,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from tui.prefetch import Prefetch
-    from tui.screens.base import ListHost
+    from tui.screens.base import Features, ListHost
     from tui.service import ImageService
     from tui.service.connection import ContextInfo
     from tui.service.fleet import MemberSpec
@@ -74,7 +76,7 @@ def _list_contexts() -> list[ContextInfo]:
 CONNECT_AFTER_FIRST_FRAME = 0.5
 
 
-class ImagedeckApp(App[None]):
+class ImagedeckApp(FeatureActions):
     """A keyboard-driven terminal UI for Docker images."""
 
     CSS_PATH = "app.tcss"
@@ -399,13 +401,6 @@ class ImagedeckApp(App[None]):
         """Close a replaced service off the UI thread (an ssh close can wait on the network)."""
         service.close()
 
-    def action_help(self) -> None:
-        """`?` on a screen without a help of its own: its live bindings."""
-        from tui.screens.help import HelpScreen, show_help
-
-        if not isinstance(self.screen, HelpScreen):
-            show_help(self.screen)
-
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's commands, switch context, the disk map, then every action bound on
         ``screen`` and (from another screen) the list's global ones (tui/palette.py)."""
@@ -535,4 +530,8 @@ if TYPE_CHECKING:
 
     def _declares_list_host(app: ImagedeckApp) -> ListHost:
         # mypy checks the App against what the image list asks of it (tui/screens/base.py).
+        return app
+
+    def _declares_features(app: ImagedeckApp) -> Features:
+        # mypy checks the App's feature entries against what screens call (tui/features.py).
         return app

@@ -14,7 +14,7 @@ from tests.ui.fake import make_app
 from tests.ui.pilot import ready, wait_for
 from tests.ui.test_transfers import TransferFake
 from tui.screens.search import SearchScreen
-from tui.screens.transfers import SCREEN_NAME, TransfersScreen, start_pull, start_push
+from tui.screens.transfers import SCREEN_NAME, TransfersScreen
 from tui.widgets.progress import DONE, FAILED, TransferView
 
 SIZES = [(80, 24), (120, 40)]
@@ -28,11 +28,11 @@ def test_transfers_panel(snap_compare: Any, size: tuple[int, int]) -> None:
         await ready(pilot)
         screen = TransfersScreen(clock=lambda: FROZEN)
         app.install_screen(screen, SCREEN_NAME)
-        start_pull(app, "127.0.0.1:5000/test/app:v1")
+        app.action_start_pull("127.0.0.1:5000/test/app:v1")
         await wait_for(pilot, lambda: screen.is_mounted, "screen shown")
-        start_pull(app, "test/slow:v1")
-        start_pull(app, "test/missing:v1")
-        start_push(app, "127.0.0.1:5000/demo/app:1.0")
+        app.action_start_pull("test/slow:v1")
+        app.action_start_pull("test/missing:v1")
+        app.action_push("127.0.0.1:5000/demo/app:1.0")
         done, slow, missing, push = screen.transfers.values()
         await wait_for(pilot, lambda: done.state == DONE and push.state == DONE, "done")
         await wait_for(pilot, lambda: missing.state == FAILED, "failed")

@@ -203,12 +203,12 @@ async def test_search_fold_save_and_recent_builds(
 
 
 async def test_commit_dialog_checks_then_commits_and_selects_the_image() -> None:
-    from tui.modals.commit import CommitDialog, open_commit
+    from tui.modals.commit import CommitDialog
 
     fake = FakeService()
     async with make_app(fake).run_test(size=(100, 30)) as pilot:
         await ready(pilot)
-        open_commit(pilot.app.images_screen, "a" * 64, "ideck-stopped")
+        pilot.app.action_open_commit("a" * 64, "ideck-stopped")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommitDialog), "the dialog")
         dialog = pilot.app.screen
         await pilot.press(*"Runoob/Ubuntu:v2")

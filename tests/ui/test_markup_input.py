@@ -107,11 +107,11 @@ async def test_run_dialog(text: str) -> None:
 
 @pytest.mark.parametrize("text", HOSTILE)
 async def test_commit_dialog(text: str) -> None:
-    from tui.modals.commit import CommitDialog, open_commit
+    from tui.modals.commit import CommitDialog
 
     async with make_app(FakeService()).run_test(size=(100, 30), notifications=True) as pilot:
         await ready(pilot)
-        open_commit(pilot.app.images_screen, "a" * 64, "ideck-stopped")
+        pilot.app.action_open_commit("a" * 64, "ideck-stopped")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommitDialog), "the dialog")
         dialog = pilot.app.screen
         await fill_every_field(pilot, dialog, text)

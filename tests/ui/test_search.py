@@ -11,7 +11,6 @@ from tests.ui.pilot import ready, wait_for
 from tests.ui.test_transfers import TransferFake
 from tui.modals.pull import PullDialog
 from tui.screens.search import SearchScreen
-from tui.screens.transfers import transfers_screen
 from tui.widgets.progress import DONE
 
 
@@ -135,7 +134,7 @@ async def test_enter_on_a_result_pulls_it() -> None:
             "127.0.0.1:5000/demo/pushed:latest"
         )
         await pilot.press("enter")
-        transfers = transfers_screen(pilot.app)
+        transfers = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: pilot.app.screen is transfers, "transfers screen")
         await wait_for(
             pilot, lambda: any(t.state == DONE for t in transfers.transfers.values()), "pulled"

@@ -19,7 +19,7 @@ from tests.ui.fake import FakeService, make_app, make_image
 from tests.ui.pilot import ready, wait_for
 from tui.modals.pull import PullDialog
 from tui.modals.run import RunDialog
-from tui.screens.transfers import TransferProgress, TransfersScreen, transfers_screen
+from tui.screens.transfers import TransferProgress, TransfersScreen
 from tui.service.errors import Cancelled, NotFound, RegistryError
 from tui.service.reference import parse
 from tui.service.registry_catalog import SearchResult, registry_catalog
@@ -207,7 +207,7 @@ async def test_p_pulls_with_layer_progress_and_selects_the_new_image() -> None:
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pull_with_dialog(pilot, "127.0.0.1:5000/test/app:v1")
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen pops up")
         await wait_for(
             pilot, lambda: any(t.state == DONE for t in screen.transfers.values()), "pull ends"
@@ -258,7 +258,7 @@ async def test_several_pulls_a_failure_and_esc_cancels_the_selected_one() -> Non
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pull_with_dialog(pilot, "test/slow:v1")
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen")
         await pilot.press("p")  # another pull, from the transfers screen
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "dialog again")
@@ -283,7 +283,7 @@ async def test_transfers_keep_running_while_the_list_is_used() -> None:
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pull_with_dialog(pilot, "test/slow:v1")
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen")
         await pilot.press("T")
         assert pilot.app.screen is pilot.app.images_screen
@@ -317,7 +317,7 @@ async def test_shift_p_pushes_the_current_tag() -> None:
         images = await ready(pilot)
         images.select_after_load("127.0.0.1:5000/demo/app:1.0")
         await pilot.press("P")
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: pilot.app.screen is screen, "transfers screen")
         (push,) = screen.transfers.values()
         await wait_for(pilot, lambda: push.state == DONE, "push ends")

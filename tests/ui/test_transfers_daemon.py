@@ -35,7 +35,6 @@ from tui.app import ImagedeckApp
 from tui.modals.pull import PullDialog
 from tui.modals.run import run_and_wait
 from tui.screens.search import SearchScreen
-from tui.screens.transfers import transfers_screen
 from tui.service.run import docker_run_argv
 from tui.widgets.progress import CANCELLED, DONE
 
@@ -54,7 +53,7 @@ async def test_pull_by_keys_selects_the_new_row(
     async with real_app(service).run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pull_with_dialog(pilot, remote_image)
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
         await settle(pilot)  # the transfer's worker ends; its end is handled
@@ -83,7 +82,7 @@ async def test_pull_of_a_missing_reference_ends_with_a_reason(service: Any) -> N
     async with real_app(service).run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pull_with_dialog(pilot, missing)
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
         await settle(pilot)  # the transfer's worker ends; its end is handled
@@ -98,7 +97,7 @@ async def test_esc_cancels_a_pull_mid_way(
     async with real_app(service).run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pull_with_dialog(pilot, slow)
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
         await wait_for(
@@ -146,7 +145,7 @@ async def test_search_index_then_pull_a_catalog_result(
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PullDialog), "pull dialog")
         assert pilot.app.screen.query_one("#pull-reference").value == remote_image
         await pilot.press("enter")
-        screen = transfers_screen(pilot.app)
+        screen = pilot.app.transfers_screen()
         await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
         (transfer,) = screen.transfers.values()
         await settle(pilot)  # the transfer's worker ends; its end is handled
@@ -168,7 +167,7 @@ async def test_shift_p_pushes_to_the_registry(service: Any, docker_cli: Any) -> 
                 "row selected",
             )
             await pilot.press("P")
-            screen = transfers_screen(pilot.app)
+            screen = pilot.app.transfers_screen()
             await wait_for(pilot, lambda: bool(screen.transfers), "transfer started")
             (transfer,) = screen.transfers.values()
             await settle(pilot)  # the transfer's worker ends; its end is handled

@@ -1,7 +1,8 @@
 """Commit a container to an image (`docker commit -m -a -c CONTAINER repo:tag`).
 
-``open_commit(screen, container_id)`` works from any screen: it shows the dialog, commits in a
-thread worker, and selects the new image in the image list.
+The App's ``action_open_commit(container_id, name)`` (tui/features.py) opens it from any screen:
+the dialog commits in a thread worker and announces the new image (``ImageArrived``), which the
+image list selects.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 from textual.worker import Worker
 
@@ -175,7 +175,17 @@ class CommitDialog(BaseDialog["tuple[str, str] | None"]):
             self.post_message(CommitFailed(ImagedeckError(failure_text(error))))
 
     def on_committed(self, message: Committed) -> None:
-        """Done: hand the result back."""
+        """Done: announce the new image (the list selects it), say so, hand the result back."""
+        ref = parse(message.reference)
+        full = f"{ref.name}:{ref.tag_or_latest}"
+        self.app.post_message(ImageArrived(full))
+        self.app.notify(
+            f"Committed {self.container_name} as {full} "
+            f"({message.image_id.removeprefix('sha256:')[:12]})",
+            title="Committed",
+            timeout=6,
+            markup=False,  # the container's name and the reference are outside text
+        )
         self.dismiss((message.reference, message.image_id))
 
     def on_commit_failed(self, message: CommitFailed) -> None:
@@ -194,24 +204,3 @@ class CommitDialog(BaseDialog["tuple[str, str] | None"]):
     def action_cancel(self) -> None:
         """Close without committing."""
         self.dismiss(None)
-
-
-def open_commit(screen: Screen[Any], container_id: str, container_name: str = "") -> None:
-    """Show the commit dialog for ``container_id``; afterwards select the new image."""
-    app = screen.app
-
-    def done(result: tuple[str, str] | None) -> None:
-        if result is None:
-            return
-        reference, image_id = result
-        ref = parse(reference)
-        full = f"{ref.name}:{ref.tag_or_latest}"
-        app.post_message(ImageArrived(full))
-        app.notify(
-            f"Committed {container_name or container_id[:12]} as {full} "
-            f"({image_id.removeprefix('sha256:')[:12]})",
-            title="Committed",
-            timeout=6,
-        )
-
-    app.push_screen(CommitDialog(container_id, container_name), done)

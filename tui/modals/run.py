@@ -28,7 +28,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
 from tui.safe_text import visible
-from tui.screens.base import BaseDialog, app_service, failure_text
+from tui.screens.base import BaseDialog, app_service, failure_text, features
 from tui.service.api import ImageServiceAPI
 from tui.service.errors import ImagedeckError, NotConnected, NotFound
 from tui.service.reference import InvalidReference, parse
@@ -274,26 +274,15 @@ def _run_or_pull(app: App[Any], request: RunRequest, argv: list[str], present: b
         run_in_terminal(app, argv)
         return
 
-    from tui.screens.transfers import start_pull, transfers_screen
+    from tui.screens.transfers import TransfersScreen
 
     def pulled(_: Any, succeeded: bool) -> None:
         if not succeeded:
             app.notify(f"Not running {request.image}: the pull did not succeed.", severity="error")
             return
-        screen = transfers_screen(app)
-        if app.screen is screen:
+        if isinstance(app.screen, TransfersScreen):
             app.pop_screen()
         # After the pop has been processed, so the list is what comes back after the run.
         app.call_later(run_in_terminal, app, argv)
 
-    start_pull(app, request.image, on_done=pulled)
-
-
-def open_run_dialog(app: App[Any], image: str) -> None:
-    """The run dialog for ``image``; a confirmed run goes through ``run_request``."""
-
-    def chosen(request: RunRequest | None) -> None:
-        if request is not None:
-            run_request(app, request)
-
-    app.push_screen(RunDialog(image), chosen)
+    features(app).action_start_pull(request.image, on_done=pulled)

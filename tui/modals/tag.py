@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -12,10 +13,11 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker
 
+from tui.messages import ImageArrived
 from tui.screens.base import BaseDialog, failure_text
 from tui.service.errors import ImagedeckError, InvalidReference
 from tui.service.models import Image
-from tui.service.reference import parse, uppercase_domains_on
+from tui.service.reference import parse
 
 
 def check_target(text: str, uppercase_domains: bool = True) -> tuple[str | None, str]:
@@ -91,11 +93,24 @@ class TagDialog(BaseDialog["str | None"]):
         Binding("escape", "cancel", "Cancel", id="tag.cancel"),
     ]
 
-    def __init__(self, source: str, label: str, prefill: str) -> None:
+    def __init__(
+        self,
+        source: str,
+        label: str,
+        prefill: str,
+        *,
+        images: Callable[[], Iterable[Image]] = tuple,
+        uppercase_domains: bool = True,
+    ) -> None:
+        """``images``: the list's images now (merged with disk usage once it has loaded), for
+        the note on a tag that moves; ``uppercase_domains``: the daemon's grammar
+        (see check_target)."""
         super().__init__()
         self.source = source
         self.label = label
         self.prefill = prefill
+        self.images = images
+        self.uppercase_domains = uppercase_domains
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -116,26 +131,13 @@ class TagDialog(BaseDialog["str | None"]):
         field.cursor_position = len(field.value)
         self._check(field.value)
 
-    def _listed_images(self) -> list[Image]:
-        """The images the list shows (the tag dialog opens over it)."""
-        images = getattr(self.app, "images_screen", None)
-        # Merged with disk usage (container counts) once it has loaded.
-        listed = getattr(images, "listed_images", None)
-        return list(listed()) if listed is not None else []
-
-    def _daemon_grammar(self) -> bool:
-        """The connected engine's rule for an uppercase first component (see check_target)."""
-        images = getattr(self.app, "images_screen", None)
-        info = getattr(images, "info", None)
-        return uppercase_domains_on(info.server_version) if info is not None else True
-
     def _check(self, text: str) -> str | None:
-        target, verdict = check_target(text, self._daemon_grammar())
+        target, verdict = check_target(text, self.uppercase_domains)
         if target is not None and text.strip() == self.prefill and self.prefill:
             verdict = "This is the current reference; change the name or the tag."
             target = None
         elif target is not None:
-            verdict += move_note(target, self.source, self._listed_images())
+            verdict += move_note(target, self.source, list(self.images()))
         widget = self.query_one("#tag-verdict", Static)
         widget.update(verdict)
         widget.set_class(target is None, "-invalid")
@@ -184,7 +186,10 @@ class TagDialog(BaseDialog["str | None"]):
             self.post_message(TagFailed(ImagedeckError(failure_text(error))))
 
     def on_tagged(self, message: Tagged) -> None:
-        """Done: hand back the new reference."""
+        """Done: announce the image under its new name (the list selects it after its reload),
+        hand back the new reference."""
+        ref = parse(message.target)  # checked above; "app" is listed as "app:latest"
+        self.app.post_message(ImageArrived(f"{ref.name}:{ref.tag_or_latest}"))
         self.dismiss(message.target)
 
     def on_tag_failed(self, message: TagFailed) -> None:

@@ -14,7 +14,7 @@ workers derives from one of these bases.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from textual.screen import ModalScreen, Screen
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tui.service.api import ImageServiceAPI
     from tui.service.lastused import LastUsedRecorder
     from tui.service.models import DaemonEvent
+    from tui.widgets.progress import Transfer
 
 ResultT = TypeVar("ResultT")
 log = get_logger("workers")
@@ -98,6 +99,62 @@ class ListHost(Protocol):
 def list_host(app: App[Any]) -> ListHost:
     """The App as the image list sees it (checked structurally in tui/app.py)."""
     return cast("ListHost", app)
+
+
+class Features(Protocol):
+    """The features' one kind of entry: an action on the App each (tui/features.py).
+
+    Typed here so a screen calls them without importing ``tui.app``:
+    ``features(self.app).action_build()``; bindings name them as ``app.<name>``.
+    ``ImagedeckApp`` declares it (tui/app.py has mypy check the App against it).
+    """
+
+    def action_help(self, extra: str = "") -> None:
+        """The current screen's live bindings in the help dialog."""
+        ...
+
+    def action_open_commit(self, container_id: str, container_name: str = "") -> None:
+        """The commit dialog for a container."""
+        ...
+
+    def action_build(self, context: str | None = None) -> None:
+        """The build form."""
+        ...
+
+    def action_recent_builds(self) -> None:
+        """The session's builds."""
+        ...
+
+    def action_run(self, image: str) -> None:
+        """The run dialog for ``image``."""
+        ...
+
+    def action_pull(self, initial: str = "", choices: Sequence[str] = (), why: str = "") -> None:
+        """The pull dialog."""
+        ...
+
+    def action_start_pull(
+        self,
+        reference: str,
+        all_tags: bool = False,
+        platform: str | None = None,
+        on_done: Callable[[Transfer, bool], None] | None = None,
+    ) -> None:
+        """Pull ``reference`` on the transfers screen (no dialog)."""
+        ...
+
+    def action_push(self, reference: str) -> None:
+        """Push ``reference`` on the transfers screen."""
+        ...
+
+    def action_transfers(self) -> None:
+        """The transfers screen."""
+        ...
+
+
+def features(app: App[Any]) -> Features:
+    """The App as the features' entries (checked structurally in tui/app.py)."""
+    return cast("Features", app)
 
 
 def has_service(app: App[Any]) -> bool:

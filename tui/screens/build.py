@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -19,15 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from tui.modals.build_dialogs import PathPicker
 from tui.safe_text import visible
 from tui.screens import build_run
-from tui.screens.base import BaseScreen
-from tui.screens.build_log import BuildLogScreen, show_recent
+from tui.screens.base import BaseScreen, features
+from tui.screens.build_log import BuildLogScreen
 from tui.screens.build_run import BuildRun
 from tui.screens.build_session import FormState, build_session
 from tui.service.build import (
@@ -355,13 +354,8 @@ class BuildScreen(BaseScreen[None]):
 
     def action_recent(self) -> None:
         """The builds of this session."""
-        show_recent(self)
+        features(self.app).action_recent_builds()
 
     def action_back(self) -> None:
         """Back to the image list."""
         self.dismiss()
-
-
-def open_build(screen: Screen[Any], context: str | None = None) -> None:
-    """Open the build form from any screen (the images screen's `b`)."""
-    screen.app.push_screen(BuildScreen(context))

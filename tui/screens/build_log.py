@@ -19,19 +19,17 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from tui.messages import BackToImageList, ImageArrived, ImagesNeedReload
-from tui.modals.build_dialogs import CancelBuildDialog, RecentBuilds, SaveLogDialog
+from tui.modals.build_dialogs import CancelBuildDialog, SaveLogDialog
 from tui.modals.confirm import ConfirmDialog
 from tui.safefs import existing_mode, write_text
 from tui.screens import build_run
-from tui.screens.base import BaseScreen
+from tui.screens.base import BaseScreen, features
 from tui.screens.build_run import BuildPending, BuildRun
-from tui.screens.build_session import build_session
 from tui.service.build import TERMINAL_EVENTS, BuildError, BuildEvent, BuildLeftovers
 from tui.service.errors import ImagedeckError
 from tui.widgets.build_log import (
@@ -387,18 +385,4 @@ class BuildLogScreen(BaseScreen[None]):
 
     def action_recent(self) -> None:
         """The builds of this session."""
-        show_recent(self)
-
-
-def show_recent(screen: Screen[Any]) -> None:
-    """The session's builds; choosing one reopens its log."""
-    runs = build_session(screen.app).runs
-    if not runs:
-        screen.notify("No builds yet in this session.", timeout=3)
-        return
-
-    def chosen(run: BuildRun | None) -> None:
-        if run is not None:
-            screen.app.push_screen(BuildLogScreen(run, start=False))
-
-    screen.app.push_screen(RecentBuilds(runs), chosen)
+        features(self.app).action_recent_builds()

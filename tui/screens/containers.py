@@ -25,10 +25,10 @@ from tui.safe_text import safe
 from tui.screens.base import (
     BaseScreen,
     failure_text,
+    features,
     follow_daemon_events,
     stop_following_daemon_events,
 )
-from tui.screens.help import show_help
 from tui.service.errors import ImagedeckError
 from tui.service.models import Container, DaemonEvent
 
@@ -355,11 +355,9 @@ class ContainersScreen(BaseScreen[None]):
 
     def action_commit(self) -> None:
         """Commit this container to an image (tui/modals/commit.py)."""
-        from tui.modals.commit import open_commit
-
         container = self.current_container()
         if container is not None:
-            open_commit(self, container.id, container.name)
+            features(self.app).action_open_commit(container.id, container.name)
 
     def action_toggle_all(self) -> None:
         """Switch between this image's containers and all containers."""
@@ -375,7 +373,7 @@ class ContainersScreen(BaseScreen[None]):
 
     def action_help(self) -> None:
         """Every key of this screen, as the keymap binds it now."""
-        show_help(self)
+        features(self.app).action_help()
 
     def action_back(self) -> None:
         """Back to the images."""

@@ -23,8 +23,7 @@ from textual.worker import Worker
 
 from tui import format as fmt
 from tui.safe_text import safe
-from tui.screens.base import failure_text
-from tui.screens.help import show_help
+from tui.screens.base import failure_text, features
 from tui.screens.list_base import (
     ImageListScreen,
     help_quit_bindings,
@@ -354,4 +353,4 @@ class FleetScreen(ImageListScreen):
         extra = "\n\nDaemons of this view:" + "".join(
             f"\n  {s.name}: {s.address}" for s in self.fleet.specs
         )
-        show_help(self, extra)
+        features(self.app).action_help(extra)

@@ -122,8 +122,3 @@ def live_binding_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
         seen.add(text)
         rows.append((key_label(",".join(keys)), text))
     return rows
-
-
-def show_help(screen: Screen[Any], extra: str = "") -> None:
-    """`?` on any screen: its live bindings in a help dialog."""
-    screen.app.push_screen(HelpScreen(live_binding_rows(screen), extra))

@@ -14,8 +14,8 @@ from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
+from tui.screens.base import features
 from tui.screens.daemon_list import DaemonImageList
-from tui.screens.help import show_help
 from tui.screens.list_base import COALESCE_MAX as COALESCE_MAX  # tests wait past it
 from tui.screens.list_base import binding as _b
 from tui.screens.list_base import help_quit_bindings, row_reference, sort_mark_bindings
@@ -110,7 +110,7 @@ class ImagesScreen(DaemonImageList):
 
     def action_help(self) -> None:
         """Every key, as the keymap binds it now."""
-        show_help(self, self.help_extra())
+        features(self.app).action_help(self.help_extra())
 
     def help_extra(self) -> str:
         """Extra lines for the help screen: the daemon, the config file and the log file."""
@@ -187,25 +187,30 @@ class ImagesScreen(DaemonImageList):
         self.app.push_screen(PruneWizard(self.model.filter_text), done)
 
     def action_tag(self) -> None:
-        """Tag dialog, prefilled; the new row is selected once the list shows it."""
+        """Tag dialog, prefilled; the new row is selected once the list shows it.
+
+        The dialog announces the tagged image (``ImageArrived``, which the App hands to this
+        list); it is given the list's images (for the move note) and the daemon's grammar.
+        """
         from tui.modals.tag import TagDialog
+        from tui.service.reference import uppercase_domains_on
 
         row = self.current_row()
         if row is None:
             return
         source = row_reference(row)
         prefill = row.reference if row.tagged else ""
+        info = self.info
+        uppercase = uppercase_domains_on(info.server_version) if info is not None else True
 
         def done(target: str | None) -> None:
             if target:
-                from tui.service.reference import parse
-
-                ref = parse(target)  # checked by the dialog; "app" is listed as "app:latest"
                 self.notify(f"Tagged {row.image.short_id} as {target}.", timeout=5, markup=False)
-                self.select_after_load(f"{ref.name}:{ref.tag_or_latest}")
-                self.reload()
 
-        self.app.push_screen(TagDialog(source, row.reference, prefill), done)
+        dialog = TagDialog(
+            source, row.reference, prefill, images=self.listed_images, uppercase_domains=uppercase
+        )
+        self.app.push_screen(dialog, done)
 
     def action_untag(self) -> None:
         """Remove this tag; on the last tag, confirm deleting the image as `d` does."""
@@ -252,19 +257,15 @@ class ImagesScreen(DaemonImageList):
 
     def action_pull(self) -> None:
         """Pull dialog; the pull runs on the transfers screen."""
-        from tui.screens.transfers import open_pull_dialog
-
-        open_pull_dialog(self.app)
+        features(self.app).action_pull()
 
     def action_push(self) -> None:
         """Push this tag, with progress on the transfers screen."""
-        from tui.screens.transfers import start_push
-
         row = self.current_row()
         if row is None or not row.tagged:
             self.notify("Only a tagged row can be pushed (tag it first).", severity="warning")
             return
-        start_push(self.app, row.reference)
+        features(self.app).action_push(row.reference)
 
     def action_search(self) -> None:
         """Search screen."""
@@ -274,24 +275,18 @@ class ImagesScreen(DaemonImageList):
 
     def action_build(self) -> None:
         """Build form."""
-        from tui.screens.build import open_build
-
-        open_build(self)
+        features(self.app).action_build()
 
     def action_run(self) -> None:
         """Run dialog, then the terminal is handed to `docker run -it`."""
-        from tui.modals.run import open_run_dialog
-
         row = self.current_row()
         if row is None:
             return
-        open_run_dialog(self.app, row.reference)
+        features(self.app).action_run(row.reference)
 
     def action_transfers(self) -> None:
         """The transfers screen (pulls and pushes, running and ended)."""
-        from tui.screens.transfers import show_transfers
-
-        show_transfers(self.app)
+        features(self.app).action_transfers()
 
     def action_containers(self) -> None:
         """Containers screen, showing this row's image's containers (`a` there shows all)."""

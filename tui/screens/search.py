@@ -23,7 +23,7 @@ from textual.worker import Worker
 
 from tui import format as fmt
 from tui.safe_text import scrub, visible
-from tui.screens.base import BaseScreen, failure_text
+from tui.screens.base import BaseScreen, failure_text, features
 from tui.service.api import ImageServiceAPI
 from tui.service.errors import ImagedeckError
 from tui.service.models import Image
@@ -230,13 +230,11 @@ class SearchScreen(BaseScreen[None]):
         result = self.selected()
         if result is None:
             return
-        from tui.screens.transfers import open_pull_dialog
-
         if result.sources and not result.resolved:
             why = "The index does not say which registry serves it. Pull from:"
-            open_pull_dialog(self.app, result.sources[0], choices=result.sources, why=why)
+            features(self.app).action_pull(result.sources[0], choices=result.sources, why=why)
             return
-        open_pull_dialog(self.app, result.pull_reference)
+        features(self.app).action_pull(result.pull_reference)
 
     def action_focus_query(self) -> None:
         """Back to the query field."""
@@ -244,9 +242,7 @@ class SearchScreen(BaseScreen[None]):
 
     def action_transfers(self) -> None:
         """The transfers screen."""
-        from tui.screens.transfers import show_transfers
-
-        show_transfers(self.app)
+        features(self.app).action_transfers()
 
     def action_back(self) -> None:
         """Back to the list."""

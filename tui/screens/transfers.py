@@ -1,21 +1,21 @@
 """The transfers screen: every pull and push of the session, live, several at once.
 
-The screen is installed once (``transfers_screen(app)``) so it, its workers and its history
-outlive leaving it: `T` (or `q`) goes back to the list while transfers keep running, `T` on the
-list comes back. Each transfer runs in its own thread worker; its progress snapshots travel as
-``TransferProgress`` messages that replace a queued one of the same transfer instead of piling
-up, so a fast stream never floods the UI.
+The screen is installed once (the App's ``transfers_screen()``, tui/features.py) so it, its
+workers and its history outlive leaving it: `T` (or `q`) goes back to the list while transfers
+keep running, `T` on the list comes back. Each transfer runs in its own thread worker; its
+progress snapshots travel as ``TransferProgress`` messages that replace a queued one of the
+same transfer instead of piling up, so a fast stream never floods the UI.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -23,7 +23,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from tui.messages import ImageArrived
-from tui.screens.base import BaseScreen, failure_text
+from tui.screens.base import BaseScreen, failure_text, features
 from tui.service.errors import Cancelled, ImagedeckError
 from tui.service.transfer_progress import TransferEvent
 from tui.service.transfers import familiar, now
@@ -311,7 +311,7 @@ class TransfersScreen(BaseScreen[None]):
 
     def action_pull(self) -> None:
         """Another pull, from here."""
-        open_pull_dialog(self.app)
+        features(self.app).action_pull()
 
     def action_back(self) -> None:
         """Back to where the user came from; transfers keep running."""
@@ -327,58 +327,3 @@ class TransfersScreen(BaseScreen[None]):
         """The app is exiting: close every transfer's connection so the daemon drops it too."""
         for event in self._cancels.values():
             event.set()
-
-
-def transfers_screen(app: App[Any]) -> TransfersScreen:
-    """The app's one transfers screen (installed on first use so it outlives being left)."""
-    if not app.is_screen_installed(SCREEN_NAME):
-        app.install_screen(TransfersScreen(), SCREEN_NAME)
-    screen = app.get_screen(SCREEN_NAME)
-    assert isinstance(screen, TransfersScreen)
-    return screen
-
-
-def show_transfers(app: App[Any]) -> TransfersScreen:
-    """Bring the transfers screen up (pushing it unless it is already showing)."""
-    screen = transfers_screen(app)
-    if app.screen is not screen:
-        if screen in app.screen_stack:
-            while app.screen is not screen:
-                app.pop_screen()
-        else:
-            app.push_screen(screen)
-    return screen
-
-
-def start_pull(
-    app: App[Any],
-    reference: str,
-    *,
-    all_tags: bool = False,
-    platform: str | None = None,
-    on_done: OnDone | None = None,
-) -> Transfer:
-    """Show the transfers screen and pull ``reference`` there."""
-    screen = show_transfers(app)
-    return screen.start_pull(reference, all_tags=all_tags, platform=platform, on_done=on_done)
-
-
-def start_push(app: App[Any], reference: str) -> Transfer:
-    """Show the transfers screen and push ``reference`` there."""
-    return show_transfers(app).start_push(reference)
-
-
-def open_pull_dialog(
-    app: App[Any], initial: str = "", choices: Sequence[str] = (), why: str = ""
-) -> None:
-    """The pull dialog; a confirmed pull starts on the transfers screen.
-
-    ``choices`` (with ``why``): references to choose between, the first (safest) selected.
-    """
-    from tui.modals.pull import PullDialog, PullRequest
-
-    def chosen(request: PullRequest | None) -> None:
-        if request is not None:
-            start_pull(app, request.reference, all_tags=request.all_tags, platform=request.platform)
-
-    app.push_screen(PullDialog(initial, choices=choices, why=why), chosen)
