@@ -21,7 +21,7 @@ from tui.service.errors import ImagedeckError, NotFound
 from tui.unix_http import local_socket, parse_head, send_get
 
 if TYPE_CHECKING:
-    from tui.analysis import ImageAnalysis
+    from tui.analysis import ImageAnalysis, ProgressCallback
 
 OpenImageStream = Callable[[str], IO[bytes]]
 
@@ -305,6 +305,7 @@ def storage_analysis(
     host: str | None,
     reference: str,
     *,
+    progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     required: bool = False,
 ) -> ImageAnalysis | None:
@@ -334,6 +335,8 @@ def storage_analysis(
                 [(layer.tar_path, PieceReader(layer.tar_split)) for layer in image.layers],
                 image.config,
                 name=reference,
+                total=image.size or None,
+                progress=progress,
                 cancel=cancel,
             )
     logging.getLogger(__name__).debug("layers of %s from the API stream: %s", reference, reason)

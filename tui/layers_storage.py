@@ -76,6 +76,7 @@ class StorageImage:
 
     config: dict[str, Any]
     layers: list[StorageLayer]
+    size: int | None = None  # inspect's Size (an estimate of the archive's, for progress)
 
 
 # --- the daemon's answers --------------------------------------------------------------------
@@ -263,9 +264,11 @@ def read_storage_image(socket_path: str, reference: str) -> StorageImage:
     except OSError as exc:
         raise StorageRefused(f"cannot open the data root: {exc.strerror}") from None
     try:
-        return _read(root_fd, root, major, image_hex, diff_ids, listed)
+        found = _read(root_fd, root, major, image_hex, diff_ids, listed)
     finally:
         os.close(root_fd)
+    size = image.get("Size")
+    return StorageImage(found.config, found.layers, size if isinstance(size, int) else None)
 
 
 def _read(

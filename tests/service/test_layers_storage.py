@@ -378,3 +378,18 @@ def test_refuses_an_unreadable_data_root(fake_daemon: Any) -> None:
         said = pipe.read().decode()
     os.waitpid(pid, 0)
     assert said == "refused: cannot open the data root: Permission denied; analysis: None"
+
+
+def test_the_layer_screens_service_reads_the_same(
+    service: Any, sandbox: Sandbox, engine: Engine, fixture_images: list[str]
+) -> None:
+    """ImageService.analyze_layers (what the layer screen calls) gives the stream's figures."""
+    for image in fixture_images:
+        code, api_json, err = run_layers(
+            image, "--json", "--via", "api", "--host", sandbox.docker_host
+        )
+        assert code == 0, err
+        seen: list[tuple[int, int | None]] = []
+        analysis = service.analyze_layers(image, progress=lambda d, t, s=seen: s.append((d, t)))
+        assert json.dumps(analysis.to_dict(), indent=2) + "\n" == api_json
+        assert seen and seen[-1][0] > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
+import io
 import lzma
 import math
 import tarfile
@@ -89,23 +90,29 @@ def analyze_layers(
     config: Any,
     *,
     name: str,
+    total: int | None = None,
+    progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> ImageAnalysis:
     """Analyse an image given as its layer tars (path in the archive, tar) and config document.
 
     The same figures as ``analyze_stream`` of the `docker save` archive that lists these
     layers under these paths (a path listed twice is one tar, read once, as in an archive);
-    ``tui.layers_storage`` feeds it the daemon's own layer metadata.
+    ``tui.layers_storage`` feeds it the daemon's own layer metadata. ``progress`` and
+    ``cancel`` as for ``analyze_stream`` (the bytes are the layer tars').
     """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        counter = CountingReader(b"", None, None, cancel)  # type: ignore[arg-type]
+        counter = CountingReader(io.BytesIO(), total, progress, cancel)
         read: dict[str, list[FileEntry]] = {}
         trees: dict[str, LayerTree] = {}
         for path, tar in layers:
             if path not in read:
-                entries = read_layer(BlockReader(tar), counter.check_cancel, path)
+                done = counter.count
+                counter = CountingReader(tar, total, progress, cancel)
+                counter.count = done
+                entries = read_layer(BlockReader(counter), counter.check_cancel, path)
                 read[path] = entries
                 trees[path] = layer_tree(entries)
         paths = [path for path, _ in layers]

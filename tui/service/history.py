@@ -191,7 +191,18 @@ class HistoryMixin(ServiceBase):
         ``progress(bytes, estimate)`` is called as the archive streams; the estimate is the
         image's size (the archive is slightly larger: tar headers). Setting ``cancel`` stops
         at the next block with AnalysisCancelled. Nothing is kept on disk or whole in memory.
+
+        A daemon on a local unix socket whose overlay2 storage this process may read gives
+        the same analysis from its own layer metadata, without the archive
+        (``tui.layers_source.storage_analysis``; any doubt, and the archive is streamed).
         """
+        host = str(getattr(self.endpoint, "host", "") or "")
+        if platform is None and host.startswith("unix://"):
+            from tui.layers_source import storage_analysis
+
+            found = storage_analysis(host, reference, progress=progress, cancel=cancel)
+            if found is not None:
+                return found
         with self.translate(f"inspect {reference}", reference):
             estimate = int(self.api.inspect_image(reference).get("Size") or 0) or None
         stream = self.save_stream(reference)
