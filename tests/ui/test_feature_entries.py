@@ -36,14 +36,24 @@ def help_texts(screen: HelpScreen) -> list[str]:
     return [description for _, description in screen.rows]
 
 
+async def press_on(pilot: Any, reference: str, key: str, kind: type[Any]) -> Any:
+    """On the list, put the cursor on ``reference``, press ``key``, wait for a ``kind`` screen."""
+    await go_to(pilot, pilot.app.images_screen, reference)
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
+    return pilot.app.screen
+
+
+def selects(images: Any, reference: str) -> Any:
+    """A wait condition: the list's cursor is on ``reference``."""
+    return lambda: (row := images.current_row()) is not None and row.reference == reference
+
+
 async def test_commit_from_the_containers_screen_selects_the_new_image() -> None:
     fake = CleanupFake()
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
         images = await ready(pilot)
-        await go_to(pilot, images, "demo/stopped:latest")
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ContainersScreen), "containers")
-        containers = pilot.app.screen
+        containers = await press_on(pilot, "demo/stopped:latest", "c", ContainersScreen)
         await wait_for(pilot, lambda: containers.current_container() is not None, "a container")
         chosen = containers.current_container()
         await pilot.press("c")
@@ -63,23 +73,14 @@ async def test_commit_from_the_containers_screen_selects_the_new_image() -> None
         )
         # The new image announced itself: the list selects it after its reload.
         await pilot.press("escape")
-        await wait_for(
-            pilot,
-            lambda: (
-                (row := images.current_row()) is not None and row.reference == "team/snapshot:v1"
-            ),
-            "the committed image selected",
-        )
+        await wait_for(pilot, selects(images, "team/snapshot:v1"), "the committed image selected")
 
 
 async def test_tag_dialog_sees_the_list_and_announces_the_new_name() -> None:
     fake = CleanupFake()
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
         images = await ready(pilot)
-        await go_to(pilot, images, "demo/app:1.0")
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, TagDialog), "tag dialog")
-        dialog = pilot.app.screen
+        dialog = await press_on(pilot, "demo/app:1.0", "t", TagDialog)
         verdict = dialog.query_one("#tag-verdict")
         # The list's images reach the dialog: tagging onto another image's tag says it moves.
         dialog.query_one("#tag-input").value = "demo/app:1.2"
@@ -88,20 +89,14 @@ async def test_tag_dialog_sees_the_list_and_announces_the_new_name() -> None:
         await wait_for(pilot, lambda: "Valid: demo/app:fresh" in text(verdict), "valid")
         await pilot.press("enter")
         await wait_for(pilot, lambda: pilot.app.screen is images, "the list again")
-        await wait_for(
-            pilot,
-            lambda: (row := images.current_row()) is not None and row.reference == "demo/app:fresh",
-            "the new tag selected",
-        )
+        await wait_for(pilot, selects(images, "demo/app:fresh"), "the new tag selected")
         assert notified(pilot.app, "as demo/app:fresh")
 
 
 async def test_help_from_the_containers_screen_lists_its_keys() -> None:
     async with make_app(CleanupFake()).run_test(size=(120, 40)) as pilot:
-        images = await ready(pilot)
-        await go_to(pilot, images, "demo/stopped:latest")
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ContainersScreen), "containers")
+        await ready(pilot)
+        await press_on(pilot, "demo/stopped:latest", "c", ContainersScreen)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "help")
         assert "Commit this container to an image" in help_texts(pilot.app.screen)
