@@ -198,9 +198,25 @@ def test_storage_figures_are_dives(
 
 
 def test_the_layer_screens_service_reads_the_same(
-    service: Any, sandbox: Sandbox, engine: Engine, fixture_images: list[str]
+    service: Any,
+    sandbox: Sandbox,
+    engine: Engine,
+    fixture_images: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """ImageService.analyze_layers (what the layer screen calls) gives the stream's figures."""
+    """ImageService.analyze_layers (what the layer screen calls) reads the storage where it
+    can, and gives the stream's figures."""
+    import tui.layers_source
+
+    real = tui.layers_source.storage_analysis
+    sources: list[bool] = []
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        sources.append(found is not None)
+        return found
+
+    monkeypatch.setattr(tui.layers_source, "storage_analysis", watched)
     for image in fixture_images:
         code, api_json, err = run_layers(
             image, "--json", "--via", "api", "--host", sandbox.docker_host
@@ -210,3 +226,4 @@ def test_the_layer_screens_service_reads_the_same(
         analysis = service.analyze_layers(image, progress=lambda d, t, s=seen: s.append((d, t)))
         assert json.dumps(analysis.to_dict(), indent=2) + "\n" == api_json
         assert seen and seen[-1][0] > 0
+    assert sources == [storage_readable(engine)] * len(fixture_images)
