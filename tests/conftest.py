@@ -192,6 +192,7 @@ PODMAN_SUBSET = (
     "tests/service/test_images_service.py",
     "tests/service/test_cleanup_service.py",
     "tests/service/test_sizes_engines.py",
+    "tests/service/test_local_api.py",
 )
 
 

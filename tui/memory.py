@@ -14,6 +14,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import sys
+
+from tui.logs import get_logger
+
+#: Packages the image list does without (docker-py and what it brings): the debug log says
+#: which of them start-up loaded anyway (tests/e2e/test_lean_start.py reads it).
+HEAVY_PACKAGES = ("docker", "requests", "urllib3", "charset_normalizer", "paramiko")
 
 
 def release_start_up_memory() -> None:
@@ -21,6 +28,12 @@ def release_start_up_memory() -> None:
     gc.collect()
     gc.freeze()
     trim()
+    log = get_logger("memory")
+    log.debug(
+        "start-up over: %d modules, heavy packages loaded: %s",
+        len(sys.modules),
+        ",".join(name for name in HEAVY_PACKAGES if name in sys.modules) or "none",
+    )
 
 
 def trim() -> bool:

@@ -13,7 +13,6 @@ endpoint, an error) falls back to the service's own request.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -189,22 +188,14 @@ class Prefetch:
 
 
 def import_service(*, ssh: bool) -> None:
-    """Import the service layer (and with it docker-py), without paramiko unless ``ssh``.
+    """Import the service layer (without docker-py: see tui/service/local_api.py).
 
-    docker-py imports paramiko for ``ssh://`` support whenever it is installed, which costs
-    about as much as importing docker-py itself; a daemon on a local socket never needs it.
-    While docker-py is imported, ``import paramiko`` fails (docker-py then just leaves its SSH
-    adapter out), and paramiko stays importable afterwards for anyone who needs it.
+    docker-py is imported when a feature needs it: for a local socket by
+    ``tui.service.core.import_docker`` on the worker that needs it, with paramiko left out
+    (``ssh`` False: a local socket never needs it, and it costs about as much as docker-py);
+    for any other endpoint by the connect (``ssh`` True), paramiko included.
     """
-    if ssh or "paramiko" in sys.modules or "docker" in sys.modules:
-        import tui.service.facade
-
-        return
-    sys.modules["paramiko"] = None  # type: ignore[assignment]  # import raises ImportError
-    try:
-        import tui.service.facade  # noqa: F401
-    finally:
-        del sys.modules["paramiko"]
+    import tui.service.facade  # noqa: F401
 
 
 def _get_json(

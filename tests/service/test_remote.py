@@ -194,11 +194,14 @@ def test_ssh_lists_the_sandbox_images(
 
 def test_ssh_after_a_start_without_paramiko(remote: Remote, ssh_home: Path) -> None:
     """A session started on a local socket hides paramiko while docker-py loads (start-up
-    speed); switching to an ssh:// daemon later in that session must still work."""
+    speed; docker-py loads on the first feature that needs it, import_docker); switching to
+    an ssh:// daemon later in that session must still work."""
     script = (
         "import sys\n"
         "from tui.prefetch import import_service\n"
         "import_service(ssh=False)\n"
+        "from tui.service.core import import_docker\n"
+        "import_docker()\n"
         "import docker.api.client as c\n"
         "assert not hasattr(c, 'SSHHTTPAdapter'), 'docker-py loaded its ssh adapter'\n"
         "from tui.service import ImageService\n"

@@ -152,10 +152,16 @@ def test_local_socket_only_when_plain_to_see(tmp_path: Path) -> None:
 
 def test_import_service_leaves_paramiko_out_for_a_local_socket_but_importable() -> None:
     # A fresh interpreter: this one has imported docker-py (and maybe paramiko) already.
+    # The service layer imports docker-py only when a feature needs it (import_docker, on a
+    # worker), and then without paramiko unless it is loaded already.
     code = (
         "import sys\n"
         "from tui.prefetch import import_service\n"
         "import_service(ssh=False)\n"
+        "heavy = ('docker', 'requests', 'urllib3', 'charset_normalizer', 'paramiko')\n"
+        "assert not [m for m in heavy if m in sys.modules], sorted(sys.modules)\n"
+        "from tui.service.core import import_docker\n"
+        "import_docker()\n"
         "assert 'docker' in sys.modules and 'paramiko' not in sys.modules, sorted(sys.modules)\n"
         "from tui.service import ImageService\n"
         "import paramiko\n"

@@ -35,9 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, DockerException
-from docker.types.daemon import CancellableStream
-
 from tui.safefs import UnsafePath, private_output
 from tui.service.archive_check import (
     CHUNK,
@@ -54,7 +51,7 @@ from tui.service.archive_check import (
     parse_load_stream,
 )
 from tui.service.cancel import CancelWatcher
-from tui.service.core import ServiceBase
+from tui.service.core import ServiceBase, api_status, docker_errors
 from tui.service.errors import (
     ArchiveError,
     Cancelled,
@@ -124,7 +121,9 @@ def _short(image_id: str) -> str:
 
 def _shutdown(response: Any) -> None:
     """Shut the response's socket down (unblocks a read in another thread)."""
-    with contextlib.suppress(DockerException, OSError, AttributeError):
+    with contextlib.suppress(*docker_errors(), OSError, AttributeError):
+        from docker.types.daemon import CancellableStream  # the response is docker-py's
+
         CancellableStream(iter(()), response).close()
     with contextlib.suppress(Exception):
         response.close()
@@ -161,14 +160,15 @@ class ArchivesMixin(ServiceBase):
             for reference in references:
                 try:
                     self.api.inspect_image(reference)
-                except APIError as exc:
-                    if exc.status_code == 404:
+                except Exception as exc:
+                    if api_status(exc) == 404:
                         raise NotFound(f"{what}: no such image {reference}") from exc
                     raise
-            response = self.api._get(
-                self.api._url("/images/get"), params={"names": list(references)}, stream=True
+            api: Any = self.docker_api()
+            response = api._get(
+                api._url("/images/get"), params={"names": list(references)}, stream=True
             )
-            self.api._raise_for_status(response)
+            api._raise_for_status(response)
         return response
 
     def save_images(
@@ -257,7 +257,7 @@ class ArchivesMixin(ServiceBase):
         """POST ``body`` (a file or chunks, sent as it is read) to ``path``; the streaming
         response, its status checked. Called inside ``translate``: a send that ``cancel``
         broke raises Cancelled(``cancelled``)."""
-        api: Any = self.api
+        api: Any = self.docker_api()
         try:
             response = api._post(
                 api._url(path),
@@ -284,7 +284,7 @@ class ArchivesMixin(ServiceBase):
         progress: ProgressCallback | None,
     ) -> LoadLog:
         """POST ``body`` to /images/load and read the daemon's answer."""
-        api: Any = self.api
+        api: Any = self.docker_api()
         with self.translate(what):
             response = self._post_body(
                 "/images/load", body, {"quiet": "0"}, "application/x-tar", cancel, what.capitalize()
@@ -323,7 +323,7 @@ class ArchivesMixin(ServiceBase):
             if not lookup and image.config and image.config in said_ids:
                 lookup = image.config
             if lookup:
-                with contextlib.suppress(ImagedeckError, APIError, DockerException):
+                with contextlib.suppress(ImagedeckError, *docker_errors()):
                     with self.translate(f"inspect {lookup}", lookup):
                         image_id = str(self.api.inspect_image(lookup)["Id"])
             loaded = bool(image_id)
@@ -390,7 +390,7 @@ class ArchivesMixin(ServiceBase):
         location = Path(path).expanduser()
         what = f"import {location} as {reference}"
         handle, size = open_for_reading(location, "a tarball")
-        api: Any = self.api
+        api: Any = self.docker_api()
         with handle:
             check_tarball(handle, size, what=str(location), cancel=cancel, progress=progress)
             handle.seek(0)

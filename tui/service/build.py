@@ -26,10 +26,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from docker.errors import APIError
-from docker.errors import NotFound as DockerNotFound
-from docker.types.daemon import CancellableStream
-
 from tui.service.build_events import (
     COMMIT_INSTRUCTIONS,
     TERMINAL_EVENTS,
@@ -56,7 +52,7 @@ from tui.service.build_events import (
     pull_failure,
 )
 from tui.service.cancel import CancelWatcher
-from tui.service.core import ServiceBase, daemon_text
+from tui.service.core import ServiceBase, api_errors, daemon_text, not_found_errors
 from tui.service.errors import BuildFailed, DaemonError, ImagedeckError, InvalidReference
 from tui.service.reference import parse
 
@@ -192,13 +188,15 @@ class BuildMixin(ServiceBase):
             return
         try:
             with self.translate("start the build"):
-                raw = self.api.build(**kwargs)
+                raw = self.docker_api().build(**kwargs)
         except ImagedeckError as exc:
             yield BuildError(str(exc), detail=str(exc))
             return
         response = _response_of(raw)
         # CancellableStream only for its close(): iterating it would turn every OSError into
         # a quiet end of stream, and requests' HTTPError (a Dockerfile parse error) is one.
+        from docker.types.daemon import CancellableStream  # loaded by docker_api() above
+
         closer: Any = CancellableStream(raw, response) if response is not None else raw
 
         def shut() -> None:
@@ -239,7 +237,7 @@ class BuildMixin(ServiceBase):
                         yield BuildOutput((text,))
             else:
                 completed = True
-        except APIError as exc:
+        except api_errors() as exc:
             # A 400 before the stream starts: a Dockerfile parse error, an unknown target...
             detail = daemon_text(exc)
             error = BuildError(f"The daemon refused the build: {detail}", detail=detail, step=step)
@@ -316,7 +314,7 @@ class BuildMixin(ServiceBase):
             while True:
                 try:
                     self.api.inspect_container(running)
-                except DockerNotFound:
+                except not_found_errors():
                     break  # the daemon removed it (forcerm), as it should
                 except Exception:  # noqa: S110 - a hiccup: look again until the deadline
                     pass
@@ -373,7 +371,7 @@ class BuildMixin(ServiceBase):
                     pause=pause,
                     changes=checked or None,
                 )
-            except DockerNotFound as exc:
+            except not_found_errors() as exc:
                 raise DaemonError(f"There is no container {container}.") from exc
         image_id = str((result or {}).get("Id", ""))
         if not image_id:

@@ -23,13 +23,17 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import docker
-from docker.errors import DockerException
-from docker.tls import TLSConfig
+from typing import TYPE_CHECKING, Any
 
 from tui.service.errors import DaemonUnreachable
+
+if TYPE_CHECKING:
+    import docker
+    from docker.tls import TLSConfig
+
+# docker-py is imported where a client or TLS settings are made, not here: a daemon on a unix
+# socket is asked with the standard library (tui/service/local_api.py) until a feature needs
+# docker-py.
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_CONTEXT = "default"
@@ -150,6 +154,9 @@ def _context_tls(name: str, environ: Mapping[str, str]) -> TLSConfig | None:
     if not tls_dir.is_dir() and not skip_verify:
         return None
     client_cert = (str(cert), str(key)) if cert.is_file() and key.is_file() else None
+    from docker.errors import DockerException
+    from docker.tls import TLSConfig
+
     try:
         return TLSConfig(
             client_cert=client_cert,
@@ -275,6 +282,9 @@ def env_tls(host: str, env: Mapping[str, str]) -> TLSConfig | None:
     if not host.startswith("tcp://"):
         return None
     client_cert = (str(cert), str(key)) if cert.exists() and key.exists() else None
+    from docker.errors import DockerException
+    from docker.tls import TLSConfig
+
     try:
         return TLSConfig(client_cert=client_cert, ca_cert=str(ca), verify=verify)
     except DockerException as exc:
@@ -305,33 +315,46 @@ def _from_context(name: str, source: str, env: Mapping[str, str]) -> Endpoint:
 # -- connecting --------------------------------------------------------------------------------
 
 
-class _DaemonClient(docker.APIClient):
-    """docker-py's client, trusting only the daemon's CA over TLS.
+def _daemon_client_class() -> type[docker.APIClient]:
+    """``_DaemonClient``: docker-py's client, trusting only the daemon's CA over TLS.
 
     requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's ``verify``
     (a known requests quirk), so on machines with those set a TLS daemon signed by its own CA
-    would fail to verify. The CA docker's TLS settings name is the one that counts.
+    would fail to verify. The CA docker's TLS settings name is the one that counts. Made on
+    first use, so importing this module does not import docker-py.
     """
+    global _DAEMON_CLIENT
+    if _DAEMON_CLIENT is None:
+        import docker
 
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        """As requests does, but ``verify`` stays the session's for https (TLS daemons)."""
-        settings: dict[str, Any] = super().merge_environment_settings(
-            url, proxies, stream, verify, cert
-        )
-        if str(url).startswith("https://") and verify is None:
-            settings["verify"] = self.verify
-        return settings
+        class _DaemonClient(docker.APIClient):
+            def merge_environment_settings(
+                self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+            ) -> dict[str, Any]:
+                """As requests does, but ``verify`` stays the session's for https."""
+                settings: dict[str, Any] = super().merge_environment_settings(
+                    url, proxies, stream, verify, cert
+                )
+                if str(url).startswith("https://") and verify is None:
+                    settings["verify"] = self.verify
+                return settings
+
+        _DAEMON_CLIENT = _DaemonClient
+    return _DAEMON_CLIENT
 
 
-def open_api(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
+_DAEMON_CLIENT: type[docker.APIClient] | None = None
+
+
+def open_api(endpoint: Endpoint, timeout: int = 30, version: str = "auto") -> docker.APIClient:
     """A low-level docker-py client for ``endpoint``.
 
     The API version is negotiated ("auto") so both old (20.10) and new daemons work; that costs
-    one ``/version`` request and tells us right away whether the daemon answers.
+    one ``/version`` request and tells us right away whether the daemon answers. A ``version``
+    known already (the stdlib client asked, tui/service/local_api.py) asks nothing: a daemon
+    gone meanwhile then fails the call that needed docker-py, explained as such.
     """
-    kwargs: dict[str, Any] = {"base_url": endpoint.host, "version": "auto", "timeout": timeout}
+    kwargs: dict[str, Any] = {"base_url": endpoint.host, "version": version, "timeout": timeout}
     if endpoint.tls is not None:
         kwargs["tls"] = endpoint.tls
     if not endpoint.verified:
@@ -347,7 +370,7 @@ def open_api(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
     try:
         if endpoint.host.startswith("ssh://"):
             _ensure_ssh_adapter()
-        api = _DaemonClient(**kwargs)
+        api = _daemon_client_class()(**kwargs)
     except Exception as exc:  # docker-py, requests, paramiko and ssl raise their own classes
         reason = explain_connect_error(exc, tls=endpoint.tls is not None)
         raise DaemonUnreachable(endpoint.description, reason) from exc

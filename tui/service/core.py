@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
-
-import docker
-import requests
-from docker.errors import APIError, DockerException
-from docker.errors import ImageNotFound as DockerImageNotFound
-from docker.errors import NotFound as DockerNotFound
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from tui.service.connection import Endpoint, explain_connect_error, open_api, resolve_endpoint
 from tui.service.engine import EngineInfo, engine_from
@@ -25,8 +21,11 @@ from tui.service.errors import (
     ImagedeckError,
     NotFound,
 )
+from tui.service.local_api import LocalAPI, LocalAPIError, LocalNotFound
 
 if TYPE_CHECKING:
+    import docker
+
     from tui.service.build import BuildEvent, BuildRequest
     from tui.service.cleanup import ImageLayers
     from tui.service.models import Container, DiskUsage, Image
@@ -109,7 +108,9 @@ class ServiceBase:
             for attempt in range(DF_RETRIES):
                 try:
                     return dict(self.api.df())
-                except APIError as exc:
+                except Exception as exc:
+                    if api_status(exc) is None:
+                        raise
                     if "already running" not in daemon_text(exc) or attempt == DF_RETRIES - 1:
                         raise
                 time.sleep(0.2 * (attempt + 1))
@@ -131,6 +132,25 @@ class ServiceBase:
             if self._clock_offset is None or offset > self._clock_offset:
                 self._clock_offset = offset
         return response
+
+    def docker_api(self) -> docker.APIClient:
+        """docker-py's client for this daemon (imported and made on first use).
+
+        For the features the stdlib client does not answer (pull, push, build, save, load,
+        search ...): their calls, and the errors they catch, are then all docker-py's.
+        """
+        api = self.api
+        if isinstance(api, LocalAPI):
+            return cast("docker.APIClient", api.docker_client())
+        return api
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """``GET path`` of the daemon's versioned API with ``params``, decoded (either client;
+        call inside ``translate``)."""
+        api: Any = self.api
+        if isinstance(api, LocalAPI):
+            return api.get_json(path, params)
+        return api._result(api._get(api._url(path), params=params), True)
 
     def daemon_now(self) -> float | None:
         """The daemon's time now, never later than it really is (None before any answer)."""
@@ -167,8 +187,17 @@ class ServiceBase:
     def connect(
         cls: type[_S], host: str | None = None, context: str | None = None, timeout: int = 30
     ) -> _S:
-        """Resolve the daemon like the Docker CLI and connect (raises DaemonUnreachable)."""
+        """Resolve the daemon like the Docker CLI and connect (raises DaemonUnreachable).
+
+        A daemon on a unix socket is asked with the standard library (``LocalAPI``) for
+        what the image list needs, and through docker-py, imported on first use, for the
+        rest; ``IMAGEDECK_DOCKER_PY=1`` uses docker-py for everything.
+        """
         endpoint = resolve_endpoint(host, context)
+        if endpoint.host.startswith("unix://") and not os.environ.get("IMAGEDECK_DOCKER_PY"):
+            return cls(endpoint, open_local(endpoint, timeout=timeout))
+        if not endpoint.host.startswith("ssh://"):
+            import_docker()  # without paramiko: only ssh:// needs it (about 20 MB resident)
         return cls(endpoint, open_api(endpoint, timeout=timeout))
 
     @property
@@ -200,37 +229,143 @@ class ServiceBase:
             yield
         except ImagedeckError:
             raise
-        except (DockerImageNotFound, DockerNotFound) as exc:
-            raise NotFound(f"{what}: {daemon_text(exc)}") from exc
-        except APIError as exc:
+        except Exception as exc:
+            translated = self._translated(exc, what, reference)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def _translated(self, exc: Exception, what: str, reference: str) -> ImagedeckError | None:
+        """The ImagedeckError for a docker-py, LocalAPI or transport error (None: not one).
+
+        docker-py's classes are looked at only when docker-py is loaded: a session that never
+        needed it cannot have raised them. Both clients' errors give the same sentences.
+        """
+        errors = sys.modules.get("docker.errors")
+        if isinstance(exc, LocalNotFound) or (
+            errors is not None and isinstance(exc, (errors.ImageNotFound, errors.NotFound))
+        ):
+            return NotFound(f"{what}: {daemon_text(exc)}")
+        status = api_status(exc)
+        if status is not None:
             text = daemon_text(exc)
-            if exc.status_code == 409 or text.startswith("conflict"):
-                raise Conflict(
+            if status == 409 or text.startswith("conflict"):
+                return Conflict(
                     f"{what}: {text}",
                     reference=reference,
                     children="dependent child images" in text,
                     daemon_message=text,
                     holders=(),
-                ) from exc
-            if exc.status_code == 404:
-                raise NotFound(f"{what}: {text}") from exc
-            raise DaemonError(f"{what}: {text}") from exc
-        except (requests.exceptions.ConnectionError, ConnectionError, OSError) as exc:
-            # connected: this service talked to the daemon before (its connect succeeded), so
-            # a closed connection is a daemon that went away, not one that wants TLS.
+                )
+            if status == 404:
+                return NotFound(f"{what}: {text}")
+            return DaemonError(f"{what}: {text}")
+        if isinstance(exc, OSError):
+            # requests' ConnectionError and Timeout are OSErrors too. connected: this service
+            # talked to the daemon before (its connect succeeded), so a closed connection is
+            # a daemon that went away, not one that wants TLS.
             reason = explain_connect_error(exc, host=self.endpoint.host, connected=True)
-            raise DaemonUnreachable(self.endpoint.description, reason) from exc
-        except requests.exceptions.Timeout as exc:
-            raise DaemonUnreachable(
-                self.endpoint.description, "the daemon did not answer in time"
-            ) from exc
-        except DockerException as exc:
-            raise DaemonError(f"{what}: {exc}") from exc
+            return DaemonUnreachable(self.endpoint.description, reason)
+        if errors is not None and isinstance(exc, errors.DockerException):
+            return DaemonError(f"{what}: {exc}")
+        return None
 
 
-def daemon_text(exc: APIError) -> str:
+def api_status(exc: BaseException) -> int | None:
+    """The HTTP status of a daemon's error answer (docker-py's APIError or LocalAPIError).
+
+    None for anything else. docker-py is not imported to ask: if it is not loaded, it raised
+    nothing.
+    """
+    if isinstance(exc, LocalAPIError):
+        return exc.status_code
+    errors = sys.modules.get("docker.errors")
+    if errors is not None and isinstance(exc, errors.APIError):
+        status = exc.status_code
+        return int(status) if status is not None else 0
+    return None
+
+
+def api_errors() -> tuple[type[Exception], ...]:
+    """The classes of a daemon's error answer, for ``except api_errors():``.
+
+    LocalAPIError, and docker-py's APIError when docker-py is loaded (if it is not, it raised
+    nothing).
+    """
+    errors = sys.modules.get("docker.errors")
+    return (LocalAPIError,) if errors is None else (LocalAPIError, errors.APIError)
+
+
+def not_found_errors() -> tuple[type[Exception], ...]:
+    """The classes of a 404 answer from either client, for ``except not_found_errors():``."""
+    errors = sys.modules.get("docker.errors")
+    return (LocalNotFound,) if errors is None else (LocalNotFound, errors.NotFound)
+
+
+def docker_errors() -> tuple[type[Exception], ...]:
+    """docker-py's DockerException (when loaded) and LocalAPIError: either client's errors."""
+    errors = sys.modules.get("docker.errors")
+    return (LocalAPIError,) if errors is None else (LocalAPIError, errors.DockerException)
+
+
+def open_local(endpoint: Endpoint, timeout: int = 30) -> docker.APIClient:
+    """The stdlib client for a unix-socket ``endpoint``, docker-py's behind it for the rest.
+
+    Typed as docker-py's client: LocalAPI answers what the list needs the same way and hands
+    every other attribute to docker-py's (made by ``open_api`` on first use, without paramiko:
+    a unix socket never needs it).
+    """
+
+    opened: list[LocalAPI] = []
+
+    def fallback() -> docker.APIClient:
+        import_docker()
+        # The version the stdlib client negotiated: docker-py asks nothing more to start.
+        return open_api(endpoint, timeout=timeout, version=opened[0].api_version)
+
+    path = endpoint.host.removeprefix("unix://")
+    try:
+        local = LocalAPI.open(path, fallback, timeout=timeout)
+        opened.append(local)
+    except Exception as exc:  # what docker-py's version="auto" would have raised, explained
+        reason = explain_connect_error(
+            exc if isinstance(exc, OSError) else _VersionError(exc), tls=False
+        )
+        raise DaemonUnreachable(endpoint.description, reason) from exc
+    return cast("docker.APIClient", local)
+
+
+class _VersionError(Exception):
+    """The /version answer could not be used (docker-py's words for it)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(f"Error while fetching server API version: {cause}")
+
+
+_DOCKER_IMPORT = threading.Lock()
+
+
+def import_docker() -> None:
+    """Import docker-py once, with paramiko hidden unless loaded (see tui.prefetch).
+
+    docker-py's package has import cycles that break when two threads import it at once, hence
+    the lock.
+    """
+    with _DOCKER_IMPORT:
+        if "docker" in sys.modules or "paramiko" in sys.modules:
+            import docker
+
+            return
+        sys.modules["paramiko"] = None  # type: ignore[assignment]  # import raises ImportError
+        try:
+            import docker  # noqa: F401
+        finally:
+            del sys.modules["paramiko"]
+
+
+def daemon_text(exc: Exception) -> str:
     """The daemon's own message, whole (docker-py prefixes it with the HTTP status line)."""
-    explanation = exc.explanation
+    explanation = getattr(exc, "explanation", None)
     if isinstance(explanation, bytes):
         explanation = explanation.decode("utf-8", "replace")
     text = str(explanation or exc).strip()

@@ -75,8 +75,7 @@ class ImagesMixin(ServiceBase):
         with self.translate("list images"):
             if manifests:
                 # The same list with each index's platforms and which are here (API 1.47+).
-                url = self.api._url("/images/json")
-                raw = self.api._result(self.api._get(url, params={"manifests": 1}), True) or []
+                raw = self.get_json("/images/json", {"manifests": 1}) or []
             else:
                 raw = self.api.images()
             dangling = set(self.api.images(filters={"dangling": True}, quiet=True))
@@ -162,8 +161,7 @@ class ImagesMixin(ServiceBase):
         store = self.image_store()
         if store.api >= (1, 47):
             with self.translate("list images with their platforms"):
-                url = self.api._url("/images/json")
-                raw = self.api._result(self.api._get(url, params={"manifests": 1}), True)
+                raw = self.get_json("/images/json", {"manifests": 1})
             for entry in raw or []:
                 if entry.get("Id") == image_id:
                     found = platforms_from_manifests(entry)

@@ -21,17 +21,18 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
-
-import requests
-from docker import auth
-from docker.errors import APIError, DockerException
-from docker.errors import NotFound as DockerNotFound
-from docker.types.daemon import CancellableStream
+from typing import TYPE_CHECKING, Any
 
 from tui.service.cancel import CancelWatcher
 from tui.service.connection import Endpoint
-from tui.service.core import ServiceBase, daemon_text
+from tui.service.core import (
+    ServiceBase,
+    api_errors,
+    daemon_text,
+    docker_errors,
+    import_docker,
+    not_found_errors,
+)
 from tui.service.errors import (
     Cancelled,
     DaemonUnreachable,
@@ -46,6 +47,12 @@ from tui.service.transfer_progress import (
     broke_at,
     classify_registry_error,
 )
+
+if TYPE_CHECKING:
+    from docker.types.daemon import CancellableStream
+
+# docker-py is imported where a transfer starts (self.docker_api()), not with this module: the
+# image list never needs it (tui/service/local_api.py).
 
 # --- cancellation -----------------------------------------------------------------------------
 
@@ -62,7 +69,7 @@ class _Closer:
         if self.closed:
             return
         self.closed = True
-        with contextlib.suppress(DockerException, OSError, AttributeError):
+        with contextlib.suppress(*docker_errors(), OSError, AttributeError):
             self._stream.close()
 
 
@@ -75,6 +82,10 @@ def registry_auth_header(api: Any, name: str) -> str | None:
     read again for every pull and push. The credentials go into the header only: never logged,
     never part of a message.
     """
+    import_docker()
+    from docker import auth
+    from docker.errors import DockerException
+
     try:
         configs = auth.load_config(credstore_env=getattr(api, "credstore_env", None))
         registry = auth.resolve_repository_name(name)[0]
@@ -146,7 +157,7 @@ class TransfersMixin(ServiceBase):
     ) -> Iterator[TransferEvent]:
         if cancel.is_set():
             raise Cancelled(what.capitalize())
-        api: Any = self.api
+        api: Any = self.docker_api()
         headers: dict[str, str] = {}
         header = registry_auth_header(api, ref.name)
         if header:
@@ -163,13 +174,15 @@ class TransfersMixin(ServiceBase):
                         url, params=params, headers=headers, stream=True, timeout=None
                     )
                 api._raise_for_status(response)
-            except APIError as exc:
+            except api_errors() as exc:
                 raise classify_registry_error(daemon_text(exc), what) from exc
             raw = api._stream_helper(response, decode=True)
             # The same wrapping docker-py gives the events stream, used only for its close()
             # (the watcher shuts the socket down). Reading goes through the raw generator:
             # CancellableStream turns a connection that breaks into a quiet end of stream,
             # and a killed daemon then looked like a finished transfer.
+            from docker.types.daemon import CancellableStream
+
             stream = CancellableStream(raw, response)
         closer = _Closer(stream)
         watcher = CancelWatcher(cancel, closer.close, name="transfer-cancel")
@@ -207,14 +220,14 @@ class TransfersMixin(ServiceBase):
         so any registry and login works), with the digest the push reported when it reported
         one. Returns the registry's digest of a pushed tag.
         """
-        api: Any = self.api
+        api: Any = self.docker_api()
         if push:
             target = f"{ref.name}:{ref.tag_or_latest}"
             with self.translate(f"{what}: ask the registry for {target}", str(ref)):
                 try:
                     url = api._url("/distribution/{0}/json", target)
                     answer = api._result(api._get(url, headers=headers), True)
-                except APIError as exc:
+                except api_errors() as exc:
                     raise RegistryError(
                         f"{what}: the daemon ended the push, but the registry does not have "
                         f"{target} ({daemon_text(exc)})"
@@ -233,7 +246,7 @@ class TransfersMixin(ServiceBase):
                 try:
                     api.inspect_image(target)
                     found = True
-                except DockerNotFound:
+                except not_found_errors():
                     found = False
         if not found:
             raise RegistryError(f"{what}: the daemon ended the pull, but the image is not there")
@@ -243,7 +256,7 @@ class TransfersMixin(ServiceBase):
         """The pushed manifest's digest as the registry has it (asked through the daemon)."""
         try:
             with self.translate(f"ask the registry for {ref}", str(ref)):
-                answer = self.api.inspect_distribution(f"{ref.name}:{ref.tag_or_latest}")
+                answer = self.docker_api().inspect_distribution(f"{ref.name}:{ref.tag_or_latest}")
         except ImagedeckError:
             return None  # the push itself went well; the digest stays unknown
         digest = str((answer.get("Descriptor") or {}).get("digest") or "")
@@ -274,15 +287,15 @@ class TransfersMixin(ServiceBase):
         params: dict[str, Any] = {"term": term, "limit": max(1, min(limit, 100))}
         if filters:
             params["filters"] = json.dumps(filters)
-        api: Any = self.api
+        api: Any = self.docker_api()
         what = f"search {term}"
         with self.translate(what):
             try:
                 response = api._get(api._url("/images/search"), params=params, timeout=timeout)
                 raw = api._result(response, True)
-            except APIError as exc:
+            except api_errors() as exc:
                 raise _search_error(daemon_text(exc), term) from exc
-            except requests.exceptions.Timeout as exc:
+            except _timeout_errors() as exc:
                 raise RegistryError(f"{what}: the index did not answer in {timeout:g}s") from exc
         results = [
             SearchResult(
@@ -306,6 +319,13 @@ class TransfersMixin(ServiceBase):
         Only anonymous access: a registry that wants a login gives a RegistryError saying so.
         """
         return registry_catalog(registry, term, timeout=timeout, max_repos=max_repos)
+
+
+def _timeout_errors() -> tuple[type[Exception], ...]:
+    """requests' Timeout (docker-py's transport, loaded by then)."""
+    import requests
+
+    return (requests.exceptions.Timeout,)
 
 
 def _search_error(text: str, term: str) -> RegistryError:
