@@ -91,6 +91,7 @@ class ImageListModel:
         # Per row number, computed once per reload.
         self._keys: list[str] = []
         self._search: list[str] = []
+        self._ties: list[tuple[Any, ...]] = []  # tie-break key per row
         self._index: dict[str, int] = {}  # row key -> row number
         # Row numbers in tie-break order (repository, tag; numbers as numbers).
         self._tie_order: list[int] = []
@@ -101,10 +102,12 @@ class ImageListModel:
         self._shown_needle = ""
         # natural_key() parses with a regex; repositories repeat across thousands of tags.
         self._natural: dict[str, tuple[Any, ...]] = {}
-        # Derived row data per image (id, tags, digests) of the last load, reused by the next.
-        self._per_image: dict[
-            tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[_Derived, ...]
-        ]
+        # One string per distinct repository or tag name: the 200 tags of one repository,
+        # and a tag like "latest" on many images, share theirs (resident memory at 10,000 tags).
+        self._names: dict[str, str] = {}
+        # Where each image's rows are in the last load (first row number, count), by its names
+        # (daemon, id, tags, digests): the next load reuses their strings and sort keys.
+        self._per_image: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[int, int]]
         self._per_image = {}
 
     # -- data -------------------------------------------------------------------------------
@@ -127,26 +130,38 @@ class ImageListModel:
         search: list[str] = []
         ties: list[tuple[Any, ...]] = []
         previous, self._per_image = self._per_image, {}
+        old_rows, old_keys, old_search, old_ties = self.rows, self._keys, self._search, self._ties
         for image in images:
             # A reload mostly brings the same names again (or only new usage figures): reuse
             # the strings and sort keys of an image whose names did not change.
             names = (daemon_of(image), image.id, image.repo_tags, image.repo_digests)
-            derived = previous.get(names) or self._derive(image)
-            self._per_image[names] = derived
-            for repository, tag, key, text, tie in derived:
-                rows.append(ImageRow(image, repository, tag))
-                keys.append(key)
-                search.append(text)
-                ties.append(tie)
+            span = previous.get(names)
+            start = len(rows)
+            if span is not None:
+                first, end = span[0], span[0] + span[1]
+                rows.extend(ImageRow(image, r.repository, r.tag) for r in old_rows[first:end])
+                keys.extend(old_keys[first:end])
+                search.extend(old_search[first:end])
+                ties.extend(old_ties[first:end])
+            else:
+                for repository, tag, key, text, tie in self._derive(image):
+                    rows.append(ImageRow(image, repository, tag))
+                    keys.append(key)
+                    search.append(text)
+                    ties.append(tie)
+            self._per_image[names] = (start, len(rows) - start)
         self.rows = rows
         self._keys = keys
         self._search = search
+        self._ties = ties
         self._index = {key: n for n, key in enumerate(keys)}
         self._tie_order = sorted(range(len(rows)), key=ties.__getitem__)
         self._orders = {}
         # The cache only needs the names still in use; drop the rest so it cannot grow forever.
         if len(self._natural) > 4 * len(rows) + 1024:
             self._natural = {}
+        if len(self._names) > 4 * len(rows) + 1024:
+            self._names = {}
         if self.marks:
             self.marks.intersection_update(self._index)
         self._rebuild(keep=current, narrow=False)
@@ -158,10 +173,11 @@ class ImageListModel:
         # In a fleet the filter also matches the daemon's name, and equal tags sort by daemon.
         daemon = daemon_of(image)
         where = f" {daemon}".lower() if daemon else ""
+        names = self._names
         return tuple(
             (
-                row.repository,
-                row.tag,
+                names.setdefault(row.repository, row.repository),
+                names.setdefault(row.tag, row.tag),
                 row_key(row),
                 f"{row.repository}:{row.tag} {short}{where}".lower(),
                 (natural(row.repository), natural(row.tag), daemon),

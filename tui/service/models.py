@@ -54,7 +54,7 @@ class Image:
         return tuple(t for t in self.repo_tags if t != f"{NONE}:{NONE}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageRow:
     """One row of the image list: one tag of an image, or the image itself when untagged."""
 
