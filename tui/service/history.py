@@ -8,12 +8,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui.analysis import ImageAnalysis, analyze_stream
 from tui.service.core import ServiceBase
 from tui.service.errors import ImagedeckError
 from tui.service.models import from_timestamp
+
+if TYPE_CHECKING:
+    from tui.analysis import ImageAnalysis
+
+# tui.analysis (about 1 MB resident) loads when a layer analysis runs, not with the list.
 
 # Dockerfile instructions that only change the image config: the classic builder records them
 # as `/bin/sh -c #(nop) ...`, BuildKit as the bare instruction; either way they add no layer.
@@ -205,6 +209,8 @@ class HistoryMixin(ServiceBase):
                 return found
         with self.translate(f"inspect {reference}", reference):
             estimate = int(self.api.inspect_image(reference).get("Size") or 0) or None
+        from tui.analysis import analyze_stream
+
         stream = self.save_stream(reference)
         try:
             with self.translate(f"save {reference}", reference):
