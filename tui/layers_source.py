@@ -315,8 +315,6 @@ def storage_analysis(
     ``tui.layers_storage`` for every check). None when anything is in doubt; the reason is
     logged at debug level. ``required``: raise an ImagedeckError with the reason instead.
     """
-    import logging
-
     unix_socket = local_socket(host)
     reason = "the daemon is not on a local unix socket"
     if unix_socket is not None:
@@ -339,6 +337,8 @@ def storage_analysis(
                 progress=progress,
                 cancel=cancel,
             )
+    import logging  # only here: a fallback is rare, and logging is 2 MB of resident memory
+
     logging.getLogger(__name__).debug("layers of %s from the API stream: %s", reference, reason)
     if required:
         raise _analysis_error(f"The daemon's storage cannot be read for {reference}: {reason}")
