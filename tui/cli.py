@@ -175,7 +175,8 @@ def run_tui(
         prefetch.release_parse()
 
     try:
-        from tui.app import ImagedeckApp
+        with _ssl_hidden():
+            from tui.app import ImagedeckApp
 
         app = ImagedeckApp(
             factory, host_hint=host_hint, sandbox_note=note, prefetch=prefetch, config=config
@@ -202,6 +203,24 @@ def run_tui(
 
 # How long the first page waits for the daemon's list before leaving the start to Textual.
 FIRST_PAGE_WAIT = 2.0
+
+
+class _ssl_hidden:
+    """While Textual loads, ``import ssl`` fails: asyncio then does without TLS.
+
+    asyncio imports ssl for TLS connections the UI never makes, and ssl loads libcrypto:
+    about 4 MB resident (issue 15). Afterwards ssl imports as usual, for docker-py over TLS
+    and registries over https; only asyncio keeps going without it.
+    """
+
+    def __enter__(self) -> None:
+        self._hid = "ssl" not in sys.modules
+        if self._hid:
+            sys.modules["ssl"] = None  # type: ignore[assignment]  # import raises ImportError
+
+    def __exit__(self, *_: object) -> None:
+        if self._hid and sys.modules.get("ssl", 0) is None:
+            del sys.modules["ssl"]
 
 
 def _paint_first_page(prefetch: Prefetch, config: Config, host_hint: str, note: str | None) -> bool:

@@ -18,9 +18,18 @@ import sys
 
 from tui.logs import get_logger
 
-#: Packages the image list does without (docker-py and what it brings): the debug log says
-#: which of them start-up loaded anyway (tests/e2e/test_lean_start.py reads it).
-HEAVY_PACKAGES = ("docker", "requests", "urllib3", "charset_normalizer", "paramiko")
+#: Packages the image list does without (docker-py and what it brings; ssl and _hashlib, which
+#: load libcrypto): the debug log says which of them start-up loaded anyway
+#: (tests/e2e/test_lean_start.py reads it).
+HEAVY_PACKAGES = (
+    "docker",
+    "requests",
+    "urllib3",
+    "charset_normalizer",
+    "paramiko",
+    "ssl",
+    "_hashlib",
+)
 
 
 def release_start_up_memory() -> None:

@@ -11,7 +11,6 @@ on archive files alone (tests/unit/test_archive_check.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
@@ -134,6 +133,8 @@ def _scan_tar(reader: CountingReader, what: str) -> _Scan:
     Raises ArchiveError when it is not a tar or is cut short (a member's data shorter than its
     header says, a compressed stream that ends early, a header that is not one).
     """
+    import hashlib  # here: hashlib loads libcrypto, which the list never needs
+
     scan = _Scan({}, {}, {}, 0)
     try:
         with tarfile.open(fileobj=reader, mode="r|*") as tar:  # type: ignore[call-overload]

@@ -12,7 +12,6 @@ holds.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +70,19 @@ class Freed:
     why: str = ""  # why it is an estimate, in words ("" when exact or unknown)
 
 
+def _sha256_hex(data: bytes) -> str:
+    """SHA-256 with CPython's own implementation when there is one: hashlib would load
+    libcrypto (about 4 MB resident) onto the list's path for this alone."""
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # CPython 3.12+
+        except ImportError:
+            from hashlib import sha256
+    return str(sha256(data).hexdigest())
+
+
 def chain_ids(diff_ids: Sequence[str]) -> tuple[str, ...]:
     """Chain IDs of a layer stack (the image spec's ChainID: the first layer's is its DiffID)."""
     chain: list[str] = []
@@ -78,7 +90,7 @@ def chain_ids(diff_ids: Sequence[str]) -> tuple[str, ...]:
         if not chain:
             chain.append(diff)
         else:
-            digest = hashlib.sha256(f"{chain[-1]} {diff}".encode()).hexdigest()
+            digest = _sha256_hex(f"{chain[-1]} {diff}".encode())
             chain.append(f"sha256:{digest}")
     return tuple(chain)
 

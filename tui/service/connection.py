@@ -15,7 +15,6 @@ which is common on machines where only ``docker context create`` was ever run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -105,6 +104,10 @@ def docker_config_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _context_id(name: str) -> str:
+    # hashlib here, not at import: it loads libcrypto (about 4 MB resident), which a session
+    # on the local socket without contexts never needs.
+    import hashlib
+
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""The daemon's API on a local unix socket with the standard library (http.client).
+"""The daemon's API on a local unix socket with the standard library (socket, json).
 
 The image list and what it needs while it is open (``/images/json``, ``/system/df``, ``/info``,
 ``/version``, ``/_ping``, ``/events``, image inspect and history, the container list and
@@ -8,6 +8,11 @@ container inspect) are asked here, with the same JSON answers docker-py returns:
 (pull, push, build, run, commit, save, load, remove, tag, login...) goes to docker-py's
 ``APIClient``, made on first use (``__getattr__``) on the thread that needs it, which for the
 UI is always a worker.
+
+The requests are HTTP/1.0, as tui/unix_http.py's: the daemon (Go's net/http, Podman's too)
+then sends each body as it is, not in chunks, and closes the connection at its end, so no
+HTTP library is needed; http.client would bring ssl (and with it libcrypto, about 4 MB
+resident) and email onto the list's path.
 
 Errors: an answer >= 400 raises :class:`LocalAPIError` (``status_code``, ``explanation`` as
 docker-py's ``APIError`` has them); transport failures raise ``OSError`` subclasses whose
@@ -19,7 +24,6 @@ and ``explain_connect_error`` give the same sentences for both clients.
 from __future__ import annotations
 
 import codecs
-import http.client
 import json
 import socket
 import threading
@@ -67,23 +71,78 @@ class LocalConnectionError(ConnectionError):
     """The answer broke off or could not be read (requests' ``ConnectionError``)."""
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """http.client on an AF_UNIX socket."""
+#: The longest answer head read (status line and headers).
+MAX_HEAD = 65536
 
-    def __init__(self, path: str, timeout: float | None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
 
-    def connect(self) -> None:
-        """Connect to the socket file (raises FileNotFoundError, PermissionError ...)."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout)
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
+class _Headers(dict[str, str]):
+    """Header names lower-cased; ``get`` takes any case (as requests' headers do)."""
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """The header ``key`` (any case), else ``default``."""
+        return super().get(key.lower(), default)
+
+
+class _Response:
+    """An HTTP/1.0 answer on a unix socket: status, reason, headers, then the body.
+
+    The body ends where the daemon closes the connection (or at Content-Length).
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                if not buffer:  # http.client's words, which explain_connect_error knows
+                    raise LocalConnectionError(
+                        "RemoteDisconnected: Remote end closed connection without response"
+                    )
+                raise LocalConnectionError("IncompleteRead: the answer's head was cut off")
+            buffer += chunk
+            if len(buffer) > MAX_HEAD:
+                raise LocalConnectionError("the daemon's answer has no end of its head")
+        head, _, self._buffer = buffer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        try:
+            self.status = int(parts[1])
+        except (IndexError, ValueError):
+            raise LocalConnectionError(f"BadStatusLine: {lines[0]!r}") from None
+        self.reason = parts[2] if len(parts) > 2 else ""
+        self.headers = _Headers()
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+
+    def read1(self, size: int = 65536) -> bytes:
+        """What has arrived of the body (at most ``size`` bytes); b"" at its end."""
+        if self._buffer:
+            data, self._buffer = self._buffer, b""
+            return data
+        return self.sock.recv(size)
+
+    def read(self) -> bytes:
+        """The whole body (raises LocalConnectionError when it is cut short)."""
+        length = self.headers.get("content-length")
+        expected = int(length) if length and length.isdigit() else None
+        parts = [self._buffer]
+        self._buffer = b""
+        received = len(parts[0])
+        while expected is None or received < expected:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            parts.append(chunk)
+            received += len(chunk)
+        if expected is not None and received < expected:
+            raise LocalConnectionError(f"IncompleteRead: {received} of {expected} bytes")
+        return b"".join(parts)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.sock.close()
 
 
 def convert_filters(filters: Mapping[str, Any]) -> str:
@@ -180,26 +239,26 @@ class LocalAPI:
         *,
         versioned: bool = True,
         timeout: float | None = None,
-    ) -> tuple[_UnixConnection, http.client.HTTPResponse, str]:
+    ) -> tuple[_Response, str]:
         url = self._local_url(path, versioned=versioned)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if query:
             url = f"{url}?{urllib.parse.urlencode(query, doseq=True)}"
-        connection = _UnixConnection(self.socket_path, timeout)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            connection.request(method, url, headers={"User-Agent": "imagedeck"})
-            response = connection.getresponse()
-        except http.client.HTTPException as exc:
-            connection.close()
-            if isinstance(exc, OSError):  # RemoteDisconnected: its name is the reason
-                raise
-            raise LocalConnectionError(f"{type(exc).__name__}: {exc}") from exc
+            sock.settimeout(timeout)
+            sock.connect(self.socket_path)
+            sock.sendall(
+                f"{method} {url} HTTP/1.0\r\nHost: docker\r\nUser-Agent: imagedeck\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            response = _Response(sock)
         except BaseException:
-            connection.close()
+            sock.close()
             raise
         for hook in self.hooks["response"]:
             hook(response)
-        return connection, response, url
+        return response, url
 
     def _local_raw(
         self,
@@ -209,15 +268,13 @@ class LocalAPI:
         *,
         versioned: bool = True,
     ) -> bytes:
-        connection, response, url = self._local_open(
+        response, url = self._local_open(
             method, path, params, versioned=versioned, timeout=self.timeout
         )
         try:
             body = response.read()
-        except http.client.HTTPException as exc:
-            raise LocalConnectionError(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            connection.close()
+            response.close()
         if response.status >= 400:
             raise _error(response.status, response.reason, url, body)
         return body
@@ -330,16 +387,15 @@ class LocalAPI:
             "since": since,
             "until": until,
         }
-        connection, response, url = self._local_open("GET", "/events", params, timeout=self.timeout)
+        response, url = self._local_open("GET", "/events", params, timeout=self.timeout)
         if response.status >= 400:
             try:
                 body = response.read()
             finally:
-                connection.close()
+                response.close()
             raise _error(response.status, response.reason, url, body)
-        if connection.sock is not None:
-            connection.sock.settimeout(None)  # a quiet daemon is not a dead one (docker-py's too)
-        return EventsStream(connection, response)
+        response.sock.settimeout(None)  # a quiet daemon is not a dead one (docker-py's too)
+        return EventsStream(response)
 
     @staticmethod
     def _local_path(template: str, arg: str) -> str:
@@ -352,16 +408,15 @@ class EventsStream:
     A connection that breaks ends the iteration quietly, as docker-py's CancellableStream does.
     """
 
-    def __init__(self, connection: _UnixConnection, response: http.client.HTTPResponse) -> None:
-        self._connection = connection
+    def __init__(self, response: _Response) -> None:
         self._response = response
-        self._sock = connection.sock
+        self._sock = response.sock
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         try:
             yield from self._objects()
         finally:
-            self._connection.close()  # here, by the reader: close() only shuts the socket
+            self._response.close()
 
     def _objects(self) -> Iterator[dict[str, Any]]:
         decoder = json.JSONDecoder()
@@ -370,7 +425,7 @@ class EventsStream:
         while True:
             try:
                 chunk = self._response.read1(65536)
-            except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            except (OSError, ValueError):
                 return  # shut down (close()) or broken: the end, as docker-py's stream ends
             if not chunk:
                 return
@@ -389,11 +444,9 @@ class EventsStream:
                 yield item
 
     def close(self) -> None:
-        """Shut the socket down: a reader blocked in another thread wakes and ends.
-
-        The connection itself is closed by the reader (closing it here, under a read in
-        progress, would pull the buffer from under it); a stream never read is closed here.
-        """
+        """Shut the socket down and close it: a reader blocked in another thread wakes and
+        ends (a closed socket object refuses further reads; its descriptor is not reused
+        under the reader)."""
         sock = self._sock
         if sock is not None:
             try:
@@ -401,7 +454,7 @@ class EventsStream:
             except OSError:
                 pass
             try:
-                sock.close()  # the file object keeps the descriptor until the reader closes
+                sock.close()
             except OSError:
                 pass
 

@@ -13,7 +13,6 @@ import ipaddress
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +74,10 @@ def _get_json(url: str, timeout: float) -> Any:
     # Only http(s) URLs we built ourselves reach here (never file: or custom schemes).
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {url}")
+    # urllib.request here, not at import: it brings http.client and ssl (libcrypto, about
+    # 4 MB resident), which the image list never needs.
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         return json.load(response)
