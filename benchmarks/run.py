@@ -147,8 +147,21 @@ def seed(images: int, tags: int, log: Callable[[str], None], via: str = "auto") 
 
     if via == "auto":
         via = "store" if len(jobs) > STORE_SEED_ABOVE else "api"
+        if via == "store":
+            from tagstore import BenchSandbox
+
+            try:
+                BenchSandbox()
+            except (RuntimeError, OSError) as exc:
+                log(f"seed: through the API after all ({exc}): this takes long")
+                via = "api"
     if via == "store":
-        # The marker first here: the tags below never change an image's creation time.
+        # The marker first here (the tags below never change an image's creation time), in a
+        # later second than the last image: the API's creation times are whole seconds, and a
+        # tie would not make it the first row.
+        newest = max(int(i.get("Created") or 0) for i in _bench_images(api))
+        while time.time() < newest + 1:
+            time.sleep(0.1)
         _build(api, images, f"{MARKER}:latest")
         api.close()
         seed_through_store(jobs, existing | {f"{MARKER}:latest"}, log)
@@ -174,7 +187,8 @@ def seed_through_store(
     sandbox = BenchSandbox()
     tags = {f"{repo}:{tag}": image_id for image_id, repo, tag in jobs}
     began = time.monotonic()
-    seed_tags(sandbox, tags)
+    if tags:
+        seed_tags(sandbox, tags)
     served, lines = served_tags("bench/")
     log(
         f"seed: {len(tags)} tags written to {sandbox.store_path.name} with the daemon stopped, "
