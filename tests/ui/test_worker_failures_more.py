@@ -118,6 +118,13 @@ async def broke(pilot: Any, caplog: pytest.LogCaptureFixture) -> None:
     failure_shown(pilot.app, caplog)
 
 
+async def list_answers(pilot: Any, screen: Any) -> None:
+    """Control is back on the list: `j` moves its cursor."""
+    before = screen.model.current()
+    await pilot.press("j")
+    assert screen.model.current() != before
+
+
 async def cache_prune_dialog(pilot: Any) -> Any:
     """The cleanup wizard, then c: the build cache prune dialog."""
     from tui.modals.build_cache import BuildCachePrune
@@ -156,9 +163,7 @@ async def test_the_lists_usage_worker_breaking_is_shown_and_the_list_answers(
         fake.broken.add("disk_usage")
         await pilot.press("R")
         await broke(pilot, errors)
-        before = screen.model.current()
-        await pilot.press("j")
-        assert screen.model.current() != before
+        await list_answers(pilot, screen)
 
 
 async def test_the_disk_maps_worker_breaking_is_shown_and_esc_leaves(
@@ -311,9 +316,7 @@ async def test_an_untag_breaking_is_shown_and_the_list_answers(
         await broke(pilot, errors)
         assert "demo/alias:one" in [i for image in fake.images for i in image.tags]
         assert app.screen is screen
-        before = screen.model.current()
-        await pilot.press("j")
-        assert screen.model.current() != before
+        await list_answers(pilot, screen)
 
 
 async def test_a_build_cache_prune_breaking_ends_the_dialog_with_the_reason(
@@ -396,9 +399,7 @@ async def test_a_conflicts_way_out_breaking_is_shown_and_the_list_answers(
         await wait_for(pilot, lambda: app.screen is screen, "the list again")
         assert fake.images_by_n(9) not in fake.removed
         assert [c.name for c in fake.containers] == ["ideck-stopped", "ideck-running"]
-        before = screen.model.current()
-        await pilot.press("j")
-        assert screen.model.current() != before
+        await list_answers(pilot, screen)
 
 
 async def test_an_archive_load_breaking_keeps_the_dialog_with_the_reason(
@@ -469,9 +470,7 @@ async def test_closing_the_replaced_service_breaking_is_shown_and_the_new_list_a
         await broke(pilot, errors)
         await until_settled(pilot, lambda: "box/only:here" in refs(screen), "the other daemon")
         assert app.screen is screen
-        before = screen.model.current()
-        await pilot.press("j")
-        assert screen.model.current() != before
+        await list_answers(pilot, screen)
 
 
 async def test_the_last_used_record_breaking_is_shown_and_the_list_answers(
@@ -492,9 +491,7 @@ async def test_the_last_used_record_breaking_is_shown_and_the_list_answers(
         screen = await ready(pilot)
         await broke(pilot, errors)
         assert app.last_used is None and app.screen is screen
-        before = screen.model.current()
-        await pilot.press("j")
-        assert screen.model.current() != before
+        await list_answers(pilot, screen)
 
 
 async def test_the_early_list_breaking_leaves_the_list_to_the_service(
@@ -513,9 +510,7 @@ async def test_the_early_list_breaking_leaves_the_list_to_the_service(
         screen = await ready(pilot)
         service: Any = app.service
         assert service is fake and "demo/alias:one" in refs(screen)
-        before = screen.model.current()
-        await pilot.press("j")
-        assert screen.model.current() != before
+        await list_answers(pilot, screen)
     # No notification (the service's own list stands), but the log keeps the traceback.
     early = [r for r in errors.records if r.name == "imagedeck.startup"]
     assert early and early[0].exc_info is not None and BOOM in str(early[0].exc_info[1])
