@@ -115,26 +115,23 @@ def fixture_images(sandbox: Sandbox) -> Iterator[list[str]]:
 
 
 def all_references(docker_cli: DockerCli) -> list[str]:
-    """One reference per image on the daemon (a tag when it has one, else its ID)."""
-    listed = docker_cli(
-        "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}", check=True
-    ).stdout.split("\n")
-    refs: dict[str, str] = {}
-    for line in filter(None, listed):
-        image_id, name = line.split(" ", 1)
-        refs.setdefault(image_id, image_id if "<none>" in name else name)
-    return sorted(refs.values())
+    """Every image on the daemon, by ID: other tests on the shared sandbox move and remove
+    tags meanwhile, an ID always names the same image."""
+    listed = docker_cli("images", "-a", "--no-trunc", "--format", "{{.ID}}", check=True)
+    return sorted(set(filter(None, listed.stdout.split("\n"))))
 
 
 def test_every_image_reads_the_same_from_storage_and_stream(
     sandbox: Sandbox, engine: Engine, docker_cli: DockerCli, fixture_images: list[str]
 ) -> None:
     host = ("--host", sandbox.docker_host)
-    # Podman lists a loaded image as localhost/...: the fixtures are asked for by name too.
+    # By name too: the reference is resolved the same way by both sources.
     refs = sorted(set(all_references(docker_cli)) | set(fixture_images))
     assert len(refs) > len(fixture_images)
     for ref in refs:
         code, api_json, err = run_layers(ref, "--json", "--via", "api", *host)
+        if code == 2 and docker_cli("image", "inspect", ref).returncode != 0:
+            continue  # removed since the listing by another test on the shared sandbox
         assert code == 0, (ref, err)
         code, auto_json, err = run_layers(ref, "--json", "--show-source", *host)
         assert code == 0, (ref, err)
