@@ -54,7 +54,8 @@ __all__ = ["StorageImage", "StorageLayer", "StorageRefused", "read_storage_image
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
-_TIMEOUT = 30.0
+# Metadata answers take milliseconds; a daemon this slow gets the stream and its own timeouts.
+_TIMEOUT = 10.0
 # The biggest answer or metadata file we accept (a tar-split of 50,000 files is a few MB).
 _MAX_JSON = 64 << 20
 _MAX_TAR_SPLIT = 1 << 30
@@ -244,6 +245,9 @@ def read_storage_image(socket_path: str, reference: str) -> StorageImage:
     if not isinstance(root, str) or not root.startswith("/") or os.path.normpath(root) != root:
         raise StorageRefused(f"data root {root!r}")
     major = _engine_major(_get_json(socket_path, "/version"))
+    if major < 25 and not str(info.get("SystemTime", "")).endswith("Z"):
+        # The legacy layer IDs encode the epoch in the daemon's zone (see _legacy_v1_ids).
+        raise StorageRefused("the daemon's clock is not on UTC")
     image = _get_json(socket_path, f"/images/{quote(reference, safe='/:@')}/json")
     if not isinstance(image, dict):
         raise StorageRefused("inspect answer is not an object")

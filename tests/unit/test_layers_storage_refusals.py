@@ -408,3 +408,23 @@ def test_refuses_an_unreadable_data_root(fake: Callable[[Alter], str]) -> None:
         said = pipe.read().decode()
     os.waitpid(pid, 0)
     assert said == "refused: cannot open the data root: Permission denied; analysis: None"
+
+
+def test_refuses_a_legacy_daemon_off_utc(fake: Callable[[Alter], str]) -> None:
+    """Engine 20.10's layer IDs encode the epoch in the daemon's zone: not UTC, not read."""
+
+    def alter(image: FakeImage) -> None:
+        image.answers["/version"]["Version"] = "20.10.24"
+        image.answers["/info"]["SystemTime"] = "2026-12-04T07:00:00.5+01:00"
+
+    _refused(fake(alter), "not on UTC")
+
+
+def test_a_legacy_daemon_on_utc_names_layers_by_v1_id(fake: Callable[[Alter], str]) -> None:
+    def alter(image: FakeImage) -> None:
+        image.answers["/version"]["Version"] = "20.10.24"
+        image.answers["/info"]["SystemTime"] = "2026-12-04T06:00:00.5Z"
+
+    paths = [layer.tar_path for layer in read_storage_image(fake(alter), REF).layers]
+    assert len(set(paths)) == len(LAYERS)
+    assert all(len(p) == len("0" * 64 + "/layer.tar") and p.endswith("/layer.tar") for p in paths)
