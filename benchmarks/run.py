@@ -302,10 +302,10 @@ class Terminal:
         os.write(self.fd, keys)
         return when
 
-    def rss_mb(self) -> float:
-        """The process' resident memory (VmRSS) in MB."""
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        """The process' resident memory (VmRSS; VmHWM: its peak so far) in MB."""
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024 / 1e6
         return float("nan")
 
@@ -415,6 +415,7 @@ class ColdStart:
     first_row: list[float]
     usable: list[float]
     rss: list[float]
+    peak: list[float]
     lazy_first_row: list[float]
     lazy_rss: list[float]
 
@@ -427,7 +428,7 @@ def measure_cold_start(runs: int, log: Callable[[str], None]) -> ColdStart:
     fully usable: Textual running, keys acted on); resident memory once disk usage is in.
     lazydocker: process start to the first bench image row; its memory once settled.
     """
-    found = ColdStart([], [], [], [], [], [])
+    found = ColdStart([], [], [], [], [], [], [])
     lazydocker = lazydocker_argv()
     if lazydocker is None:
         log("lazydocker not found (pip install '.[bench]'): its columns stay empty")
@@ -446,6 +447,7 @@ def measure_cold_start(runs: int, log: Callable[[str], None]) -> ColdStart:
         found.first_row.append(first)
         found.usable.append(usable)
         found.rss.append(term.rss_mb())
+        found.peak.append(term.rss_mb("VmHWM"))
         term.close()
         note = ""
         if lazydocker is not None:
@@ -458,7 +460,8 @@ def measure_cold_start(runs: int, log: Callable[[str], None]) -> ColdStart:
             note = f", lazydocker {lazy_first:.3f}s ({found.lazy_rss[-1]:.0f} MB)"
         log(
             f"cold start {run + 1}/{runs}: imagedeck first row {first:.3f}s, usable "
-            f"{usable:.3f}s ({found.rss[-1]:.0f} MB), CLI {found.cli[-1]:.3f}s{note}"
+            f"{usable:.3f}s ({found.rss[-1]:.0f} MB, peak {found.peak[-1]:.0f} MB), "
+            f"CLI {found.cli[-1]:.3f}s{note}"
         )
     return found
 
@@ -505,7 +508,7 @@ def cold_start_results(cold: ColdStart) -> list[Result]:
     results.append(
         Result(
             f"resident memory, {TAGS_LABEL} rows",
-            f"{rss:.0f} MB{lazy_rss}",
+            f"{rss:.0f} MB (peak {max(cold.peak):.0f} MB){lazy_rss}",
             f"<= {aim} MB",
             rss <= aim,
         )
