@@ -81,7 +81,7 @@ def plan_lines(plan: DeletePlan, kept: dict[str, tuple[str, ...]] | None = None)
             text.append("untag  ", style="bold cyan")
             text.append(item.reference.ljust(width))
             if item.keeps:
-                text.append(f"\n         image stays as {', '.join(item.keeps)}", style="dim")
+                text.append(f"\n         image stays as {item.keeps_words}", style="dim")
     return text
 
 

@@ -29,6 +29,7 @@ from tui.service.cleanup import (
     approximate_freed,
     freed_space,
     plan_delete,
+    removed_ids,
 )
 from tui.service.errors import ImagedeckError
 from tui.service.models import Image, ImageRow
@@ -74,16 +75,17 @@ class CleanupController(ServiceWidget):
 
     def marked_freed(self, rows: list[ImageRow]) -> Freed:
         """What deleting ``rows`` frees, and whether that is exact (see ``marked_frees``)."""
-        plan = plan_delete(rows)
+        # Only which images go matters here, not the untag items (removed_ids is linear).
+        gone = removed_ids(rows)
         images = self._images()
-        needed = set(plan.removed_ids) | {i.id for i in images if i.shared_size != 0}
+        needed = gone | {i.id for i in images if i.shared_size != 0}
         missing = needed - set(self.layer_data) - self._asked
         if missing and self.has_service:
             self._asked |= missing
-            self.load_layers(images, set(plan.removed_ids), frozenset(missing))
+            self.load_layers(images, gone, frozenset(missing))
         if needed - set(self.layer_data):
-            return approximate_freed(plan.removed_ids, images)
-        return freed_space(plan.removed_ids, images, self.layer_data)
+            return approximate_freed(gone, images)
+        return freed_space(gone, images, self.layer_data)
 
     @work(thread=True, exclusive=False, group="cleanup-layers", exit_on_error=False)
     def load_layers(self, images: list[Image], sized: set[str], asked: frozenset[str]) -> None:

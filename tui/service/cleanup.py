@@ -49,6 +49,7 @@ from tui.service.cleanup_plan import (
     parse_age,
     plan_delete,
     remove_each,
+    removed_ids,
     row_matches,
     row_reference,
     select_candidates,
@@ -89,6 +90,7 @@ __all__ = [
     "parse_age",
     "plan_delete",
     "remove_each",
+    "removed_ids",
     "row_matches",
     "row_reference",
     "select_candidates",
@@ -309,7 +311,7 @@ class CleanupMixin(ServiceBase):
         if item.action == "delete":
             detail = "the image stays: other references or child images still hold it"
         else:
-            detail = f"the image stays as {', '.join(item.keeps)}" if item.keeps else ""
+            detail = f"the image stays as {item.keeps_words}" if item.keeps else ""
         return Outcome(item.reference, "untagged", detail, item.image.id)
 
     def _podman_children(self, image_id: str) -> bool:

@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 Action = Literal["delete", "untag"]
+# How many of the tags that keep an image an untag item names; the rest are counted.
+KEEPS_SHOWN = 3
 PruneMode = Literal["dangling", "unused"]
 
 
@@ -188,12 +190,22 @@ class DeleteItem:
     reference: str
     image: Image
     action: Action
-    keeps: tuple[str, ...] = ()  # the tags that keep the image alive after an untag
+    # The first few tags that keep the image alive after an untag (KEEPS_SHOWN at most) and how
+    # many more there are: an untag of one of 1,000 tags does not carry the other 999 names,
+    # so a plan over 50,000 rows stays linear (a full tuple per untag was 25 million entries).
+    keeps: tuple[str, ...] = ()
+    more: int = 0
 
     @property
     def in_use(self) -> bool:
         """True when containers use the image (the delete will meet a conflict)."""
         return bool(self.image.containers)
+
+    @property
+    def keeps_words(self) -> str:
+        """The tags that keep the image, in words: ``a, b, c and 997 more`` ("" for none)."""
+        words = ", ".join(self.keeps)
+        return f"{words} and {self.more} more" if self.more else words
 
 
 @dataclass(frozen=True)
@@ -249,17 +261,41 @@ def plan_delete(rows: Sequence[ImageRow]) -> DeletePlan:
         chosen_refs = [row_reference(r) for r in chosen]
         everything = all_rows <= set(chosen_refs)
         chosen_set = set(chosen_refs)
-        chosen_tuple = tuple(chosen_refs)  # sliced per untag: one copy, not two
-        remaining = tuple(r for r in sorted(all_rows) if r not in chosen_set)
+        remaining = sorted(r for r in all_rows if r not in chosen_set)
+        shown_remaining = tuple(remaining[:KEEPS_SHOWN])
+        count = len(chosen_refs)
         for index, ref in enumerate(chosen_refs):
-            last = everything and index == len(chosen_refs) - 1
+            last = everything and index == count - 1
             if last:
                 items.append(DeleteItem(ref, image, "delete"))
                 removed.append(image.id)
+            elif not everything:
+                more = len(remaining) - len(shown_remaining)
+                items.append(DeleteItem(ref, image, "untag", shown_remaining, more))
             else:
-                keeps = remaining if not everything else chosen_tuple[index + 1 :]
-                items.append(DeleteItem(ref, image, "untag", keeps))
+                # The references chosen after this one keep the image until the last goes.
+                keeps = tuple(chosen_refs[index + 1 : index + 1 + KEEPS_SHOWN])
+                more = count - 1 - index - len(keeps)
+                items.append(DeleteItem(ref, image, "untag", keeps, more))
     return DeletePlan(tuple(items), tuple(removed))
+
+
+def removed_ids(rows: Iterable[ImageRow]) -> set[str]:
+    """The IDs of the images deleting ``rows`` removes: those whose every reference is chosen.
+
+    What ``plan_delete(rows).removed_ids`` holds, without building the items: the summary's
+    reclaimable figure asks this of every unused row on each load.
+    """
+    chosen: dict[str, set[str]] = {}
+    images: dict[str, Image] = {}
+    for row in rows:
+        chosen.setdefault(row.image.id, set()).add(row_reference(row))
+        images[row.image.id] = row.image
+    return {
+        image_id
+        for image_id, refs in chosen.items()
+        if all(row_reference(r) in refs for r in image_rows(images[image_id]))
+    }
 
 
 def _children_first(images: list[Image]) -> list[Image]:

@@ -91,7 +91,7 @@ def _detail(item: DeleteItem) -> str:
     """What the preview says beside an item: the tags an untag keeps, or that a container
     holds the image (the daemon refuses that delete; it is never forced here)."""
     if item.action == "untag":
-        return f"keeps {', '.join(item.keeps)}" if item.keeps else ""
+        return f"keeps {item.keeps_words}" if item.keeps else ""
     if item.in_use:
         return "a container uses it: the daemon will refuse"
     return ""
