@@ -24,8 +24,8 @@ caller streams the archive from the API as before; the reason is logged at debug
 
 The layer IDs are those the archive would carry: ``sha256:<diff id>`` blobs (Engine 25 and
 later), or, for Engine 20.10-24's legacy layout, the v1 IDs the daemon computes
-(moby ``image/v1.CreateID``: a SHA-256 of Go's JSON of a V1Image), re-done in
-``_legacy_v1_ids`` for the configs it can reproduce exactly and refused otherwise.
+(moby ``image/v1.CreateID``: a SHA-256 of Go's JSON of a V1Image), re-done by
+tui/layers_v1ids.py for the configs it can reproduce exactly and refused otherwise.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tui.layers_v1ids import Unreproducible, legacy_v1_ids
 from tui.unix_http import parse_head, send_get
 
 try:
@@ -246,7 +247,7 @@ def read_storage_image(socket_path: str, reference: str) -> StorageImage:
         raise StorageRefused(f"data root {root!r}")
     major = _engine_major(_get_json(socket_path, "/version"))
     if major < 25 and not str(info.get("SystemTime", "")).endswith("Z"):
-        # The legacy layer IDs encode the epoch in the daemon's zone (see _legacy_v1_ids).
+        # The legacy layer IDs encode the epoch in the daemon's zone (see tui/layers_v1ids.py).
         raise StorageRefused("the daemon's clock is not on UTC")
     image = _get_json(socket_path, f"/images/{quote(reference, safe='/:@')}/json")
     if not isinstance(image, dict):
@@ -333,7 +334,7 @@ def _read(
     if major >= 25:
         paths = [f"blobs/sha256/{d.removeprefix('sha256:')}" for d in diff_ids]
     else:
-        paths = [f"{v1}/layer.tar" for v1 in _legacy_v1_ids(config, chains)]
+        paths = [f"{v1}/layer.tar" for v1 in _v1_ids(config, chains)]
     layers = [
         StorageLayer(path, diff_id, split)
         for path, diff_id, split in zip(paths, diff_ids, splits, strict=True)
@@ -341,253 +342,12 @@ def _read(
     return StorageImage(config, layers)
 
 
-# --- moby's v1 IDs (Engine < 25: the legacy archive's <v1 id>/layer.tar) ---------------------
-
-_CONFIG_FIELDS: list[tuple[str, str]] = [
-    # container.Config of Engine 20.10, in declaration order: (name, kind); kinds ending in
-    # "?" are omitempty.
-    ("Hostname", "str"),
-    ("Domainname", "str"),
-    ("User", "str"),
-    ("AttachStdin", "bool"),
-    ("AttachStdout", "bool"),
-    ("AttachStderr", "bool"),
-    ("ExposedPorts", "set?"),
-    ("Tty", "bool"),
-    ("OpenStdin", "bool"),
-    ("StdinOnce", "bool"),
-    ("Env", "list"),
-    ("Cmd", "strslice"),
-    ("Healthcheck", "health?"),
-    ("ArgsEscaped", "bool?"),
-    ("Image", "str"),
-    ("Volumes", "set"),
-    ("WorkingDir", "str"),
-    ("Entrypoint", "strslice"),
-    ("NetworkDisabled", "bool?"),
-    ("MacAddress", "str?"),
-    ("OnBuild", "list"),
-    ("Labels", "map"),
-    ("StopSignal", "str?"),
-    ("StopTimeout", "intptr?"),
-    ("Shell", "strslice?"),
-]
-_HEALTH_FIELDS = ["Test", "Interval", "Timeout", "StartPeriod", "Retries"]
-_V1_FIELDS = {
-    "id",
-    "parent",
-    "comment",
-    "created",
-    "container",
-    "container_config",
-    "docker_version",
-    "author",
-    "config",
-    "architecture",
-    "variant",
-    "os",
-    "Size",
-}
-_IMAGE_FIELDS = {"rootfs", "history", "os.version", "os.features"}
-_ZERO_CONFIG = (
-    '{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,'
-    '"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,'
-    '"Cmd":null,"Image":"","Volumes":null,"WorkingDir":"","Entrypoint":null,"OnBuild":null,'
-    '"Labels":null}'
-)
-_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
-
-
-def _go_string(value: Any) -> str:
-    """Go encoding/json's string (HTML-safe, Go 1.19: no \\b or \\f short forms)."""
-    if not isinstance(value, str):
-        raise StorageRefused("a string field is not a string")
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif code < 0x20 or ch in "<>&" or code in (0x2028, 0x2029):
-            short = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
-            out.append(short or f"\\u{code:04x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            raise StorageRefused("a string holds a lone surrogate")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _go_strings(value: Any) -> str:
-    if value is None:
-        return "null"
-    if not isinstance(value, list):
-        raise StorageRefused("a list field is not a list")
-    return "[" + ",".join(_go_string(item) for item in value) + "]"
-
-
-def _go_int(value: Any) -> str:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise StorageRefused("an integer field is not an integer")
-    return str(value)
-
-
-def _go_bool(value: Any) -> str:
-    if not isinstance(value, bool):
-        raise StorageRefused("a boolean field is not a boolean")
-    return "true" if value else "false"
-
-
-def _known_keys(doc: dict[str, Any], names: set[str]) -> None:
-    """Go matches field names case-insensitively: a near miss is a doubt, not a drop."""
-    lower = {name.lower() for name in names}
-    for key in doc:
-        if key not in names and key.lower() in lower:
-            raise StorageRefused(f"field {key!r} differs from Go's only in case")
-
-
-def _go_config(doc: Any) -> str:
-    """json.Marshal of a container.Config unmarshalled from ``doc``."""
-    if doc is None:
-        return _ZERO_CONFIG
-    if not isinstance(doc, dict):
-        raise StorageRefused("a container config is not an object")
-    _known_keys(doc, {name for name, _ in _CONFIG_FIELDS})
-    parts: list[str] = []
-    for name, kind in _CONFIG_FIELDS:
-        value = doc.get(name)
-        omitempty = kind.endswith("?")
-        kind = kind.rstrip("?")
-        if kind == "str":
-            value = "" if value is None else value
-            if omitempty and value == "":
-                continue
-            text = _go_string(value)
-        elif kind == "bool":
-            value = False if value is None else value
-            if omitempty and value is False:
-                continue
-            text = _go_bool(value)
-        elif kind in ("list", "strslice"):
-            if kind == "strslice" and isinstance(value, str):
-                value = [value]
-            if omitempty and not value:
-                continue
-            text = _go_strings(value)
-        elif kind in ("set", "map"):
-            if value is not None and not isinstance(value, dict):
-                raise StorageRefused(f"{name} is not an object")
-            if omitempty and not value:
-                continue
-            if value is None:
-                text = "null"
-            elif kind == "set":
-                keys = sorted(value, key=lambda k: k.encode())
-                if any(v is not None and v != {} for v in value.values()):
-                    raise StorageRefused(f"{name} values are not empty objects")
-                text = "{" + ",".join(f"{_go_string(k)}:{{}}" for k in keys) + "}"
-            else:
-                keys = sorted(value, key=lambda k: k.encode())
-                text = (
-                    "{"
-                    + ",".join(
-                        f"{_go_string(k)}:{_go_string('' if value[k] is None else value[k])}"
-                        for k in keys
-                    )
-                    + "}"
-                )
-        elif kind == "health":
-            if value is None:
-                continue
-            text = _go_health(value)
-        elif kind == "intptr":
-            if value is None:
-                continue
-            text = _go_int(value)
-        else:  # pragma: no cover - the table above has no other kinds
-            raise StorageRefused(kind)
-        parts.append(f"{_go_string(name)}:{text}")
-    return "{" + ",".join(parts) + "}"
-
-
-def _go_health(value: Any) -> str:
-    if not isinstance(value, dict):
-        raise StorageRefused("Healthcheck is not an object")
-    _known_keys(value, set(_HEALTH_FIELDS) | {"StartInterval"})
-    parts: list[str] = []
-    if value.get("Test"):
-        parts.append(f'"Test":{_go_strings(value["Test"])}')
-    for name in _HEALTH_FIELDS[1:]:
-        if value.get(name):
-            parts.append(f'"{name}":{_go_int(value[name])}')
-    return "{" + ",".join(parts) + "}"
-
-
-def _go_time(value: Any) -> str:
-    if value is None:
-        return '"0001-01-01T00:00:00Z"'
-    match = _TIME.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise StorageRefused(f"created {value!r} is not a UTC time Go would print back as is")
-    fraction = (match.group(2) or "").rstrip("0")
-    return f'"{match.group(1)}{"." + fraction if fraction else ""}Z"'
-
-
-def _create_id(fields: dict[str, str]) -> str:
-    """moby image/v1.CreateID: the V1Image's JSON re-marshalled as a map (keys sorted)."""
-    text = "{" + ",".join(f"{_go_string(k)}:{fields[k]}" for k in sorted(fields)) + "}"
-    return str(sha256(text.encode()).hexdigest())
-
-
-def _legacy_v1_ids(config: dict[str, Any], chains: list[str]) -> list[str]:
-    """The v1 IDs of Engine 20.10's `docker save` (image/tarexport/save.go), bottom first.
-
-    Every layer but the top one is an empty V1Image created at the Unix epoch in the daemon's
-    local time: that is only reproducible when this machine's zone is UTC at the epoch (the
-    daemon runs here; a different TZ of its own would give other IDs, a risk stated in
-    benchmarks/README.md). The top layer's V1Image is the image config's.
-    """
-    import time
-
-    if time.localtime(0).tm_gmtoff != 0:
-        raise StorageRefused("the local zone is not UTC at the epoch")
-    _known_keys(config, _V1_FIELDS | _IMAGE_FIELDS)
-    ids: list[str] = []
-    parent = ""
-    for index, chain in enumerate(chains):
-        if index < len(chains) - 1:
-            fields = {
-                "created": '"1970-01-01T00:00:00Z"',
-                "container_config": _ZERO_CONFIG,
-            }
-        else:
-            fields = _top_fields(config)
-        fields["layer_id"] = _go_string(chain)
-        if parent:
-            fields["parent"] = _go_string(parent)
-        v1 = _create_id(fields)
-        ids.append(v1)
-        parent = "sha256:" + v1
-    return ids
-
-
-def _top_fields(config: dict[str, Any]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for name in ("comment", "container", "docker_version", "author", "architecture", "variant"):
-        value = config.get(name)
-        if value not in (None, ""):
-            fields[name] = _go_string(value)
-    fields["created"] = _go_time(config.get("created"))
-    fields["container_config"] = _go_config(config.get("container_config"))
-    if config.get("config") is not None:
-        fields["config"] = _go_config(config["config"])
-    if config.get("os") not in (None, ""):
-        fields["os"] = _go_string(config["os"])
-    if config.get("Size"):
-        fields["Size"] = _go_int(config["Size"])
-    return fields
+def _v1_ids(config: dict[str, Any], chains: list[str]) -> list[str]:
+    """The legacy archive's layer names (tui/layers_v1ids.py), or StorageRefused."""
+    try:
+        return legacy_v1_ids(config, chains)
+    except Unreproducible as exc:
+        raise StorageRefused(str(exc)) from None
 
 
 # --- a tar stream made of the pieces ----------------------------------------------------------

@@ -6,6 +6,11 @@ docker-py's paramiko transport (the ``ssh`` extra). Over ssh an unknown host key
 only keys in the user's ``~/.ssh/known_hosts`` are accepted, and the check is made before any
 request is sent.
 
+A little over 500 lines because the three questions (which endpoint, with which TLS or ssh
+rules, and why a connection failed, in the docker CLI's words) share their data and must agree
+on every case; each is a section below, and the contexts are read here rather than by
+docker-py's ContextAPI for the reason that follows.
+
 Docker contexts are read from the user's Docker config directory (``DOCKER_CONFIG`` or
 ``~/.docker``) the way the Docker CLI stores them (``contexts/meta/<sha256>/meta.json`` and
 ``contexts/tls/<sha256>/docker/``). docker-py's own ContextAPI is not used for reading: it
