@@ -44,7 +44,7 @@ import termios
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -403,6 +403,24 @@ class Result:
     note: str = ""
 
 
+# What issue 15 asks at 50,000 tags: memory under 150 MB and keystroke to repaint under 16 ms.
+# The other aims (first row, usable, tag to row, bytes per move, idle CPU) are set at 10,000
+# tags (issues 7 and 15); above that they are measured and shown the same, without a verdict.
+AIMS_AT_ANY_SIZE = ("resident memory", "keystroke to repaint")
+
+
+def scope_aims(results: list[Result], tags: int) -> list[Result]:
+    """Above 10,000 tags, the results whose aim is set at 10,000 keep their figure, no verdict."""
+    if tags <= 10_000:
+        return results
+    return [
+        r
+        if r.passed is None or r.name.startswith(AIMS_AT_ANY_SIZE)
+        else replace(r, aim=f"({r.aim} at 10k)", passed=None)
+        for r in results
+    ]
+
+
 def _median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
@@ -740,7 +758,7 @@ def main() -> int:
         return 0
     seed(args.images, args.tags, log, args.seed_via)
     try:
-        results = run_all(args, log)
+        results = scope_aims(run_all(args, log), args.tags)
     finally:
         if not args.keep:
             clean(log)
