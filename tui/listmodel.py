@@ -76,8 +76,8 @@ SORTS: tuple[SortColumn, ...] = (
 )
 SORT_IDS = tuple(s.id for s in SORTS)
 # What set_images derives once per row: repository, tag, row key, search text of its name
-# (``repo:tag``, lower case: the image's ID is matched per image), tie-break key.
-_Derived = tuple[str, str, str, str, tuple[Any, ...]]
+# (``repo:tag``, lower case: the image's ID is matched per image).
+_Derived = tuple[str, str, str, str]
 _REPOSITORY = SORTS[SORT_IDS.index("repository")]
 
 
@@ -129,9 +129,9 @@ class ImageListModel:
         # Per row its image's number, per image its search text: made by the first filter
         # after a load (see _image_parts).
         self._parts: tuple[list[ImageRow], list[int], list[str]] | None = None
-        self._ties: list[tuple[Any, ...]] = []  # tie-break key per row
         self._index: dict[str, int] = {}  # row key -> row number
-        # Row numbers in tie-break order (repository, tag; numbers as numbers).
+        # Row numbers in tie-break order (repository, tag; numbers as numbers; in a fleet the
+        # daemon): the keys are made for the sort and let go (resident memory: a tuple per row).
         self._tie_order: list[int] = []
         # Full order of all rows per (sort column, descending), filled lazily.
         self._orders: dict[tuple[str, bool], list[int]] = {}
@@ -166,9 +166,8 @@ class ImageListModel:
         rows: list[ImageRow] = []
         keys: list[str] = []
         search: list[str] = []
-        ties: list[tuple[Any, ...]] = []
         previous, self._per_image = self._per_image, {}
-        old_rows, old_keys, old_search, old_ties = self.rows, self._keys, self._search, self._ties
+        old_rows, old_keys, old_search = self.rows, self._keys, self._search
         for image in images:
             # A reload mostly brings the same names again (or only new usage figures): reuse
             # the strings and sort keys of an image whose names did not change.
@@ -180,20 +179,17 @@ class ImageListModel:
                 rows.extend(ImageRow(image, r.repository, r.tag) for r in old_rows[first:end])
                 keys.extend(old_keys[first:end])
                 search.extend(old_search[first:end])
-                ties.extend(old_ties[first:end])
             else:
-                for repository, tag, key, text, tie in self._derive(image):
+                for repository, tag, key, text in self._derive(image):
                     rows.append(ImageRow(image, repository, tag))
                     keys.append(key)
                     search.append(text)
-                    ties.append(tie)
             self._per_image[names] = (start, len(rows) - start)
         self.rows = rows
         self._keys = keys
         self._search = search
-        self._ties = ties
         self._index = {key: n for n, key in enumerate(keys)}
-        self._tie_order = sorted(range(len(rows)), key=ties.__getitem__)
+        self._tie_order = sorted(range(len(rows)), key=self._tie_key)
         self._orders = {}
         # The cache only needs the names still in use; drop the rest so it cannot grow forever.
         if len(self._natural) > 4 * len(rows) + 1024:
@@ -204,22 +200,31 @@ class ImageListModel:
             self.marks.intersection_update(self._index)
         self._rebuild(keep=current, narrow=False)
 
-    def _derive(self, image: Image) -> tuple[_Derived, ...]:
-        """Per row of ``image``: repository, tag, row key, search text, tie-break key."""
+    def _tie_key(self, number: int) -> tuple[Any, ...]:
+        """Row ``number``'s tie-break key: repository, tag (numbers as numbers); in a fleet
+        equal tags sort by daemon."""
+        row = self.rows[number]
         natural = self._natural_key
-        # In a fleet equal tags sort by daemon.
-        daemon = daemon_of(image)
+        return (natural(row.repository), natural(row.tag), daemon_of(row.image))
+
+    def _derive(self, image: Image) -> tuple[_Derived, ...]:
+        """Per row of ``image``: repository, tag, row key, search text."""
         names = self._names
-        return tuple(
-            (
-                names.setdefault(row.repository, row.repository),
-                names.setdefault(row.tag, row.tag),
-                row_key(row),
-                f"{row.repository}:{row.tag}".lower(),
-                (natural(row.repository), natural(row.tag), daemon),
+        # A name's search text mostly is the image's own ``repo:tag`` string (names are lower
+        # case but for some tags): that string is kept instead of an equal copy per row.
+        own = {ref: ref for ref in image.repo_tags}
+        derived = []
+        for row in image_rows(image):
+            text = f"{row.repository}:{row.tag}".lower()
+            derived.append(
+                (
+                    names.setdefault(row.repository, row.repository),
+                    names.setdefault(row.tag, row.tag),
+                    row_key(row),
+                    own.get(text, text),
+                )
             )
-            for row in image_rows(image)
-        )
+        return tuple(derived)
 
     def _natural_key(self, text: str) -> tuple[Any, ...]:
         key = self._natural.get(text)
