@@ -135,6 +135,9 @@ def run_tui(
 
         return ImageService.connect(host, context)
 
+    from tui.memory import limit_arenas
+
+    limit_arenas()  # before the first thread: every thread shares glibc's one arena
     prefetch = Prefetch(factory, unix_socket=unix_socket, early=early)
     prefetch.hold_parse()  # until the first page is drawn from the answers
     prefetch.start_raw()

@@ -1,0 +1,45 @@
+"""tui/memory.py: the malloc arena limit set before the first thread (issue 15, resident
+memory) and the trim, through the C library the interpreter uses; the module loads neither
+logging nor ctypes.util, since tui/cli.py imports it before the first requests' threads."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from tui import memory
+
+
+def test_import_loads_no_logging_and_no_ctypes_util() -> None:
+    code = (
+        "import sys, tui.memory\n"
+        "print(sorted({'logging', 'ctypes.util', 'tui.logs'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt/malloc_trim are glibc's")
+def test_arena_limit_and_trim_reach_glibc() -> None:
+    # In a child: the limit stays for the rest of a process, and threads started after it
+    # still work (they share the arena).
+    code = (
+        "import threading, tui.memory as m\n"
+        "assert m.limit_arenas() is True\n"
+        "out = []\n"
+        "t = threading.Thread(target=lambda: out.append(bytes(1 << 20)))\n"
+        "t.start(); t.join()\n"
+        "assert len(out[0]) == 1 << 20\n"
+        "assert m.trim() is True\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == "ok"
+    assert memory.trim() is True
