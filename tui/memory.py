@@ -16,8 +16,8 @@ import gc
 import sys
 
 #: Packages the image list does without (docker-py and what it brings; ssl and _hashlib, which
-#: load libcrypto): the debug log says which of them start-up loaded anyway
-#: (tests/e2e/test_lean_start.py reads it).
+#: load libcrypto; tarfile, for archives): the debug log says which of them start-up loaded
+#: anyway (tests/e2e/test_lean_start.py reads it).
 HEAVY_PACKAGES = (
     "docker",
     "requests",
@@ -26,6 +26,7 @@ HEAVY_PACKAGES = (
     "paramiko",
     "ssl",
     "_hashlib",
+    "tarfile",
 )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import os
 import re
 import sys
@@ -125,6 +124,10 @@ class ServiceBase:
         received = time.time()
         header = getattr(response, "headers", {}).get("Date")
         if header:
+            # Here, not at the top: only docker-py's calls (which load email anyway) get here,
+            # and the list's path then loads no email package (resident memory, issue 15).
+            import email.utils
+
             try:
                 offset = email.utils.parsedate_to_datetime(header).timestamp() - received
             except (TypeError, ValueError):
