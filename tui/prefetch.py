@@ -144,8 +144,9 @@ class Prefetch:
             sent_all = early.take("/images/json") if early is not None else None
             everything = _get_json(self._socket, "/images/json", dates, sent_all)
             dangling = dangling_answer.result(timeout=RAW_TIMEOUT)
-            self.early_since = _daemon_time_before(dates)
+            # The first page waits for this: handed over before anything else is worked out.
             self.raw.set_result((everything, dangling))
+            self.early_since = _daemon_time_before(dates)
         except BaseException as exc:  # any failure: the service asks again
             self.raw.set_exception(exc)
             self.early.set_exception(exc)
@@ -247,14 +248,50 @@ def _daemon_time_before(dates: list[tuple[float, float, str]]) -> float | None:
     """
     if not dates or not dates[0][2]:
         return None
-    import email.utils  # here, not at start-up: only the events' start time needs it
-
     sent, answered, header = dates[0]
-    try:
-        daemon = email.utils.parsedate_to_datetime(header).timestamp()
-    except (TypeError, ValueError):
+    daemon = http_date(header)
+    if daemon is None:
         return None
     return sent + (daemon - answered)
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(header: str) -> float | None:
+    """An HTTP ``Date`` header as a POSIX timestamp; None when it is not a date.
+
+    The daemon (Go's net/http) writes the fixed form, ``Sun, 06 Nov 1994 08:49:37 GMT``, read
+    here with what is loaded already: email.utils, which reads every form, costs 15-20 ms of
+    imports (random, calendar, base64, quopri ...) in the thread the first page waits on, and
+    runs only for another form.
+    """
+    parts = header.split()
+    if len(parts) == 6 and parts[5] == "GMT" and parts[2] in _MONTHS:
+        clock = parts[4].split(":")
+        if len(clock) == 3 and all(p.isdigit() for p in (parts[1], parts[3], *clock)):
+            from datetime import datetime, timezone
+
+            hour, minute, second = map(int, clock)
+            try:
+                moment = datetime(
+                    int(parts[3]),
+                    _MONTHS.index(parts[2]) + 1,
+                    int(parts[1]),
+                    hour,
+                    minute,
+                    second,
+                    tzinfo=timezone.utc,
+                )
+            except ValueError:
+                return None
+            return moment.timestamp()
+    import email.utils
+
+    try:
+        return email.utils.parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def _parse(everything: list[dict[str, Any]], dangling: list[dict[str, Any]]) -> list[Image]:

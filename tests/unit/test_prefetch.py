@@ -211,3 +211,45 @@ def test_a_held_parse_waits_for_the_first_page(daemon_socket: str) -> None:
     assert not prefetch.early.done()
     prefetch.release_parse()
     assert len(prefetch.early.result(timeout=10)) == 2
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Fri, 04 Dec 2026 10:35:40 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+        "Thu, 29 Feb 2024 23:59:59 GMT",
+        # The other forms HTTP allows go to email.utils.
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+    ],
+)
+def test_http_date_reads_what_email_utils_reads(header: str) -> None:
+    import email.utils
+
+    from tui.prefetch import http_date
+
+    assert http_date(header) == email.utils.parsedate_to_datetime(header).timestamp()
+
+
+@pytest.mark.parametrize(
+    "header", ["", "yesterday", "Fri, 31 Feb 2026 10:35:40 GMT", "Fri, 04 Dec 2026 25:xx:40 GMT"]
+)
+def test_http_date_is_none_for_what_is_not_a_date(header: str) -> None:
+    from tui.prefetch import http_date
+
+    assert http_date(header) is None
+
+
+def test_the_daemons_time_is_the_send_time_moved_by_the_clock_offset() -> None:
+    from tui.prefetch import _daemon_time_before, http_date
+
+    header = "Fri, 04 Dec 2026 10:35:40 GMT"
+    daemon = http_date(header)
+    assert daemon is not None
+    # Local clock readings 1000 s (sent) and 1001 s (answered) past the daemon's Date: the
+    # daemon's time at sending is taken as 1001 s before the local one (never later).
+    sent, answered = daemon + 1000.0, daemon + 1001.0
+    assert _daemon_time_before([(sent, answered, header)]) == sent - 1001.0
+    assert _daemon_time_before([(sent, answered, "")]) is None
+    assert _daemon_time_before([]) is None
