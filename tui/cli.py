@@ -15,6 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import Any
 
     from tui.config import Config
     from tui.early import EarlyRequest
@@ -59,6 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Arguments:
+    """The parsed command line's fields, as build_parser() names them."""
+
+    def __init__(self) -> None:
+        self.host: list[str] | None = None
+        self.context: str | None = None
+        self.config: str | None = None
+        self.log_level = "info"
+
+
+# What build_parser().parse_args([]) gives (tests/unit/test_cli_arguments.py compares them).
+NO_ARGUMENTS = _Arguments()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `imagedeck` console script and `python -m tui`."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -79,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     from tui.early import send_early
 
     early = send_early(args_list)
-    args = build_parser().parse_args(args_list)
+    # Without arguments there is nothing to parse: argparse's import and the parser (about
+    # 15 ms before the first row) are left out; NO_ARGUMENTS is what it would give.
+    args = build_parser().parse_args(args_list) if args_list else NO_ARGUMENTS
     hosts: list[str] = args.host or []
     if len(hosts) > 1:
         # The fleet view (tui/screens/fleet.py) opens over the first daemon's own list.
@@ -239,21 +256,36 @@ def _paint_first_page(prefetch: Prefetch, config: Config, host_hint: str, note: 
     if problem() is not None:  # Textual's first frame carries a notification
         return False
     # What drawing needs is loaded while the daemon is still answering.
+    import time
+
     import rich.color  # noqa: F401
 
     import tui.service.engine  # noqa: F401
+    from tui.firstpaint import Unknown, paint
 
+    deadline = time.monotonic() + FIRST_PAGE_WAIT
     try:
-        raw = prefetch.raw.result(timeout=FIRST_PAGE_WAIT)
+        everything, dangling = prefetch.raw.result(timeout=FIRST_PAGE_WAIT)
     except Exception:  # no answer in time, or none at all: Textual starts as before
         return False
-    from tui.firstpaint import paint
+
+    def dangling_answer() -> list[dict[str, Any]]:
+        # Asked for only when an untagged row is on the page (tui/firstpaint.py), within the
+        # same wait.
+        try:
+            return dangling.result(timeout=max(deadline - time.monotonic(), 0.0))
+        except Exception as exc:
+            raise Unknown("no dangling answer in time") from exc
 
     sort = config.default_sort or "created"
     header = "  ·  ".join(p for p in ("imagedeck", host_hint, note) if p)
     prefetch.painted = paint(
-        raw, header=header, sort=sort, reverse=False, hidden=config.hidden_columns
+        (everything, dangling_answer),
+        header=header,
+        sort=sort,
+        reverse=False,
+        hidden=config.hidden_columns,
     )
-    del raw
+    del everything
     prefetch.drop_raw()
     return prefetch.painted

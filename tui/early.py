@@ -1,10 +1,11 @@
 """The image list asked for before anything else is imported (issue 15: first row on screen).
 
-The daemon takes 50-150 ms to answer ``/images/json`` at 10,000 tags, longer than Python
-takes to import what draws the first page. So the two questions the first page needs (every
-image, and the dangling ones) are sent first thing, on two unix-socket connections, before the
-command line is parsed and before threads, futures or logging are imported: the daemon works
-on its answers while the rest loads. :class:`tui.prefetch.Prefetch` reads them later.
+The daemon takes 40-150 ms to answer ``/images/json`` at 10,000 tags, about as long as Python
+takes to import what draws the first page. So the list is asked for first thing, on a
+unix-socket connection made with ``_socket`` (the ``socket`` module's imports, enum and
+selectors, come after), before the command line is parsed and before threads, futures or
+logging are imported: the daemon works on its answer while the rest loads.
+:class:`tui.prefetch.Prefetch` reads it later (and asks for the dangling images when it must).
 
 Only when nothing on the command line can change which daemon is used (no arguments, or only
 ``--config`` and ``--log-level``); otherwise, and when the socket cannot be reached, nothing is
@@ -15,14 +16,14 @@ from __future__ import annotations
 
 import time
 
-from tui.unix_http import local_socket, send_get
+from tui.unix_http import get_request, local_socket
 
 # typing, json and pathlib load after the first questions are sent (tui/early.py): mypy
 # reads any name TYPE_CHECKING as true, Python sees False.
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    import socket
+    import _socket
 
 # /images/json?filters={"dangling": ["true"]}, quoted (no urllib import for one constant).
 DANGLING = "/images/json?filters=%7B%22dangling%22%3A%20%5B%22true%22%5D%7D"
@@ -39,17 +40,24 @@ class EarlyRequest:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._sent: dict[str, tuple[socket.socket, float]] = {}
+        self._sent: dict[str, tuple[_socket.socket, float]] = {}
 
     def send(self, url: str) -> None:
         """Send ``GET url`` now (an error leaves it to whoever asks later)."""
-        sent = time.time()
-        try:
-            self._sent[url] = (send_get(self.path, url, TIMEOUT), sent)
-        except OSError:
-            pass
+        import _socket
 
-    def take(self, url: str) -> tuple[socket.socket, float] | None:
+        sent = time.time()
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.settimeout(TIMEOUT)
+            sock.connect(self.path)
+            sock.sendall(get_request(url))
+        except OSError:
+            sock.close()
+            return
+        self._sent[url] = (sock, sent)
+
+    def take(self, url: str) -> tuple[_socket.socket, float] | None:
         """The socket that asked for ``url`` and when, once; None when it was not sent."""
         return self._sent.pop(url, None)
 
@@ -75,8 +83,12 @@ def neutral(args: list[str]) -> bool:
 
 
 def send_early(args: list[str]) -> EarlyRequest | None:
-    """Ask for the first page's two lists now, when ``args`` leave the daemon to the
-    environment and that daemon is on a local socket; None otherwise."""
+    """Ask for the image list now, when ``args`` leave the daemon to the environment and that
+    daemon is on a local socket; None otherwise.
+
+    Only the list: the dangling images are asked for once it is in, and only when it has an
+    untagged image (tui/prefetch.py): both at once made the list itself 10-20 ms later.
+    """
     if not neutral(args):
         return None
     path = local_socket(None, None)
@@ -84,5 +96,4 @@ def send_early(args: list[str]) -> EarlyRequest | None:
         return None
     request = EarlyRequest(path)
     request.send(ALL)
-    request.send(DANGLING)
     return request

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from math import ceil
 from typing import Any, NamedTuple
@@ -101,6 +101,13 @@ class Row(NamedTuple):
 
 
 Line = list[tuple[str, Style]]
+# The daemon's ``dangling=true`` answer, or what fetches it when it is first needed.
+Dangling = Sequence[Mapping[str, Any]] | Callable[[], Sequence[Mapping[str, Any]]]
+
+
+class Unknown(Exception):
+    """What the page needs could not be learnt (the dangling answer failed or came too late):
+    nothing is drawn, Textual starts as before."""
 
 
 def color_system(environ: Mapping[str, str], isatty: bool) -> str | None:
@@ -122,7 +129,7 @@ def color_system(environ: Mapping[str, str], isatty: bool) -> str | None:
 
 
 def rows_of(
-    everything: Sequence[Mapping[str, Any]], dangling: Sequence[Mapping[str, Any]]
+    everything: Sequence[Mapping[str, Any]], dangling: Dangling
 ) -> list[tuple[int, int, Sequence[Row]]]:
     """Per image: (created, size, its rows as `docker images` shows them), names made visible.
 
@@ -130,28 +137,39 @@ def rows_of(
     one ``<none>`` row, with the repository of its digest when it has one). An image's rows are
     made when first read (:class:`ImageRows`): the first page needs only a few images' rows,
     and making all 10,000 took a fifth of the time before the first row.
+
+    Only an untagged image can be dangling, so ``dangling`` (the daemon's ``dangling=true``
+    answer, or a call that fetches it, which may raise :class:`Unknown`) is read only when an
+    untagged image's rows are made: a first page of tagged rows never waits for it.
     """
-    dangling_ids = {str(item.get("Id", "")) for item in dangling}
+    known: list[set[str]] = []
+
+    def dangling_ids() -> set[str]:
+        if not known:
+            answer = dangling() if callable(dangling) else dangling
+            known.append({str(item.get("Id", "")) for item in answer})
+        return known[0]
+
     images: list[tuple[int, int, Sequence[Row]]] = []
     for item in everything:
         created = int(item.get("Created") or 0)
         size = int(item.get("Size") or 0)
-        is_dangling = str(item.get("Id", "")) in dangling_ids
-        images.append((created, size, ImageRows(item, is_dangling)))
+        images.append((created, size, ImageRows(item, dangling_ids)))
     return images
 
 
 class ImageRows(Sequence[Row]):
     """One image's rows, counted at once but made only when read."""
 
-    __slots__ = ("_count", "_dangling", "_item", "_rows")
+    __slots__ = ("_count", "_dangling", "_item", "_rows", "_untagged")
 
-    def __init__(self, item: Mapping[str, Any], dangling: bool) -> None:
+    def __init__(self, item: Mapping[str, Any], dangling_ids: Callable[[], set[str]]) -> None:
         self._item = item
-        self._dangling = dangling
+        self._dangling = dangling_ids
         self._rows: list[Row] | None = None
         tags = sum(1 for t in item.get("RepoTags") or () if t != "<none>:<none>")
         self._count = tags or 1  # an untagged image is one <none> row
+        self._untagged = not tags
 
     def __len__(self) -> int:
         return self._count
@@ -164,7 +182,8 @@ class ImageRows(Sequence[Row]):
 
     def _made(self) -> list[Row]:
         if self._rows is None:
-            self._rows = _make_rows(self._item, self._dangling)
+            dangling = self._untagged and str(self._item.get("Id", "")) in self._dangling()
+            self._rows = _make_rows(self._item, dangling)
         return self._rows
 
 
@@ -444,7 +463,7 @@ def render(lines: list[Line], system: str) -> str:
 
 
 def paint(
-    raw: tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]],
+    raw: tuple[Sequence[Mapping[str, Any]], Dangling],
     *,
     header: str,
     sort: str,
@@ -470,15 +489,18 @@ def paint(
         width, height = os.get_terminal_size(fd)
     except OSError:
         return False
-    lines = page_lines(
-        rows_of(*raw),
-        width=width,
-        height=height,
-        header=visible(header),
-        sort=sort,
-        reverse=reverse,
-        hidden=hidden,
-    )
+    try:
+        lines = page_lines(
+            rows_of(*raw),
+            width=width,
+            height=height,
+            header=visible(header),
+            sort=sort,
+            reverse=reverse,
+            hidden=hidden,
+        )
+    except Unknown:
+        return False
     if lines is None:
         return False
     data = render(lines, system).encode()

@@ -19,11 +19,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from tui.early import ALL as _ALL
 from tui.early import DANGLING as _DANGLING
 from tui.unix_http import parse_head, send_get
 
 if TYPE_CHECKING:
-    import socket
+    import _socket
 
     from tui.early import EarlyRequest
     from tui.service import ImageService
@@ -54,9 +55,10 @@ class Prefetch:
         self.early: Future[list[Image]] = Future()
         # The daemon's time at (or just before) the early list: events start there.
         self.early_since: float | None = None
-        # The two answers as decoded JSON (all images, dangling ones), for the first page
+        # The two answers as decoded JSON (all images; the dangling ones, asked for after the
+        # first and only when an image is untagged, so a Future of its own), for the first page
         # painted before Textual loads (tui/firstpaint.py), and whether it was painted.
-        self.raw: Future[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = Future()
+        self.raw: Future[tuple[list[dict[str, Any]], Future[list[dict[str, Any]]]]] = Future()
         self.painted = False
         # Questions sent before the command line was parsed (tui/early.py), for this socket.
         self._early_request = early if early is not None and early.path == unix_socket else None
@@ -125,30 +127,31 @@ class Prefetch:
 
     def _run_raw(self) -> None:
         assert self._socket is not None
+        socket_path = self._socket
+        dangling_answer: Future[list[dict[str, Any]]] = Future()
         try:
-            # Both questions at once, on two connections: the daemon answers them in parallel.
-            dangling_answer: Future[Any] = Future()
-            socket_path = self._socket
             early = self._early_request
-            sent_dangling = early.take(_DANGLING) if early is not None else None
-            threading.Thread(
-                target=_fill,
-                args=(
-                    dangling_answer,
-                    lambda: _get_json(socket_path, _DANGLING, None, sent_dangling),
-                ),
-                name="prefetch-dangling",
-                daemon=True,
-            ).start()
             dates: list[tuple[float, float, str]] = []
-            sent_all = early.take("/images/json") if early is not None else None
-            everything = _get_json(self._socket, "/images/json", dates, sent_all)
-            dangling = dangling_answer.result(timeout=RAW_TIMEOUT)
-            # The first page waits for this: handed over before anything else is worked out.
-            self.raw.set_result((everything, dangling))
+            sent_all = early.take(_ALL) if early is not None else None
+            everything = _get_json(socket_path, _ALL, dates, sent_all)
+            # Only an untagged image can be dangling: the dangling list is asked for when the
+            # list has one, and only now. Asked at once beside the list, the daemon answered
+            # both on the two cores this process needs one of: the list came 10-20 ms later.
+            untagged = any(_untagged(item) for item in everything)
+            if not untagged:
+                dangling_answer.set_result([])
+            # The first page waits for this (and for the dangling answer only when an untagged
+            # row is on it): handed over before anything else is worked out.
+            self.raw.set_result((everything, dangling_answer))
+            if untagged:
+                _fill(dangling_answer, lambda: _get_json(socket_path, _DANGLING))
             self.early_since = _daemon_time_before(dates)
+            dangling = dangling_answer.result(timeout=0)  # raises its failure
         except BaseException as exc:  # any failure: the service asks again
-            self.raw.set_exception(exc)
+            if not self.raw.done():
+                self.raw.set_exception(exc)
+            if not dangling_answer.done():
+                dangling_answer.set_exception(exc)
             self.early.set_exception(exc)
             return
         if self._parse_gate is not None:
@@ -203,7 +206,7 @@ def _get_json(
     path: str,
     url: str,
     dates: list[tuple[float, float, str]] | None = None,
-    sent_before: tuple[socket.socket, float] | None = None,
+    sent_before: tuple[_socket.socket, float] | None = None,
 ) -> Any:
     """GET ``url`` from the daemon at socket ``path``; the decoded JSON (raises on non-200).
 
@@ -292,6 +295,11 @@ def http_date(header: str) -> float | None:
         return email.utils.parsedate_to_datetime(header).timestamp()
     except (TypeError, ValueError):
         return None
+
+
+def _untagged(item: dict[str, Any]) -> bool:
+    """True when the daemon lists ``item`` without a tag (``<none>:<none>``, or none at all)."""
+    return all(tag == "<none>:<none>" for tag in item.get("RepoTags") or ())
 
 
 def _parse(everything: list[dict[str, Any]], dangling: list[dict[str, Any]]) -> list[Image]:

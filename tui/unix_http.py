@@ -65,14 +65,18 @@ def send_get(socket_path: str, url: str, timeout: float) -> socket.socket:
     try:
         sock.settimeout(timeout)
         sock.connect(socket_path)
-        sock.sendall(
-            f"GET {url} HTTP/1.0\r\nHost: docker\r\nUser-Agent: imagedeck\r\n"
-            "Connection: close\r\n\r\n".encode()
-        )
+        sock.sendall(get_request(url))
     except OSError:
         sock.close()
         raise
     return sock
+
+
+def get_request(url: str) -> bytes:
+    """``GET url`` in HTTP/1.0, as the daemon is asked here."""
+    return (
+        f"GET {url} HTTP/1.0\r\nHost: docker\r\nUser-Agent: imagedeck\r\nConnection: close\r\n\r\n"
+    ).encode()
 
 
 def parse_head(lines: list[str]) -> tuple[int | None, dict[str, str]]:

@@ -62,6 +62,9 @@ def test_first_page_is_textuals_first_frame(start_app: StartApp) -> None:
         raw = bytes(term._raw)
     page, frame = _frames(raw, 120, 40)
     assert len([line for line in page.display if ID.search(line)]) >= 10, page.display
+    # The seeded dangling image is on the page: drawn as dangling, from the daemon's dangling
+    # answer (asked for after the list, when the list has an untagged image).
+    assert any("○" in line for line in page.display), page.display
     assert page.display == frame.display
     differ = [
         (y, x, _look(page, y, x), _look(frame, y, x))

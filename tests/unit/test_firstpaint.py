@@ -181,3 +181,70 @@ def test_bars_are_textuals() -> None:
         glyphs = [s.text for s in theirs if isinstance(s, Segment) and s.text != "\n"]
         ours = [text for text, _ in firstpaint._bar(size, virtual, window, vertical)]
         assert ours == glyphs[:size]
+
+
+def _page(dangling: firstpaint.Dangling, height: int) -> list[firstpaint.Line] | None:
+    return firstpaint.page_lines(
+        firstpaint.rows_of(RAW, dangling),
+        width=100,
+        height=height,
+        header="imagedeck",
+        sort="created",
+        reverse=False,
+        hidden=frozenset(),
+    )
+
+
+def test_a_page_of_tagged_rows_never_waits_for_the_dangling_answer() -> None:
+    # Only an untagged image can be dangling: the newest five rows are tagged, so the page of
+    # three rows is drawn without the dangling images (still being asked for).
+    def not_yet() -> list[dict[str, Any]]:
+        raise AssertionError("the dangling answer was read")
+
+    lines = _page(not_yet, 8)
+    assert lines is not None
+    assert lines == _page(DANGLING, 8)
+
+
+def test_a_page_with_an_untagged_row_reads_the_dangling_answer_once() -> None:
+    calls: list[int] = []
+
+    def answer() -> list[dict[str, Any]]:
+        calls.append(1)
+        return DANGLING
+
+    lines = _page(answer, 24)
+    assert lines is not None and calls == [1]
+    assert lines == _page(DANGLING, 24)
+    shown = "".join(text for line in lines for text, _ in line)
+    assert f"{firstpaint.DANGLING_SYMBOL} (dangling)" in shown
+
+
+def test_no_page_when_the_dangling_answer_is_not_there_in_time(tmp_path: Any) -> None:
+    import os
+    import pty
+
+    def too_late() -> list[dict[str, Any]]:
+        raise firstpaint.Unknown("no dangling answer in time")
+
+    with pytest.raises(firstpaint.Unknown):
+        _page(too_late, 24)
+    master, slave = pty.openpty()
+    try:
+        with os.fdopen(os.dup(slave), "w") as out:
+            painted = firstpaint.paint(
+                (RAW, too_late),
+                header="imagedeck",
+                sort="created",
+                reverse=False,
+                hidden=frozenset(),
+                environ={"TERM": "xterm-256color"},
+                out=out,
+            )
+        assert not painted
+        os.set_blocking(master, False)
+        with pytest.raises(BlockingIOError):
+            os.read(master, 100)  # nothing was written
+    finally:
+        os.close(master)
+        os.close(slave)

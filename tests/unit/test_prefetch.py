@@ -45,11 +45,13 @@ RAW = [
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     requests: list[str] = []
+    listed: list[dict[str, Any]] = RAW  # what /images/json lists
 
     def do_GET(self) -> None:
-        """Answer like the daemon's /images/json (the dangling filter gives the second)."""
+        """Answer like the daemon's /images/json (the dangling filter gives the untagged one)."""
         type(self).requests.append(self.path)
-        body = RAW if "dangling" not in self.path else [RAW[1]]
+        listed = type(self).listed
+        body = listed if "dangling" not in self.path else [i for i in listed if i is RAW[1]]
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -73,6 +75,7 @@ def daemon_socket(tmp_path: Path) -> Iterator[str]:
     """A tiny HTTP server on a unix socket that answers /images/json like the daemon."""
     path = str(tmp_path / "docker.sock")
     _Handler.requests = []
+    _Handler.listed = RAW
     server = _Server(path, _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -185,8 +188,51 @@ def test_the_early_questions_are_the_ones_the_prefetch_reads(
     images = prefetch.start_raw().start().images.result(timeout=10)
     assert [i.tags for i in images] == [("demo/app:1", "demo/app:10"), ()]
     assert [i.dangling for i in images] == [False, True]
-    assert len(_Handler.requests) == 2
+    # The list was asked for early; the dangling images once the list showed an untagged one.
+    assert [unquote(r) for r in _Handler.requests] == [
+        "/images/json",
+        '/images/json?filters={"dangling": ["true"]}',
+    ]
     assert early.take("/images/json") is None  # taken once
+
+
+def test_a_list_without_an_untagged_image_asks_nothing_more(daemon_socket: str) -> None:
+    # Only an untagged image can be dangling: every image has a tag, so none is, and the
+    # daemon is asked once.
+    _Handler.listed = [RAW[0]]
+    prefetch = Prefetch(lambda: None, unix_socket=daemon_socket)  # type: ignore[arg-type,return-value]
+    prefetch.start_raw()
+    everything, dangling = prefetch.raw.result(timeout=10)
+    assert everything == [RAW[0]] and dangling.result(timeout=0) == []
+    assert [i.dangling for i in prefetch.early.result(timeout=10)] == [False]
+    assert _Handler.requests == ["/images/json"]
+
+
+def test_the_list_is_handed_over_before_the_dangling_answer(daemon_socket: str) -> None:
+    # The first page may be drawn from the list while the dangling images are still asked for.
+    asked = threading.Event()
+    answer = threading.Event()
+    real_get = _Handler.do_GET
+
+    def slow_dangling(handler: _Handler) -> None:
+        if "dangling" in handler.path:
+            asked.set()
+            answer.wait(10)
+        real_get(handler)
+
+    _Handler.do_GET = slow_dangling  # type: ignore[method-assign]
+    try:
+        prefetch = Prefetch(lambda: None, unix_socket=daemon_socket)  # type: ignore[arg-type,return-value]
+        prefetch.start_raw()
+        everything, dangling = prefetch.raw.result(timeout=10)
+        assert asked.wait(10) and not dangling.done()
+        assert everything == RAW
+        answer.set()
+        assert dangling.result(timeout=10) == [RAW[1]]
+        assert [i.dangling for i in prefetch.early.result(timeout=10)] == [False, True]
+    finally:
+        answer.set()
+        _Handler.do_GET = real_get  # type: ignore[method-assign]
 
 
 def test_nothing_is_sent_early_when_an_argument_may_name_another_daemon(
