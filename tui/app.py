@@ -172,6 +172,10 @@ class ImagedeckApp(FeatureActions):
         from tui.terminal import exit_on_signals
 
         exit_on_signals(self)  # SIGTERM/SIGHUP exit like q: the terminal is restored
+        from tui.memory import START_UP_PAUSE_MAX, resume_collector
+
+        # The collector paused for start-up comes back when the list is in, or by then.
+        self.set_timer(START_UP_PAUSE_MAX, resume_collector)
         self._give_back_the_users_terminal()
         self._apply_config()
         from tui.logs import problem as log_problem

@@ -152,8 +152,9 @@ def run_tui(
 
         return ImageService.connect(host, context)
 
-    from tui.memory import limit_arenas
+    from tui.memory import limit_arenas, pause_collector
 
+    pause_collector()  # start-up garbage is collected once, when the list is in (memory.py)
     limit_arenas()  # before the first thread: every thread shares glibc's one arena
     prefetch = Prefetch(factory, unix_socket=unix_socket, early=early)
     prefetch.hold_parse()  # until the first page is drawn from the answers

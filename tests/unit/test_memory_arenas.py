@@ -43,3 +43,23 @@ def test_arena_limit_and_trim_reach_glibc() -> None:
     ).stdout
     assert out.strip() == "ok"
     assert memory.trim() is True
+
+
+def test_the_collector_paused_for_start_up_comes_back_with_the_release() -> None:
+    # In a child: the collector's state is process-wide.
+    code = (
+        "import gc\n"
+        "from tui import memory\n"
+        "memory.pause_collector()\n"
+        "paused = gc.isenabled()\n"
+        "memory.release_start_up_memory()\n"
+        "released = gc.isenabled()\n"
+        "memory.pause_collector()\n"
+        "memory.resume_collector()\n"
+        "memory.resume_collector()\n"
+        "print(paused, released, gc.isenabled())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.split() == ["False", "True", "True"]
