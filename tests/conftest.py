@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,31 @@ from tui.service import ImageService
 DockerCli = Callable[..., subprocess.CompletedProcess[str]]
 
 BASE_IMAGE = "imagedeck/busybox:latest"
+
+
+def settled_du(path: Path, still: float = 1.5, limit: float = 30.0) -> int:
+    """Apparent bytes under ``path`` (``du -sb``) once the engine has stopped freeing space.
+
+    The truth for what a delete gave back. An engine frees some space on its own clock: on the
+    containerd store a classic build leaves its intermediate container's snapshot (the size
+    of the COPY) for containerd's garbage collector, which runs 0.3-0.6 s later when idle and
+    later under load; measured before it runs, that space counts as freed by the delete that
+    follows (CI saw UNIQUE 6.0 MB against du 9.0 MB). So the figure is read until it has not
+    moved for ``still`` seconds (at most ``limit``; then the last reading).
+    """
+    subprocess.run(["sync"], check=True)
+
+    def read() -> int:
+        out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True)
+        return int(out.stdout.split()[0])
+
+    value, since, deadline = read(), time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < deadline and time.monotonic() - since < still:
+        time.sleep(0.25)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, settled_du
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "sandbox"
@@ -87,9 +87,8 @@ def private_sandbox(sandbox: Sandbox) -> Iterator[Private]:
 
 
 def du(path: Path) -> int:
-    """Apparent bytes under ``path`` (``du -sb``), as the truth for what a delete gave back."""
-    out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[0])
+    """Apparent bytes under ``path`` once settled (``settled_du``): what a delete gave back."""
+    return settled_du(path)
 
 
 def _blob(directory: Path, name: str, size: int) -> None:

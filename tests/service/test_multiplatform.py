@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DockerCli, Sandbox, current_engine
+from tests.conftest import DockerCli, Sandbox, current_engine, settled_du
 from tui.analysis import LayerAnalysisError
 from tui.service import ImageService
 
@@ -155,14 +155,6 @@ def push_multiplatform(address: str, repo: str) -> None:
     registry.manifest("v1", index, "application/vnd.oci.image.index.v1+json")
 
 
-def _du(root: Path) -> int:
-    import subprocess
-
-    subprocess.run(["sync"], check=True)
-    out = subprocess.run(["du", "-sb", str(root)], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[0])
-
-
 @pytest.mark.parametrize("engine_id", [ENGINE])
 def test_multiplatform_image_one_row_present_platform_sized_and_analysed(
     engine_id: str, sandbox: Sandbox, service: ImageService, docker_cli: DockerCli
@@ -171,10 +163,10 @@ def test_multiplatform_image_one_row_present_platform_sized_and_analysed(
     reference = f"{sandbox.registry}/{repo}:v1"
     push_multiplatform(sandbox.registry, repo)
     root = Path(docker_cli("info", "--format", "{{.DockerRootDir}}", check=True).stdout.strip())
-    before = _du(root)
+    before = settled_du(root)
     try:
         docker_cli("pull", "-q", reference, check=True)
-        grew = _du(root) - before
+        grew = settled_du(root) - before
         rows = [i for i in service.list_images() if reference in i.tags]
         assert len(rows) == 1, engine_id  # one row for the index, not one per platform
         image = rows[0]

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_IMAGE, DockerCli, current_engine
+from tests.conftest import BASE_IMAGE, DockerCli, current_engine, settled_du
 from tui.service import ImageService
 from tui.service.cleanup import PruneOptions, freed_space, plan_delete
 from tui.service.engine import full_image_id
@@ -40,12 +39,6 @@ def _data_root(docker_cli: DockerCli) -> Path:
     path = Path(root)
     assert path.is_dir(), f"the daemon's data root {root} is not readable from the test"
     return path
-
-
-def _du(root: Path) -> int:
-    subprocess.run(["sync"], check=True)
-    out = subprocess.run(["du", "-sb", str(root)], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[0])
 
 
 @pytest.fixture
@@ -109,13 +102,13 @@ def test_delete_frees_what_du_measures(
     plan = plan_delete(rows)
     promised = freed_space(plan.removed_ids, images, service.layers_for(images, plan.removed_ids))
     disk_before = summarize(images, usage).disk_size
-    before = _du(root)
+    before = settled_du(root)
     outcomes = []
     for item in plan.items:
         outcome = service.remove_reference(item)
         assert outcome.ok, outcome.line()
         outcomes.append(outcome)
-    actual = before - _du(root)
+    actual = before - settled_du(root)
     assert _close(promised.bytes, actual), f"{engine_id}: promised {promised}, du says {actual}"
     if current_engine().containerd:
         # API 1.45 has no per-layer compressed sizes: an estimate, and it says why.
@@ -159,9 +152,9 @@ def test_size_column_of_a_lone_image_is_what_deleting_it_frees(
         images = with_usage(service.list_images(), usage)
         image = next(i for i in images if ref in i.tags)
         assert image.shared_size is not None and image.unique_size is not None
-        before = _du(root)
+        before = settled_du(root)
         assert service.remove_reference(plan_delete(image_rows(image)).items[0]).ok
-        actual = before - _du(root)
+        actual = before - settled_du(root)
         assert _close(image.unique_size, actual), (
             f"{engine_id}: UNIQUE {image.unique_size}, du {actual}"
         )
@@ -281,9 +274,9 @@ def test_force_remove_of_an_image_a_stopped_container_uses(
         conflict = service.remove_reference(plan_delete(image_rows(image)).items[0])
         assert conflict.conflict and conflict.containerd == current_engine().containerd
         root = _data_root(docker_cli)
-        before = _du(root)
+        before = settled_du(root)
         forced = service.force_remove(ref)
-        freed = before - _du(root)
+        freed = before - settled_du(root)
         still_there = docker_cli("image", "inspect", image_id).returncode == 0
         if current_engine().containerd:
             assert forced.status == "untagged" and "only untags" in forced.detail
