@@ -350,6 +350,31 @@ def test_catalog_lists_repositories_with_tags(sandbox: Any, service: Any) -> Non
     assert f"{registry_address()}/demo/pushed" in by_name
 
 
+@pytest.mark.daemon
+def test_catalog_follows_every_page(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three pages or more, against the registry's own storage: every repository is counted
+    and the first ones listed in order; past MAX_PAGES the count says "or more"."""
+    root = Path(os.environ["IMAGEDECK_SANDBOX_STATE"], "registry/docker/registry/v2/repositories")
+    on_disk = sorted(str(p.parent.relative_to(root)) for p in root.rglob("_manifests"))
+    assert len(on_disk) >= 3, on_disk  # the seeded demo/app, demo/pushed, demo/multi at least
+    # The shared sandbox registry keeps what earlier runs pushed (hundreds): pages of a third.
+    page = min(len(on_disk) // 3 + 1, 1000)
+    hits = registry_catalog(registry_address(), "", page_size=page, max_repos=3)
+    assert (hits.matching, hits.complete) == (len(on_disk), True)
+    assert [h.name for h in hits] == [f"{registry_address()}/{r}" for r in on_disk[:3]]
+    assert (
+        hits.summary("r")
+        == f"the first 3 of {len(on_disk):,} matching repositories in the catalog of r"
+    )
+    demo = registry_catalog(registry_address(), "demo/", page_size=page)
+    assert [h.name.split("/", 1)[1] for h in demo] == [r for r in on_disk if "demo/" in r]
+    assert demo.summary("r") == f"{len(demo)} from the catalog of r"
+    monkeypatch.setattr("tui.service.registry_catalog.MAX_PAGES", 1)
+    first = registry_catalog(registry_address(), "", page_size=2, max_repos=0)
+    assert (first.matching, first.complete, list(first)) == (2, False, [])
+    assert "0 of 2 or more" in first.summary("r")
+
+
 def test_catalog_of_nothing_listening_is_a_clear_error() -> None:
     with socket.create_server(("127.0.0.1", 0)) as spare:
         port = spare.getsockname()[1]

@@ -320,7 +320,7 @@ class FakeService(ImageServiceAPI):
 
     def catalog(
         self, registry: str, term: str = "", timeout: float = 10.0, max_repos: int = 100
-    ) -> list[Any]:
+    ) -> Any:
         """Not faked."""
         raise self._not_faked("catalog")
 

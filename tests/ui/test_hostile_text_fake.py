@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from tests.ui.fake import FakeService, make_app
 from tests.ui.pilot import ready, wait_for
 from tui.service.build import BuildError, BuildOutput, BuildStep
-from tui.service.registry_catalog import SearchResult
+from tui.service.registry_catalog import CatalogHits, SearchResult
 from tui.service.transfer_progress import LayerProgress, Overall, TransferEvent
 from tui.widgets.build_log import BuildLogModel
 from tui.widgets.progress import Transfer, render_transfer
@@ -32,8 +32,8 @@ class HostileRegistry(FakeService):
     def search(self, term: str, **_: Any) -> list[SearchResult]:
         return [SearchResult(f"evil{OSC52}", "[/x] [bold]b [link=x]l \x9b31m\u202e", 3, False)]
 
-    def catalog(self, host: str, prefix: str) -> list[SearchResult]:
-        return []
+    def catalog(self, host: str, prefix: str, **_: Any) -> CatalogHits:
+        return CatalogHits([], 0)
 
 
 async def test_search_results_are_shown_visibly_and_literally() -> None:

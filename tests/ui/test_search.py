@@ -86,6 +86,17 @@ async def test_private_registry_lists_catalog_repositories_with_tags() -> None:
         assert "catalog of 127.0.0.1:5000" in status(screen)
 
 
+async def test_a_catalog_longer_than_the_limit_says_how_many_matched() -> None:
+    async with make_app(TransferFake()).run_test(size=(120, 40)) as pilot:
+        screen = await open_search(pilot)
+        screen.query_one("#search-limit").value = "1"
+        await search_for(pilot, screen, "127.0.0.1:5000/demo")
+        assert [r.name for r in screen.results] == ["127.0.0.1:5000/demo/app"]
+        assert "the first 1 of 2 matching repositories in the catalog of 127.0.0.1:5000" in (
+            status(screen)
+        )
+
+
 async def test_hits_of_an_index_are_named_on_the_registry_that_has_them() -> None:
     # 127.0.0.1:5001 is an index, not a registry (no catalog); 127.0.0.1:5000, which local tags
     # name, has both repositories: that is where they are pulled from (issue 14, item 13).

@@ -22,7 +22,7 @@ from tui.modals.run import RunDialog
 from tui.screens.transfers import TransferProgress, TransfersScreen
 from tui.service.errors import Cancelled, NotFound, RegistryError
 from tui.service.reference import parse
-from tui.service.registry_catalog import SearchResult, registry_catalog
+from tui.service.registry_catalog import CatalogHits, SearchResult, registry_catalog
 from tui.service.transfer_progress import ProgressTracker, TransferEvent
 from tui.service.transfers import familiar
 from tui.widgets.progress import CANCELLED, DONE, FAILED
@@ -179,11 +179,12 @@ class TransferFake(FakeService):
         ]
         return hits[:limit]
 
-    def catalog(self, registry: str, term: str = "") -> list[SearchResult]:
+    def catalog(self, registry: str, term: str = "", max_repos: int = 100) -> CatalogHits:
         """As ImageService.catalog, from a fixed catalog at 127.0.0.1:5000 only."""
         if registry != "127.0.0.1:5000":
             return registry_catalog("127.0.0.1:9", term, timeout=0.5)  # a clear error
-        return [r for r in CATALOG if term in r.name.split("/", 1)[1]]
+        hits = [r for r in CATALOG if term in r.name.split("/", 1)[1]]
+        return CatalogHits(hits[:max_repos], len(hits))
 
     def inspect_image(self, reference: str) -> dict[str, Any]:
         """As FakeService.inspect_image (NotFound for images it does not have)."""

@@ -151,17 +151,19 @@ class SearchScreen(BaseScreen[None]):
                 errors.append(str(exc))
         index_is_registry = False
         if registry is not None and not official and stars == 0:
+            # Tags are asked only for the hits that fit under the limit; the note counts all.
+            room = max(limit - len(results), 0)
             try:
-                listed = service.catalog(registry[0], registry[1])
+                listed = service.catalog(registry[0], registry[1], max_repos=room)
             except ImagedeckError as exc:
                 if not results:
                     errors.append(str(exc))
             else:
                 index_is_registry = True
-                if listed:
-                    notes.append(f"{len(listed)} from the catalog of {registry[0]}")
+                if listed.matching:
+                    notes.append(listed.summary(registry[0]))
                     errors.clear()  # the catalog answered: the missing search is no news
-                results += listed[: max(limit - len(results), 0)]
+                results += listed
         if registry is not None and results and not index_is_registry:
             # The index is not a registry: its hits are pulled from the registry that has them.
             results, note = _locate(service, results, registry[0], registry[1])

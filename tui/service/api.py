@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from tui.service.errors import Holder
     from tui.service.history import ImageHistory, ProgressFn
     from tui.service.models import Container, DaemonEvent, DaemonInfo, DiskUsage, Image
-    from tui.service.registry_catalog import SearchResult
+    from tui.service.registry_catalog import CatalogHits, SearchResult
     from tui.service.transfer_progress import TransferEvent
 
 
@@ -177,7 +177,7 @@ class ImageServiceAPI(Protocol):
 
     def catalog(
         self, registry: str, term: str = "", timeout: float = 10.0, max_repos: int = 100
-    ) -> list[SearchResult]:
+    ) -> CatalogHits:
         """Repositories of a v2 registry whose name contains ``term``."""
         ...
 

@@ -1,9 +1,11 @@
 """Search results and a v2 registry's catalog, read directly with the stdlib (no daemon).
 
 One job: ``SearchResult`` (one hit of `docker search` or of a catalog) and ``registry_catalog``,
-which lists a registry's repositories (``/v2/_catalog``) whose name contains a term, each with
-its tags (``/v2/<name>/tags/list``), anonymously, trying HTTP first for a loopback registry as
-the Engine does. ``split_registry_term`` tells a ``host:port/term`` from a plain search term.
+which lists a registry's repositories (``/v2/_catalog``, every page: the ``Link`` header's next
+page is followed on the same origin) whose name contains a term, each with its tags
+(``/v2/<name>/tags/list``), anonymously, trying HTTP first for a loopback registry as the Engine
+does; ``CatalogHits`` says how many matched when not all are listed. ``split_registry_term``
+tells a ``host:port/term`` from a plain search term.
 """
 
 from __future__ import annotations
@@ -48,6 +50,33 @@ class SearchResult:
         return self.name
 
 
+class CatalogHits(list[SearchResult]):
+    """The catalog's hits (at most ``max_repos``) and how many repositories matched in all."""
+
+    def __init__(self, hits: list[SearchResult], matching: int, complete: bool = True) -> None:
+        super().__init__(hits)
+        #: Repositories whose name contains the term, listed or not.
+        self.matching = matching
+        #: False when the catalog was longer than imagedeck reads (``MAX_PAGES``).
+        self.complete = complete
+
+    def summary(self, registry: str) -> str:
+        """``12 from the catalog of host`` or ``the first 100 of 523 ...``, for the status."""
+        if len(self) < self.matching or not self.complete:
+            more = "" if self.complete else " or more"
+            return (
+                f"the first {len(self)} of {self.matching:,}{more} matching "
+                f"repositories in the catalog of {registry}"
+            )
+        return f"{len(self)} from the catalog of {registry}"
+
+
+#: Repositories asked per catalog page, and the most pages read (100,000 repositories): a
+#: registry larger than that is listed as far as that, and says so.
+PAGE_SIZE = 1000
+MAX_PAGES = 100
+
+
 def split_registry_term(text: str) -> tuple[str, str] | None:
     """``("host:port", "term")`` when ``text`` names a registry (``host:port/`` or
     ``registry.example.com/term``); None for a plain search term."""
@@ -71,6 +100,11 @@ def _is_loopback(registry: str) -> bool:
 
 
 def _get_json(url: str, timeout: float) -> Any:
+    return _get(url, timeout)[0]
+
+
+def _get(url: str, timeout: float) -> tuple[Any, str]:
+    """The JSON body of ``url`` and its ``Link`` header ("" when none)."""
     # Only http(s) URLs we built ourselves reach here (never file: or custom schemes).
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {url}")
@@ -80,12 +114,53 @@ def _get_json(url: str, timeout: float) -> Any:
 
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        return json.load(response)
+        return json.load(response), response.headers.get("Link") or ""
+
+
+def next_page(base: str, link: str) -> str | None:
+    """The next catalog page named by a ``Link`` header (``<...>; rel="next"``), made absolute
+    against ``base``; None when there is none or it leaves ``base``'s origin (the header is the
+    registry's text: it may not send imagedeck to another host or scheme)."""
+    for part in link.split(","):
+        target, _, params = part.partition(";")
+        target = target.strip()
+        if not (target.startswith("<") and target.endswith(">")):
+            continue
+        rels = {p.strip().replace(" ", "") for p in params.split(";")}
+        if 'rel="next"' not in rels and "rel=next" not in rels:
+            continue
+        url = urllib.parse.urljoin(base + "/", target[1:-1])
+        ours, theirs = urllib.parse.urlsplit(base), urllib.parse.urlsplit(url)
+        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+            return None
+        if not theirs.path.startswith("/v2/_catalog"):
+            return None
+        return url
+    return None
+
+
+def _repositories(base: str, timeout: float, page_size: int) -> tuple[list[str], bool]:
+    """Every repository of the catalog at ``base``, page after page; and whether that was all
+    (False past ``MAX_PAGES``)."""
+    repos: list[str] = []
+    url: str | None = f"{base}/v2/_catalog?n={page_size}"
+    for _ in range(MAX_PAGES):
+        assert url is not None
+        data, link = _get(url, timeout)
+        repos += [str(r) for r in (data or {}).get("repositories") or []]
+        url = next_page(base, link)
+        if url is None:
+            return repos, True
+    return repos, False
 
 
 def registry_catalog(
-    registry: str, term: str = "", timeout: float = 10.0, max_repos: int = 100
-) -> list[SearchResult]:
+    registry: str,
+    term: str = "",
+    timeout: float = 10.0,
+    max_repos: int = 100,
+    page_size: int = PAGE_SIZE,
+) -> CatalogHits:
     """See ``TransfersMixin.catalog``; a plain function so it needs no daemon."""
     registry = registry.strip().rstrip("/")
     if not registry or "/" in registry:
@@ -97,17 +172,16 @@ def registry_catalog(
     for scheme in schemes:
         base = f"{scheme}://{registry}"
         try:
-            data = _get_json(f"{base}/v2/_catalog?n=1000", timeout)
+            repos, complete = _repositories(base, timeout, page_size)
         except urllib.error.HTTPError as exc:
             raise _catalog_http_error(registry, exc) from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             last = exc
             continue
-        repos = [str(r) for r in (data or {}).get("repositories") or []]
         needle = term.strip().lower()
-        matching = sorted(r for r in repos if needle in r.lower())[:max_repos]
+        matching = sorted(r for r in repos if needle in r.lower())
         results = []
-        for repo in matching:
+        for repo in matching[:max_repos]:
             tags: list[str] = []
             with contextlib.suppress(urllib.error.URLError, OSError, ValueError):
                 quoted = urllib.parse.quote(repo, safe="/")
@@ -124,7 +198,7 @@ def registry_catalog(
                     tags=tuple(sorted(tags, key=natural_key)),
                 )
             )
-        return results
+        return CatalogHits(results, len(matching), complete)
     reason = getattr(last, "reason", last)
     if isinstance(reason, TimeoutError) or "timed out" in str(reason):
         raise RegistryError(f"The registry {registry} did not answer in {timeout:g}s.")

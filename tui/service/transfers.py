@@ -40,7 +40,7 @@ from tui.service.errors import (
     RegistryError,
 )
 from tui.service.reference import Reference, parse
-from tui.service.registry_catalog import SearchResult, registry_catalog
+from tui.service.registry_catalog import CatalogHits, SearchResult, registry_catalog
 from tui.service.transfer_progress import (
     ProgressTracker,
     TransferEvent,
@@ -312,9 +312,10 @@ class TransfersMixin(ServiceBase):
 
     def catalog(
         self, registry: str, term: str = "", timeout: float = 10.0, max_repos: int = 100
-    ) -> list[SearchResult]:
-        """Repositories of a v2 registry (``/v2/_catalog``) whose name contains ``term``, each
-        with its tags (``/v2/<name>/tags/list``). Talks to the registry directly (urllib).
+    ) -> CatalogHits:
+        """Repositories of a v2 registry (``/v2/_catalog``, every page) whose name contains
+        ``term``, the first ``max_repos`` of them each with its tags (``/v2/<name>/tags/list``),
+        and how many matched in all. Talks to the registry directly (urllib).
 
         Only anonymous access: a registry that wants a login gives a RegistryError saying so.
         """
