@@ -2,9 +2,9 @@
 
 The daemon takes 40-150 ms to answer ``/images/json`` at 10,000 tags, about as long as Python
 takes to import what draws the first page. So the list is asked for first thing, on a
-unix-socket connection made with ``_socket`` (the ``socket`` module's imports, enum and
-selectors, come after), before the command line is parsed and before threads, futures or
-logging are imported: the daemon works on its answer while the rest loads.
+unix-socket connection made with ``_socket`` (tui/unix_http.py: the ``socket`` module's
+imports, enum and selectors, come after), before the command line is parsed and before
+threads, futures or logging are imported: the daemon works on its answer while the rest loads.
 :class:`tui.prefetch.Prefetch` reads it later (and asks for the dangling images when it must).
 
 Only when nothing on the command line can change which daemon is used (no arguments, or only
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from tui.unix_http import get_request, local_socket
+from tui.unix_http import local_socket, send_get
 
 # typing, json and pathlib load after the first questions are sent (tui/early.py): mypy
 # reads any name TYPE_CHECKING as true, Python sees False.
@@ -44,18 +44,11 @@ class EarlyRequest:
 
     def send(self, url: str) -> None:
         """Send ``GET url`` now (an error leaves it to whoever asks later)."""
-        import _socket
-
         sent = time.time()
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
-            sock.settimeout(TIMEOUT)
-            sock.connect(self.path)
-            sock.sendall(get_request(url))
+            self._sent[url] = (send_get(self.path, url, TIMEOUT), sent)
         except OSError:
-            sock.close()
-            return
-        self._sent[url] = (sock, sent)
+            pass
 
     def take(self, url: str) -> tuple[_socket.socket, float] | None:
         """The socket that asked for ``url`` and when, once; None when it was not sent."""

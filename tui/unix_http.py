@@ -4,7 +4,7 @@
 archive, :mod:`tui.layers_source`) ask a local daemon before, or instead of, importing docker-py
 (a fifth of a second and about 25 MB) or http.client (which imports ssl, several MB). Both
 ask in HTTP/1.0: the daemon (Go's net/http) then sends the body as it is, not in chunks, and
-the end of the answer is the end of the socket. Only ``socket`` is imported here, and only
+the end of the answer is the end of the socket. Only ``_socket`` is imported here, and only
 when a request is made.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    import socket
+    import _socket
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
@@ -54,29 +54,28 @@ def local_socket(
     return DEFAULT_SOCKET if current in (None, "", "default") else None
 
 
-def send_get(socket_path: str, url: str, timeout: float) -> socket.socket:
+def send_get(socket_path: str, url: str, timeout: float) -> _socket.socket:
     """A socket connected to ``socket_path`` that has sent ``GET url`` in HTTP/1.0.
 
     The caller reads the answer and closes the socket; on an error here it is closed already.
+    A ``_socket`` socket (what ``socket.socket`` is built on): the ``socket`` module's own
+    imports, enum and selectors, are not needed for recv and close, and tui/early.py sends
+    the first question before anything else is loaded.
     """
-    import socket
+    import _socket
 
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect(socket_path)
-        sock.sendall(get_request(url))
+        sock.sendall(
+            f"GET {url} HTTP/1.0\r\nHost: docker\r\nUser-Agent: imagedeck\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
     except OSError:
         sock.close()
         raise
     return sock
-
-
-def get_request(url: str) -> bytes:
-    """``GET url`` in HTTP/1.0, as the daemon is asked here."""
-    return (
-        f"GET {url} HTTP/1.0\r\nHost: docker\r\nUser-Agent: imagedeck\r\nConnection: close\r\n\r\n"
-    ).encode()
 
 
 def parse_head(lines: list[str]) -> tuple[int | None, dict[str, str]]:
