@@ -26,6 +26,16 @@ DockerCli = Callable[..., subprocess.CompletedProcess[str]]
 BASE_IMAGE = "imagedeck/busybox:latest"
 
 
+def in_child(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (for what is process-wide: imports, memory
+    settings); fails with its stderr when it does not exit 0."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def settled_du(path: Path, still: float = 1.5, limit: float = 30.0) -> int:
     """Apparent bytes under ``path`` (``du -sb``) once the engine has stopped freeing space.
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.conftest import in_child
 from tui import cli
 
 
@@ -30,6 +29,4 @@ def test_the_early_question_is_sent_before_argparse_socket_or_json_load(tmp_path
         "asked = _socket.socket(fileno=conn[0]).recv(200).split(b'\\r\\n')[0].decode()\n"
         "print(','.join(loaded) or 'none', asked)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "none GET /images/json HTTP/1.0"
+    assert in_child(code) == "none GET /images/json HTTP/1.0"

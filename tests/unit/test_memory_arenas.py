@@ -5,17 +5,9 @@ logging nor ctypes.util, since tui/cli.py imports it before the first requests' 
 from __future__ import annotations
 
 import platform
-import subprocess
-import sys
 
+from tests.conftest import in_child
 from tui import memory
-
-
-def in_child(code: str) -> str:
-    """What ``code`` prints in a fresh interpreter (memory settings are process-wide)."""
-    return subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def test_import_loads_no_logging_and_no_ctypes_util() -> None:

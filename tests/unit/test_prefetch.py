@@ -5,8 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import socketserver
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from tests.conftest import in_child
 from tests.ui.fake import FakeService, make_image
 from tui.early import neutral, send_early
 from tui.prefetch import Prefetch
@@ -170,9 +169,7 @@ def test_import_service_leaves_paramiko_out_for_a_local_socket_but_importable() 
         "import paramiko\n"
         "print('ok', paramiko.SSHClient.__name__)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok SSHClient"
+    assert in_child(code) == "ok SSHClient"
 
 
 def test_the_early_questions_are_the_ones_the_prefetch_reads(
