@@ -143,14 +143,14 @@ def _repositories(base: str, timeout: float, page_size: int) -> tuple[list[str],
     """Every repository of the catalog at ``base``, page after page; and whether that was all
     (False past ``MAX_PAGES``)."""
     repos: list[str] = []
-    url: str | None = f"{base}/v2/_catalog?n={page_size}"
+    url = f"{base}/v2/_catalog?n={page_size}"
     for _ in range(MAX_PAGES):
-        assert url is not None
         data, link = _get(url, timeout)
         repos += [str(r) for r in (data or {}).get("repositories") or []]
-        url = next_page(base, link)
-        if url is None:
+        following = next_page(base, link)
+        if following is None:
             return repos, True
+        url = following
     return repos, False
 
 
