@@ -3,9 +3,13 @@ and under ``/v2/_catalog`` is followed; and the status line says when not all hi
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+
 import pytest
 
-from tui.service.registry_catalog import CatalogHits, SearchResult, next_page
+from tui.service.registry_catalog import CatalogHits, SearchResult, next_page, registry_catalog
 
 BASE = "http://127.0.0.1:5000"
 
@@ -43,3 +47,41 @@ def test_summary_says_when_not_all_are_listed() -> None:
     assert CatalogHits(_hits(2), 2, complete=False).summary("h:1") == (
         "the first 2 of 2 or more matching repositories in the catalog of h:1"
     )
+
+
+def test_a_next_page_elsewhere_is_not_followed_and_the_list_says_or_more() -> None:
+    # A local registry whose first page points its next page at another host: that page is
+    # not asked for, and the hits are not called the whole catalog.
+    asked: list[str] = []
+
+    class Registry(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            if self.path.startswith("/v2/_catalog"):
+                body, link = (
+                    {"repositories": ["a/one", "b/two"]},
+                    ('<http://elsewhere.invalid/v2/_catalog?last=b%2Ftwo>; rel="next"'),
+                )
+            else:
+                body, link = {"tags": ["1"]}, ""
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            if link:
+                self.send_header("Link", link)
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hits = registry_catalog(f"127.0.0.1:{server.server_port}", "", timeout=5)
+    finally:
+        server.shutdown()
+    assert [h.name.split("/", 1)[1] for h in hits] == ["a/one", "b/two"]
+    assert (hits.matching, hits.complete) == (2, False)
+    assert "the first 2 of 2 or more" in hits.summary("r")
+    assert [p for p in asked if p.startswith("/v2/_catalog")] == ["/v2/_catalog?n=1000"]

@@ -57,7 +57,8 @@ class CatalogHits(list[SearchResult]):
         super().__init__(hits)
         #: Repositories whose name contains the term, listed or not.
         self.matching = matching
-        #: False when the catalog was longer than imagedeck reads (``MAX_PAGES``).
+        #: False when the catalog was longer than imagedeck reads (``MAX_PAGES``, or a next
+        #: page on another origin).
         self.complete = complete
 
     def summary(self, registry: str) -> str:
@@ -117,39 +118,48 @@ def _get(url: str, timeout: float) -> tuple[Any, str]:
         return json.load(response), response.headers.get("Link") or ""
 
 
-def next_page(base: str, link: str) -> str | None:
-    """The next catalog page named by a ``Link`` header (``<...>; rel="next"``), made absolute
-    against ``base``; None when there is none or it leaves ``base``'s origin (the header is the
-    registry's text: it may not send imagedeck to another host or scheme)."""
+def _next_target(link: str) -> str | None:
+    """The target of a ``Link`` header's ``rel="next"`` entry as written; None when none."""
     for part in link.split(","):
         target, _, params = part.partition(";")
         target = target.strip()
         if not (target.startswith("<") and target.endswith(">")):
             continue
         rels = {p.strip().replace(" ", "") for p in params.split(";")}
-        if 'rel="next"' not in rels and "rel=next" not in rels:
-            continue
-        url = urllib.parse.urljoin(base + "/", target[1:-1])
-        ours, theirs = urllib.parse.urlsplit(base), urllib.parse.urlsplit(url)
-        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
-            return None
-        if not theirs.path.startswith("/v2/_catalog"):
-            return None
-        return url
+        if 'rel="next"' in rels or "rel=next" in rels:
+            return target[1:-1]
     return None
+
+
+def next_page(base: str, link: str) -> str | None:
+    """The next catalog page named by a ``Link`` header (``<...>; rel="next"``), made absolute
+    against ``base``; None when there is none or it leaves ``base``'s origin (the header is the
+    registry's text: it may not send imagedeck to another host or scheme)."""
+    target = _next_target(link)
+    if target is None:
+        return None
+    url = urllib.parse.urljoin(base + "/", target)
+    ours, theirs = urllib.parse.urlsplit(base), urllib.parse.urlsplit(url)
+    if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+        return None
+    if not theirs.path.startswith("/v2/_catalog"):
+        return None
+    return url
 
 
 def _repositories(base: str, timeout: float, page_size: int) -> tuple[list[str], bool]:
     """Every repository of the catalog at ``base``, page after page; and whether that was all
-    (False past ``MAX_PAGES``)."""
+    (False past ``MAX_PAGES``, or when the next page is one ``next_page`` does not follow)."""
     repos: list[str] = []
     url = f"{base}/v2/_catalog?n={page_size}"
     for _ in range(MAX_PAGES):
         data, link = _get(url, timeout)
         repos += [str(r) for r in (data or {}).get("repositories") or []]
-        following = next_page(base, link)
-        if following is None:
+        if _next_target(link) is None:
             return repos, True
+        following = next_page(base, link)
+        if following is None:  # more, the registry says, but somewhere not followed
+            return repos, False
         url = following
     return repos, False
 
