@@ -8,6 +8,7 @@ import io
 import json
 import os
 import random
+import subprocess
 import tarfile
 import threading
 from pathlib import Path
@@ -26,10 +27,28 @@ from tui.layers_cli import UsageError, main, parse_size
 from tui.service.errors import NotFound
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# shared/ lies beside the project's checkout (as CI lays it out); IMAGEDECK_SHARED_DIR points
-# elsewhere for a clone that has no shared/ beside it.
-SHARED_DIR = Path(os.environ.get("IMAGEDECK_SHARED_DIR") or PROJECT_ROOT / "../shared")
-DIVE_ARCHIVE = SHARED_DIR / "fixtures/dive/test-docker-image.tar"
+
+
+def shared_dir() -> Path:
+    """The project's shared/ folder: IMAGEDECK_SHARED_DIR, else beside the checkout (as CI lays
+    it out), else beside the local checkout this one was cloned from (``git clone . /tmp/x``
+    has no shared/ beside it; its origin, a path, does)."""
+    if os.environ.get("IMAGEDECK_SHARED_DIR"):
+        return Path(os.environ["IMAGEDECK_SHARED_DIR"])
+    beside = PROJECT_ROOT / "../shared"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if origin and Path(origin).is_dir() and (Path(origin) / "../shared").is_dir():
+        return Path(origin) / "../shared"
+    return beside
+
+
+DIVE_ARCHIVE = shared_dir() / "fixtures/dive/test-docker-image.tar"
 
 
 @pytest.fixture
@@ -38,7 +57,7 @@ def dive_archive() -> Path:
     if not DIVE_ARCHIVE.is_file():
         pytest.fail(
             f"dive's test archive is not at {DIVE_ARCHIVE.resolve()}: shared/ must lie beside "
-            "the checkout, or set IMAGEDECK_SHARED_DIR",
+            "the checkout or the checkout it was cloned from, or set IMAGEDECK_SHARED_DIR",
             pytrace=False,
         )
     return DIVE_ARCHIVE
