@@ -196,8 +196,17 @@ def test_push(start_app: StartApp, sandbox: Sandbox, docker_cli: DockerCli) -> N
         term.press("P")
         term.wait_for_text("ush")
         term.wait_for_text("100%")
+        # The push's end (the daemon has recorded the registry's digest): the tag removed
+        # before that left the digest behind, a `repo:<none>` row beside BASE_IMAGE's tag in
+        # `docker images` that later tests counting rows saw (the fleet test, twice).
+        term.wait_for_text(f"Pushed {local}")
     finally:
         docker_cli("rmi", local)
+        repository = local.rsplit(":", 1)[0]
+        digests = docker_cli("image", "inspect", "-f", "{{json .RepoDigests}}", BASE_IMAGE)
+        for reference in json.loads(digests.stdout or "null") or []:
+            if reference.startswith(f"{repository}@"):
+                docker_cli("rmi", reference)
     # The repository's own tag list, not the catalog: the catalog answers 100 names per page,
     # and the shared sandbox's registry keeps every run's e2e repositories (a new name sorted
     # past the first page once there were more than 100 of them).
